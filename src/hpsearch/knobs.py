@@ -1,0 +1,102 @@
+"""The knobs a trial can turn: every name a space may search over or fix.
+
+This module is the single list of what a trial's configuration may contain. It is plain
+Python (no torch), so that `hpsearch validate` can check a space without importing the
+training stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Callable
+
+METHODS = ("lora", "full", "head")
+TARGET_MODULE_SETS = ("attention", "attention+mlp", "all-linear")
+
+
+@dataclass(frozen=True)
+class Knob:
+    name: str
+    kind: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    check: Callable[[Any], str | None] | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` cannot be used for this knob, or None when it can."""
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.kind) or isinstance(value, bool) and self.kind is not bool:
+            return f"must be {self.kind.__name__}, got {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {', '.join(map(str, self.choices))}; got {value!r}"
+        if self.check is not None:
+            return self.check(value)
+        return None
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else f"must be > 0, got {value!r}"
+
+
+def _fraction(value: float) -> str | None:
+    return None if 0.0 <= value < 1.0 else f"must satisfy 0 <= value < 1, got {value!r}"
+
+
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else f"must be >= 0, got {value!r}"
+
+
+KNOBS: dict[str, Knob] = {
+    k.name: k
+    for k in [
+        Knob("method", str, "lora", "what is trained: LoRA adapters, all weights, or only the head",
+             choices=METHODS),
+        Knob("learning_rate", float, 2e-3, "peak learning rate of AdamW", check=_positive),
+        Knob("lora_r", int, 8, "LoRA rank", check=_positive),
+        Knob("lora_alpha", float, 16.0, "LoRA scaling numerator (scale = alpha / r)",
+             check=_positive),
+        Knob("lora_dropout", float, 0.0, "dropout on the LoRA input", check=_fraction),
+        Knob("target_modules", str, "attention", "which linear layers get adapters",
+             choices=TARGET_MODULE_SETS),
+        Knob("batch_size", int, 16, "training batch size", check=_positive),
+        Knob("epochs", int, 3, "passes over the training split", check=_positive),
+        Knob("max_length", int, 128, "maximum tokens per example (longer ones are truncated)",
+             check=_positive),
+        Knob("weight_decay", float, 0.0, "AdamW weight decay", check=_non_negative),
+        Knob("warmup_ratio", float, 0.0, "fraction of steps with linear warm-up",
+             check=_fraction),
+        Knob("seed", int, 0, "seed for weight initialisation, dropout and batch order"),
+    ]
+}
+
+
+@dataclass
+class TrialConfig:
+    """The complete, resolved configuration of one trial (every knob has a value)."""
+
+    method: str = KNOBS["method"].default
+    learning_rate: float = KNOBS["learning_rate"].default
+    lora_r: int = KNOBS["lora_r"].default
+    lora_alpha: float = KNOBS["lora_alpha"].default
+    lora_dropout: float = KNOBS["lora_dropout"].default
+    target_modules: str = KNOBS["target_modules"].default
+    batch_size: int = KNOBS["batch_size"].default
+    epochs: int = KNOBS["epochs"].default
+    max_length: int = KNOBS["max_length"].default
+    weight_decay: float = KNOBS["weight_decay"].default
+    warmup_ratio: float = KNOBS["warmup_ratio"].default
+    seed: int = KNOBS["seed"].default
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> "TrialConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise KeyError(f"unknown knob(s): {', '.join(unknown)}")
+        coerced = {k: (float(v) if KNOBS[k].kind is float else v) for k, v in values.items()}
+        return cls(**coerced)
+
+
+assert set(KNOBS) == {f.name for f in fields(TrialConfig)}, "KNOBS and TrialConfig disagree"

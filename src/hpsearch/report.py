@@ -1,0 +1,53 @@
+"""Tables people compare: the Pareto front of a study."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+    from rich.console import Console
+    from rich.table import Table
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def pareto_table(study: "optuna.Study") -> "Table":
+    """The non-dominated complete trials, best first objective first, with their parameters."""
+    from rich.table import Table
+
+    names = study.metric_names or [f"value{i}" for i in range(len(study.directions))]
+    front = sorted(
+        study.best_trials,
+        key=lambda t: -t.values[0] if study.directions[0].name == "MAXIMIZE" else t.values[0],
+    )
+    params = sorted({p for t in front for p in t.params})
+    arrows = ["↑" if d.name == "MAXIMIZE" else "↓" for d in study.directions]
+    table = Table(title=f"Pareto front of study {study.study_name!r}: {len(front)} trial(s)")
+    table.add_column("trial", justify="right")
+    for name, arrow in zip(names, arrows):
+        table.add_column(f"{name} {arrow}", justify="right")
+    for p in params:
+        table.add_column(p, justify="right")
+    for t in front:
+        table.add_row(str(t.number), *[_fmt(v) for v in t.values], *[_fmt(t.params.get(p, "-")) for p in params])
+    return table
+
+
+def print_summary(study: "optuna.Study", console: "Console") -> None:
+    import optuna
+
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    counts = {s.name.lower(): states.count(s) for s in optuna.trial.TrialState if states.count(s)}
+    console.print("Trials: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    failed = [t for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])]
+    for t in failed[-5:]:
+        console.print(f"  trial {t.number} failed: {t.user_attrs.get('fail_reason', 'unknown reason')}")
+    if study.best_trials:
+        console.print(pareto_table(study))
+    else:
+        console.print("No complete trial yet: no Pareto front.")

@@ -1,0 +1,70 @@
+"""The study database: any SQLAlchemy URL Optuna's RDB storage takes; passwords never shown."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from hpsearch.errors import Problem, UserError
+
+if TYPE_CHECKING:
+    import optuna
+
+DEFAULT_STORAGE = "sqlite:///hpsearch.db"
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, for logs, reports and errors."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def scrub(text: str, url: str) -> str:
+    """Remove the password of `url` from any text (error messages of drivers, say)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        password = None
+    text = text.replace(url, mask_url(url))
+    if password:
+        text = text.replace(str(password), "***")
+    return text
+
+
+def open_storage(url: str, source: str = "--storage") -> "optuna.storages.RDBStorage":
+    """Connect to the study database (creating Optuna's tables); raise UserError if we cannot."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise UserError(Problem(source, "", f"not a database URL: {mask_url(url)!r} "
+                                "(e.g. sqlite:///hpsearch.db or postgresql://user@host/db)")) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parent = Path(parsed.database).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise UserError(Problem(source, "", f"directory does not exist for {mask_url(url)}"))
+    import optuna
+
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(parsed.get_backend_name()))
+    except Exception as exc:  # noqa: BLE001 - any driver error is the user's URL or server
+        reason = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, url)
+        raise UserError(Problem(source, "", f"cannot open {mask_url(url)}: {reason}")) from None
+
+
+def _engine_kwargs(backend: str) -> dict[str, object]:
+    if backend == "sqlite":
+        return {"connect_args": {"timeout": 60}}
+    return {"pool_pre_ping": True}
