@@ -1,0 +1,108 @@
+"""The command line: bad input is one line naming file and key, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpsearch.cli import main
+
+from .conftest import ROOT, toy_rows, write_jsonl
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = main(args)
+    err = capsys.readouterr().err
+    return code, [line for line in err.splitlines() if line.strip()]
+
+
+def test_shipped_yaml_files_validate(capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(str(p) for d in ("spaces", "search", "objectives") for p in (ROOT / d).glob("*.yaml"))
+    assert len(files) >= 6
+    code, errors = run_cli(["validate", *files], capsys)
+    assert (code, errors) == (0, [])
+
+
+def _space(tmp_path: Path, body: str) -> Path:
+    data = write_jsonl(tmp_path / "data.jsonl", toy_rows(40))
+    path = tmp_path / "space.yaml"
+    path.write_text(body.replace("DATA", str(data)), encoding="utf-8")
+    return path
+
+
+GOOD = """name: t
+dataset: {path: DATA, group_columns: group}
+params:
+  learning_rate: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
+"""
+
+
+@pytest.mark.parametrize(
+    "body, key, message",
+    [
+        (GOOD + "colour: blue\n", "colour", "unknown key"),
+        (GOOD.replace("low: 1.0e-4", "low: abc"), "params.learning_rate.low", "valid number"),
+        (GOOD.replace("DATA", "missing.jsonl"), "dataset.path", "file not found"),
+        (GOOD.replace("group_columns: group", "group_columns: group, label_column: category"),
+         "dataset.label_column",
+         "'category' is not in"),
+        (GOOD.replace("group_columns: group", "group_columns: language"), "dataset.group_columns",
+         "'language' is not in"),
+        (GOOD + "fixed: {lora_rank: 8}\n", "fixed.lora_rank", "did you mean 'lora_r'"),
+        (GOOD.replace("log: true}", "log: true"), "line 5", "not valid YAML"),
+        (GOOD.replace("low: 1.0e-4, high: 1.0e-2", "low: 1.0e-2, high: 1.0e-4"), "params.learning_rate",
+         "low <= high must hold"),
+        (GOOD.replace("name: t", "name: t\nmodel: ./no/such/model"), "model", "model directory not found"),
+    ],
+)
+def test_bad_space_exits_2_with_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, key: str, message: str
+) -> None:
+    space = _space(tmp_path, body)
+    db = tmp_path / "study.db"
+    code, errors = run_cli(["run", str(space), "--storage", f"sqlite:///{db}"], capsys)
+    assert code == 2
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"error: {space}: {key}"), errors[0]
+    assert message in errors[0]
+    assert not db.exists()
+
+
+def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = _space(tmp_path, GOOD + "colour: blue\nfixed: {epochs: 0}\n")
+    b = tmp_path / "b.yaml"
+    b.write_text("sampler: {name: annealing}\ntrials: -1\n", encoding="utf-8")
+    code, errors = run_cli(["validate", str(a), str(b)], capsys)
+    assert code == 2
+    assert any(f"{a}: colour: unknown key" in e for e in errors)
+    assert any(f"{b}: trials:" in e for e in errors), errors
+
+
+def test_bad_database_url_exits_2_without_password(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    space = _space(tmp_path, GOOD.replace("name: t", f"name: t\nmodel: {tmp_path}"))
+    (tmp_path / "config.json").write_text("{}")
+    code, errors = run_cli(["run", str(space), "--storage", "notaurl://user:hunter2@"], capsys)
+    assert code == 2 and len(errors) == 1
+    assert "hunter2" not in errors[0]
+
+
+def test_validate_and_help_do_not_import_torch_or_ray() -> None:
+    code = (
+        "import sys; from hpsearch.cli import main\n"
+        f"rc = main(['validate', *{[str(p) for p in sorted((ROOT / 'spaces').glob('*.yaml'))]!r}])\n"
+        "heavy = [m for m in ('torch', 'ray', 'transformers', 'peft') if m in sys.modules]\n"
+        "print(rc, heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_dry_run_prints_the_resolved_space(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(ROOT / "spaces" / "legal.yaml"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "learning_rate" in out and "log" in out
+    assert "lora_alpha" in out and "lora_r x 2" in out
+    assert "macro_f1" in out and "latency_p50_ms" in out
