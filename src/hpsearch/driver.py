@@ -119,14 +119,6 @@ class RunOptions:
     address: str | None = None
 
 
-def prepare(study: Study, options: RunOptions, source: str) -> str:
-    """Checks that need the training stack, before anything is written: the model loads."""
-    from hpsearch.models import check_model
-
-    resolved, _ = check_model(study.space.model, source)
-    return resolved
-
-
 class Progress(Callback):
     """One line per finished trial: its objectives, or why it failed."""
 
@@ -163,8 +155,10 @@ class Progress(Callback):
 def run(study: Study, options: RunOptions, console: "Console") -> "optuna.Study":
     """Validate what needs the stack, open the database, run the trials on Ray Tune."""
     source = study.path
-    prepare(study, options, source)
+    from hpsearch.models import check_model
     from hpsearch.samplers import make_sampler
+
+    check_model(study.space.model, source)  # a bad model fails here, before anything is written
 
     search = study.search
     try:
