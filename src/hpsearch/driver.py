@@ -120,36 +120,52 @@ class RunOptions:
 
 
 class Progress(Callback):
-    """One line per finished trial: its objectives, or why it failed."""
+    """A line when a trial starts, one per epoch, and one when it ends with its objectives."""
 
     def __init__(self, console: "Console", total: int, names: list[str]) -> None:
         self.console: Console | None = console
         self.total = total
         self.names = names
         self.done = 0
+        self.numbers: dict[str, int] = {}
         self.started = time.monotonic()
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray pickles its callbacks with the experiment state; a console is not picklable.
         return {**self.__dict__, "console": None}
 
-    def _print(self, text: str) -> None:
-        if self.console is not None:
-            self.console.print(text)
+    def _print(self, trial: Any, text: str) -> None:
+        if self.console is None:
+            return
+        number = self.numbers.setdefault(trial.trial_id, len(self.numbers) + 1)
+        elapsed = time.monotonic() - self.started
+        self.console.print(f"[{elapsed:5.0f}s] trial {number:>3}/{self.total} {text}")
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        params = ", ".join(f"{k}={_short(v)}" for k, v in sorted(trial.config.items()))
+        self._print(trial, f"[dim]started: {params}[/dim]")
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        if "epoch" in result and "train_loss" in result:
+            self._print(trial, f"[dim]epoch {result['epoch']:.0f}: loss {result['train_loss']:.3f}, "
+                               f"macro_f1 {result.get('macro_f1', float('nan')):.3f}[/dim]")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.done += 1
         result = trial.last_result or {}
-        elapsed = time.monotonic() - self.started
         if ERROR_KEY in result:
             what = f"[red]failed[/red]: {result[ERROR_KEY]}"
         else:
             what = "  ".join(f"{n}={result[n]:.4g}" for n in self.names if n in result)
-        self._print(f"[{elapsed:6.0f}s] trial {self.done}/{self.total} {what}")
+        self._print(trial, f"done ({self.done} finished): {what}")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.done += 1
-        self._print(f"trial {self.done}/{self.total} [red]crashed[/red] (see Ray's logs)")
+        self._print(trial, f"[red]crashed[/red] ({self.done} finished); see Ray's logs")
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def run(study: Study, options: RunOptions, console: "Console") -> "optuna.Study":

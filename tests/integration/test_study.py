@@ -87,6 +87,21 @@ def test_default_sqlite_study_is_readable_by_optuna_cli(
     )
     listed = json.loads(cli.stdout)
     assert listed and all(set(t["values"]) == {"macro_f1", "f1_gap", "latency_p50_ms"} for t in listed)
+    assert _dashboard_studies("sqlite:///hpsearch.db") == ["legal-slice"]
+
+
+def _dashboard_studies(storage: str) -> list[str]:
+    """Ask optuna-dashboard's own WSGI app for the studies it can show."""
+    from wsgiref.util import setup_testing_defaults
+
+    from optuna_dashboard import wsgi
+
+    environ: dict = {"PATH_INFO": "/api/studies", "REQUEST_METHOD": "GET"}
+    setup_testing_defaults(environ)
+    status: list[str] = []
+    body = b"".join(wsgi(storage)(environ, lambda s, headers, exc=None: status.append(s)))
+    assert status[0].startswith("200"), status
+    return [s["study_name"] for s in json.loads(body)["study_summaries"]]
 
 
 def test_postgresql_study_leaks_no_password(
