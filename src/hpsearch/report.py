@@ -21,20 +21,16 @@ def pareto_table(study: "optuna.Study") -> "Table":
     from rich.table import Table
 
     names = study.metric_names or [f"value{i}" for i in range(len(study.directions))]
-    front = sorted(
-        study.best_trials,
-        key=lambda t: -t.values[0] if study.directions[0].name == "MAXIMIZE" else t.values[0],
-    )
-    params = sorted({p for t in front for p in t.params})
-    arrows = ["↑" if d.name == "MAXIMIZE" else "↓" for d in study.directions]
+    maximize = [d.name == "MAXIMIZE" for d in study.directions]
+    front = sorted(study.best_trials, key=lambda t: -t.values[0] if maximize[0] else t.values[0])
     table = Table(title=f"Pareto front of study {study.study_name!r}: {len(front)} trial(s)")
-    table.add_column("trial", justify="right")
-    for name, arrow in zip(names, arrows):
-        table.add_column(f"{name} {arrow}", justify="right")
-    for p in params:
-        table.add_column(p, justify="right")
+    table.add_column("trial", justify="right", no_wrap=True)
+    for name, up in zip(names, maximize):
+        table.add_column(f"{name} {'↑' if up else '↓'}", justify="right", no_wrap=True)
+    table.add_column("parameters", overflow="fold")
     for t in front:
-        table.add_row(str(t.number), *[_fmt(v) for v in t.values], *[_fmt(t.params.get(p, "-")) for p in params])
+        params = "  ".join(f"{k}={_fmt(v)}" for k, v in sorted(t.params.items()))
+        table.add_row(str(t.number), *[f"{v:.4f}" for v in t.values], params)
     return table
 
 
