@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+SHARED_DATASETS = Path(os.environ.get("HPSEARCH_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
