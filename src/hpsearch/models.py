@@ -112,7 +112,10 @@ def load_base(path: str, num_labels: int) -> tuple[Any, Any]:
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels)
+    # A classifier fine-tuned for another label set is fine: the head is re-initialised per trial.
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=num_labels, ignore_mismatched_sizes=True
+    )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return tokenizer, model
