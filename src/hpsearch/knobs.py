@@ -12,6 +12,9 @@ from typing import Any, Callable
 
 METHODS = ("lora", "full", "head")
 TARGET_MODULE_SETS = ("attention", "attention+mlp", "all-linear")
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+CLASS_WEIGHTING = ("none", "balanced")
+QUANTIZATION = ("none", "int8", "nf4", "fp4")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,19 @@ KNOBS: dict[str, Knob] = {
         Knob("weight_decay", float, 0.0, "AdamW weight decay", check=_non_negative),
         Knob("warmup_ratio", float, 0.0, "fraction of steps with linear warm-up",
              check=_fraction),
+        Knob("lora_layers", int, 0, "adapters only in the top k transformer layers (0: all layers)",
+             check=_non_negative),
+        Knob("layers_kept", int, 0, "keep the bottom k transformer layers, drop the rest before "
+             "fine-tuning: a smaller, faster model (0: keep all)", check=_non_negative),
+        Knob("max_steps", int, 0, "optimizer steps; overrides epochs when > 0", check=_non_negative),
+        Knob("scheduler", str, "linear", "learning-rate schedule after warm-up", choices=SCHEDULERS),
+        Knob("label_smoothing", float, 0.0, "label smoothing of the cross-entropy loss",
+             check=_fraction),
+        Knob("class_weighting", str, "none", "weight the loss by inverse class frequency",
+             choices=CLASS_WEIGHTING),
+        Knob("quantization", str, "none", "bitsandbytes QLoRA on a GPU; on a CPU the deployed model "
+             "is quantised for inference (int8: torch dynamic; nf4/fp4: bitsandbytes 4-bit)",
+             choices=QUANTIZATION),
         Knob("seed", int, 0, "seed for weight initialisation, dropout and batch order"),
     ]
 }
@@ -87,6 +103,13 @@ class TrialConfig:
     max_length: int = KNOBS["max_length"].default
     weight_decay: float = KNOBS["weight_decay"].default
     warmup_ratio: float = KNOBS["warmup_ratio"].default
+    lora_layers: int = KNOBS["lora_layers"].default
+    layers_kept: int = KNOBS["layers_kept"].default
+    max_steps: int = KNOBS["max_steps"].default
+    scheduler: str = KNOBS["scheduler"].default
+    label_smoothing: float = KNOBS["label_smoothing"].default
+    class_weighting: str = KNOBS["class_weighting"].default
+    quantization: str = KNOBS["quantization"].default
     seed: int = KNOBS["seed"].default
 
     @classmethod

@@ -119,3 +119,80 @@ def load_base(path: str, num_labels: int) -> tuple[Any, Any]:
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return tokenizer, model
+
+
+def transformer_layers(model: "torch.nn.Module") -> tuple[str, "torch.nn.ModuleList"]:
+    """The attribute path and list of the transformer blocks (BERT `encoder.layer`, Llama `layers`)."""
+    import torch
+
+    count = getattr(model.config, "num_hidden_layers", None)
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == count and name.rsplit(".", 1)[-1] in (
+            "layer", "layers", "h", "blocks"
+        ):
+            return name, module
+    raise ValueError(f"cannot find the transformer layers of {type(model).__name__}")
+
+
+def keep_layers(model: "torch.nn.Module", kept: int) -> None:
+    """Drop the top transformer layers in place, keeping the bottom `kept`."""
+    import torch
+
+    name, layers = transformer_layers(model)
+    if not 0 < kept <= len(layers):
+        raise ValueError(f"layers_kept={kept}, but the model has {len(layers)} layers")
+    parent = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
+    setattr(parent, name.rsplit(".", 1)[-1], torch.nn.ModuleList(list(layers)[:kept]))
+    model.config.num_hidden_layers = kept
+    for config in (model.config, getattr(model.config, "text_config", None)):
+        if config is not None and isinstance(getattr(config, "layer_types", None), list):
+            config.layer_types = config.layer_types[:kept]
+
+
+def quantize_for_inference(model: "torch.nn.Module", kind: str) -> str:
+    """Quantise a trained fp32 model's linear layers (head excluded) for CPU inference.
+
+    Returns what was applied. int8 uses torch's dynamic quantisation; nf4/fp4 swap in
+    bitsandbytes `Linear4bit` layers (weights quantised, activations in fp32).
+    """
+    import torch
+
+    head = head_module(model)
+    head_names = {id(m) for m in head.modules()}
+    targets = [(n, m) for n, m in model.named_modules()
+               if isinstance(m, torch.nn.Linear) and id(m) not in head_names]
+    if kind == "int8":
+        spec = {n: torch.ao.quantization.default_dynamic_qconfig for n, _ in targets}
+        torch.ao.quantization.quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
+        return f"int8 dynamic (torch, CPU inference), {len(targets)} linear layers"
+    import bitsandbytes as bnb
+
+    for name, linear in targets:
+        q = bnb.nn.Linear4bit(linear.in_features, linear.out_features, bias=linear.bias is not None,
+                              compute_dtype=torch.float32, quant_type=kind)
+        q.weight = bnb.nn.Params4bit(linear.weight.data.clone(), requires_grad=False, quant_type=kind)
+        if linear.bias is not None:
+            q.bias = torch.nn.Parameter(linear.bias.data.clone(), requires_grad=False)
+        q = q.to("cpu")
+        parent, _, attr = name.rpartition(".")
+        setattr(model.get_submodule(parent) if parent else model, attr, q)
+    return f"{kind} (bitsandbytes 4-bit weights, CPU inference), {len(targets)} linear layers"
+
+
+def load_quantized(path: str, num_labels: int, kind: str) -> Any:
+    """A sequence classifier loaded in 4- or 8-bit by bitsandbytes on the GPU (QLoRA training)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, BitsAndBytesConfig
+
+    skip = ["classifier", "score"]  # the classification head stays in full precision
+    if kind == "int8":
+        config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
+    else:
+        config = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type=kind, bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True, llm_int8_skip_modules=skip,
+        )
+    return AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=num_labels, quantization_config=config, device_map={"": 0},
+        torch_dtype=torch.bfloat16, ignore_mismatched_sizes=True,
+    )

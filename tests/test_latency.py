@@ -1,0 +1,72 @@
+"""The latency objective responds to layers_kept, max_length and quantization (packaged MiniLM)."""
+
+from __future__ import annotations
+
+import copy
+import multiprocessing
+import time
+
+import pytest
+
+from hpsearch.latency import measure_latency
+from hpsearch.models import keep_layers, load_base, quantize_for_inference, resolve_model
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    import torch
+
+    torch.set_num_threads(2)
+    tokenizer, model = load_base(resolve_model("minilm"), num_labels=3)
+    return tokenizer, model.eval()
+
+
+def _latency(tokenizer, model, length: int, batch_size: int = 2) -> float:
+    batch = tokenizer(["a clause that limits the liability of the provider"] * batch_size, padding="max_length",
+                      max_length=length, truncation=True, return_tensors="pt")
+    return measure_latency(model, dict(batch), warmup=2, repeats=8)["latency_p50_ms"]
+
+
+def _best_of(runs: dict[str, tuple], tokenizer, rounds: int = 2) -> dict[str, float]:
+    """Each configuration's fastest median over rounds that alternate between configurations.
+
+    The machine is shared and noisy: a burst from elsewhere slows one round, not every round.
+    """
+    best = {name: float("inf") for name in runs}
+    for _ in range(rounds):
+        for name, (model, length) in runs.items():
+            best[name] = min(best[name], _latency(tokenizer, model, length))
+    return best
+
+
+def _busy(stop_at: float) -> None:
+    while time.time() < stop_at:
+        sum(i * i for i in range(10_000))
+
+
+def test_latency_orders_layers_length_and_quantization(minilm) -> None:
+    tokenizer, model = minilm
+    three = copy.deepcopy(model)
+    keep_layers(three, 3)
+    int8 = copy.deepcopy(model)
+    quantize_for_inference(int8, "int8")
+    t = _best_of({"full": (model, 128), "three": (three, 128), "short": (model, 32), "int8": (int8, 128)},
+                 tokenizer)
+    assert t["three"] < 0.8 * t["full"]
+    assert t["short"] < 0.6 * t["full"]
+    assert t["int8"] < t["full"]
+
+
+def test_ordering_holds_with_another_trial_running_beside_it(minilm) -> None:
+    """Another process hogging a core must not flip the ordering (one timed slot per node)."""
+    tokenizer, model = minilm
+    three = copy.deepcopy(model)
+    keep_layers(three, 3)
+    hog = multiprocessing.get_context("fork").Process(target=_busy, args=(time.time() + 30,))
+    hog.start()
+    try:
+        t = _best_of({"full": (model, 128), "three": (three, 128)}, tokenizer)
+        assert t["three"] < t["full"]
+    finally:
+        hog.terminate()
+        hog.join()
