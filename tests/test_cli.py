@@ -106,3 +106,5 @@ def test_dry_run_prints_the_resolved_space(capsys: pytest.CaptureFixture[str]) -
     assert "learning_rate" in out and "log" in out
     assert "lora_alpha" in out and "lora_r x 2" in out
     assert "macro_f1" in out and "latency_p50_ms" in out
+    assert "hardware:" in out and "torch" in out
+    assert "quantization int8: fp32 training, then torch dynamic int8" in out.replace("\n", " ")

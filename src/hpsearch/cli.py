@@ -124,6 +124,16 @@ def _dry_run(study: "Study", console: "Console") -> int:
         f"{n} ({d})" for n, d in zip(study.objectives.names(), study.objectives.directions())))
     s = study.search
     console.print(f"search: {s.sampler.name} sampler, {s.trials} trials, {s.max_concurrent_trials} at a time")
+    from hpsearch import hardware
+    from hpsearch.config import CategoricalParam
+
+    console.print(f"hardware: {hardware.describe()}")
+    spec = study.space.params.get("quantization")
+    kinds = spec.choices if isinstance(spec, CategoricalParam) else [study.space.fixed.get("quantization", "none")]
+    import torch
+
+    for kind in kinds:
+        console.print(f"  quantization {hardware.quantization_note(str(kind), torch.cuda.is_available())}")
     return 0
 
 
