@@ -81,3 +81,19 @@ def test_searcher_state_pickled_by_ray_holds_no_database_password(toy_space: Pat
         assert restored._storage is None and restored._ot_study is None
     finally:
         optuna.delete_study(study_name=name, storage=storage)
+
+
+def test_baseline_trial_trains_only_the_head_and_is_reported(toy_space: Path) -> None:
+    from hpsearch.report import baseline_line
+    from hpsearch.space import BASELINE_ATTR
+
+    searcher = _searcher(toy_space)
+    searcher._ot_study.set_metric_names(["macro_f1", "f1_gap", "latency_p50_ms"])
+    searcher._ot_study.enqueue_trial({}, user_attrs={BASELINE_ATTR: "head"})
+    first, second = searcher.suggest("t1"), searcher.suggest("t2")
+    assert first["method"] == "head" and second.get("method", "lora") == "lora"
+    searcher.on_trial_complete("t1", _final((0.4, 0.2, 2.0)))
+    searcher.on_trial_complete("t2", _final((0.8, 0.1, 2.5)))
+    line = baseline_line(searcher._ot_study)
+    assert line == "Baseline (trial 0, head only): macro_f1 0.4 -> best 0.8; f1_gap 0.2 -> best 0.1; " \
+                   "latency_p50_ms 2 -> best 2.5"

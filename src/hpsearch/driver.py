@@ -214,7 +214,7 @@ def run(study: Study, options: RunOptions, console: "Console") -> "optuna.Study"
                   f"{options.trials} trials, sampler {search.sampler.name}, objectives "
                   + ", ".join(f"{n} ({d[:3]})" for n, d in zip(names, directions)))
 
-    from hpsearch.space import suggest
+    from hpsearch.space import BASELINE_ATTR, suggest
 
     searcher = StudySearch(
         space=partial(suggest, study.space),
@@ -229,6 +229,10 @@ def run(study: Study, options: RunOptions, console: "Console") -> "optuna.Study"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna_study.set_metric_names(names)
     _record_study_attrs(optuna_study, study)
+    if study.space.baseline != "none" and not any(
+        t.user_attrs.get(BASELINE_ATTR) for t in optuna_study.get_trials(deepcopy=False)
+    ):
+        optuna_study.enqueue_trial({}, user_attrs={BASELINE_ATTR: study.space.baseline})
 
     resources = {"cpu": cpus, "gpu": search.gpus_per_trial}
     tuner = tune.Tuner(

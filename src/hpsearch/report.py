@@ -30,7 +30,8 @@ def pareto_table(study: "optuna.Study") -> "Table":
     table.add_column("parameters", overflow="fold")
     for t in front:
         params = "  ".join(f"{k}={_fmt(v)}" for k, v in sorted(t.params.items()))
-        table.add_row(str(t.number), *[f"{v:.4f}" for v in t.values], params)
+        label = f"{t.number} (baseline)" if t.user_attrs.get("baseline") else str(t.number)
+        table.add_row(label, *[f"{v:.4f}" for v in t.values], params)
     return table
 
 
@@ -47,3 +48,26 @@ def print_summary(study: "optuna.Study", console: "Console") -> None:
         console.print(pareto_table(study))
     else:
         console.print("No complete trial yet: no Pareto front.")
+    line = baseline_line(study)
+    if line:
+        console.print(line)
+
+
+def baseline_line(study: "optuna.Study") -> str | None:
+    """What fine-tuning gained over the baseline trial, on each objective."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    base = next((t for t in complete if t.user_attrs.get("baseline")), None)
+    if base is None:
+        return None
+    names = study.metric_names or [f"value{i}" for i in range(len(study.directions))]
+    parts = []
+    for i, (name, direction) in enumerate(zip(names, study.directions)):
+        others = [t.values[i] for t in complete if t is not base]
+        if not others:
+            continue
+        best = max(others) if direction.name == "MAXIMIZE" else min(others)
+        parts.append(f"{name} {base.values[i]:.4g} -> best {best:.4g}")
+    kind = base.user_attrs["baseline"]
+    return f"Baseline (trial {base.number}, {kind} only): " + "; ".join(parts)

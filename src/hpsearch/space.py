@@ -13,16 +13,23 @@ from hpsearch.knobs import KNOBS
 if TYPE_CHECKING:
     import optuna
 
+#: User attribute of the trial that is the study's baseline (what fine-tuning is compared with).
+BASELINE_ATTR = "baseline"
+
 
 def _active(spec: Any, values: dict[str, Any]) -> bool:
     return all(name in values and values[name] in allowed for name, allowed in spec.condition().items())
 
 
 def suggest(space: SpaceConfig, trial: "optuna.Trial") -> dict[str, Any]:
-    """Ask `trial` for every active parameter; return the trial's knob values (fixed ones too)."""
-    values: dict[str, Any] = dict(space.fixed)
+    """Ask `trial` for every active parameter; return the trial's knob values (fixed ones too).
+
+    A trial enqueued as the study's baseline (user attribute ``baseline``) trains only the head.
+    """
+    forced = {"method": "head"} if trial.user_attrs.get(BASELINE_ATTR) == "head" else {}
+    values: dict[str, Any] = {**space.fixed, **forced}
     for name, spec in space.params.items():
-        if not _active(spec, values):
+        if name in forced or not _active(spec, values):
             continue
         if isinstance(spec, FloatParam):
             values[name] = trial.suggest_float(name, spec.low, spec.high, log=spec.log, step=spec.step)
