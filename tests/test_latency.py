@@ -70,3 +70,51 @@ def test_ordering_holds_with_another_trial_running_beside_it(minilm) -> None:
     finally:
         hog.terminate()
         hog.join()
+
+
+def _steps(slot_dir: str, log: str, stop_at: float) -> None:
+    from hpsearch.latency import MeasurementSlot
+
+    slot = MeasurementSlot(slot_dir)
+    with open(log, "a", encoding="utf-8") as fh:
+        while time.time() < stop_at:
+            with slot.training_step():
+                start = time.time()
+                sum(i * i for i in range(20_000))
+                fh.write(f"{start} {time.time()}\n")
+                fh.flush()
+
+
+def test_a_measurement_pauses_the_other_trials_training_steps(tmp_path) -> None:
+    """While one trial holds the node's slot, another trial's steps wait (none overlaps)."""
+    import torch
+
+    from hpsearch.latency import MeasurementSlot
+
+    slot_dir, log = str(tmp_path / "locks"), str(tmp_path / "steps.log")
+    slot = MeasurementSlot(slot_dir)
+    trainer = multiprocessing.get_context("fork").Process(target=_steps, args=(slot_dir, log, time.time() + 6))
+    trainer.start()
+    try:
+        time.sleep(1.0)
+        model = torch.nn.Sequential(torch.nn.Embedding(100, 64), torch.nn.Linear(64, 64))
+        batch = {"input_ids": torch.randint(0, 100, (4, 16))}
+
+        class Wrapped(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = model
+
+            def forward(self, input_ids):
+                time.sleep(0.05)
+                return self.inner(input_ids)
+
+        started = time.time()
+        measure_latency(Wrapped(), batch, warmup=2, repeats=10, slot=slot)
+        ended = time.time()
+    finally:
+        trainer.join()
+    steps = [tuple(map(float, line.split())) for line in open(log, encoding="utf-8")]
+    assert any(b < started for _, b in steps) and any(a > ended for a, _ in steps)  # it trained around it
+    overlapping = [(a, b) for a, b in steps if a < ended - 0.01 and b > started + 0.01]
+    assert not overlapping, overlapping

@@ -40,6 +40,9 @@ class Worker:
 
         self.study = study
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        from hpsearch.latency import MeasurementSlot
+
+        self.slot = MeasurementSlot()
         if threads:
             torch.set_num_threads(max(1, int(threads)))
         self.splits: Splits = load_splits(study)
@@ -176,12 +179,13 @@ class Worker:
                     if step >= total:
                         break
                     idx = order[start:start + config.batch_size]
-                    logits = model(**self._batch([train_ids[i] for i in idx])).logits
-                    loss = F.cross_entropy(logits.float(), labels[idx], weight=weight,
-                                           label_smoothing=config.label_smoothing)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-                    optimizer.step()
+                    with self.slot.training_step():  # pauses while a trial on this node times
+                        logits = model(**self._batch([train_ids[i] for i in idx])).logits
+                        loss = F.cross_entropy(logits.float(), labels[idx], weight=weight,
+                                               label_smoothing=config.label_smoothing)
+                        loss.backward()
+                        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+                        optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
                     loss_sum += loss.item() * len(idx)
@@ -265,7 +269,8 @@ class Worker:
         latency = self.study.objectives.latency
         sample = self.encoded("validation", self.splits.validation, config.max_length)[: latency.batch_size]
         batch = self._batch(sample, pad_to=config.max_length)
-        metrics.update(measure_latency(model, batch, warmup=latency.warmup, repeats=latency.repeats))
+        metrics.update(measure_latency(model, batch, warmup=latency.warmup, repeats=latency.repeats,
+                                       slot=self.slot))
         metrics["model_size_mb"] = model_size_mb(model)
         metrics["layers"] = float(model.config.num_hidden_layers)
         attrs["device"] = device_fingerprint()
