@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from rich.console import Console
 
-    console = Console(stderr=False, highlight=False)
+    # Logs and CI capture output without a terminal: give tables room rather than 80 columns.
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "140"))
+    console = Console(stderr=False, highlight=False, width=width)
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
     try:

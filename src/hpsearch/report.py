@@ -30,7 +30,10 @@ def pareto_table(study: "optuna.Study") -> "Table":
     table.add_column("parameters", overflow="fold")
     for t in front:
         params = "  ".join(f"{k}={_fmt(v)}" for k, v in sorted(t.params.items()))
-        label = f"{t.number} (baseline)" if t.user_attrs.get("baseline") else str(t.number)
+        label = str(t.number)
+        if t.user_attrs.get("baseline"):
+            label += " (baseline)"
+            params = f"method={t.user_attrs['baseline']}  " + params
         table.add_row(label, *[f"{v:.4f}" for v in t.values], params)
     return table
 
