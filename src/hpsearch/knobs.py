@@ -80,9 +80,9 @@ KNOBS: dict[str, Knob] = {
              check=_fraction),
         Knob("class_weighting", str, "none", "weight the loss by inverse class frequency",
              choices=CLASS_WEIGHTING),
-        Knob("quantization", str, "none", "bitsandbytes QLoRA on a GPU; on a CPU the deployed model "
-             "is quantised for inference (int8: torch dynamic; nf4/fp4: bitsandbytes 4-bit)",
-             choices=QUANTIZATION),
+        Knob("quantization", str, "none", "on a GPU, train on bitsandbytes-quantised base weights "
+             "(QLoRA; method lora or head); on a CPU, train in fp32 and quantise the deployed model "
+             "(int8: torch dynamic; nf4/fp4: bitsandbytes 4-bit weights)", choices=QUANTIZATION),
         Knob("seed", int, 0, "seed for weight initialisation, dropout and batch order"),
     ]
 }
