@@ -11,13 +11,16 @@ together as a :class:`~hpsearch.errors.UserError` whose lines read ``file: key: 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hpsearch.errors import Problem, UserError
 from hpsearch.knobs import KNOBS
+
+if TYPE_CHECKING:
+    from hpsearch.constraints import Constraint
 
 Scalar = Union[bool, int, float, str]
 
@@ -166,6 +169,10 @@ class SearchConfig(_Strict):
 class ObjectiveSpec(_Strict):
     name: str
     direction: Literal["maximize", "minimize"] | None = None
+    module: str | None = Field(
+        default=None, description="'package.module:function' computing a team's own objective from "
+        "(y_true, y_pred, y_proba, groups); its name must not be a built-in one and direction is required"
+    )
 
 
 class LatencyConfig(_Strict):
@@ -176,26 +183,47 @@ class LatencyConfig(_Strict):
 
 class FairnessConfig(_Strict):
     min_group_size: int = Field(default=5, ge=1)
+    bootstrap: int = Field(default=200, ge=0, le=100_000,
+                           description="resamples for the confidence intervals of the gaps; 0: none")
+    seed: int = 0
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _enough(cls, value: int) -> int:
+        if 0 < value < 50:
+            raise ValueError(f"must be 0 (no confidence intervals) or at least 50, got {value}; "
+                             "fewer resamples cannot place the ends of an interval")
+        return value
 
 
 class ObjectivesConfig(_Strict):
     objectives: list[ObjectiveSpec] = Field(min_length=1)
     latency: LatencyConfig = Field(default_factory=LatencyConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    constraints: list[str] = Field(
+        default_factory=list,
+        description="'<metric> <op> <number>' each, op <=, <, >= or >; a trial that breaks one is "
+        "kept but left off the Pareto front",
+    )
+
+    @field_validator("constraints", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _known(self) -> "ObjectivesConfig":
-        from hpsearch.objectives import REGISTRY
+        """Names, modules and constraints; every problem at once, each at its own key."""
+        errors = _objective_problems(self.objectives) + _constraint_problems(self)
+        if errors:
+            from pydantic_core import InitErrorDetails, PydanticCustomError
 
-        names = [o.name for o in self.objectives]
-        for i, name in enumerate(names):
-            if name not in REGISTRY:
-                raise ValueError(
-                    f"objectives[{i}].name: unknown objective {name!r}; known: "
-                    + ", ".join(sorted(REGISTRY))
-                )
-            if names.index(name) != i:
-                raise ValueError(f"objectives[{i}].name: {name!r} is listed twice")
+            raise ValidationError.from_exception_data(type(self).__name__, [
+                InitErrorDetails(type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                                 loc=loc, input=given)
+                for loc, message, given in errors
+            ])
         return self
 
     def directions(self) -> list[str]:
@@ -205,6 +233,92 @@ class ObjectivesConfig(_Strict):
 
     def names(self) -> list[str]:
         return [o.name for o in self.objectives]
+
+    def module_objectives(self) -> list[ObjectiveSpec]:
+        """The team's own objectives: those computed by a function named by module path."""
+        return [o for o in self.objectives if o.module is not None]
+
+    def parsed_constraints(self) -> list["Constraint"]:
+        from hpsearch.constraints import parse_constraint
+
+        return [parse_constraint(text) for text in self.constraints]
+
+    def used(self) -> list[tuple[str, str, str | None]]:
+        """(what, metric, group column or None) for every objective and constraint.
+
+        ``("objective 'f1_gap'", "f1_gap", None)``, ``("constraint 'f1_gap/region <= 0.1'",
+        "f1_gap", "region")``: what a dataset must provide (groups, a column, two labels) is
+        checked against these.
+        """
+        out: list[tuple[str, str, str | None]] = [(f"objective {o.name!r}", o.name, None) for o in self.objectives]
+        for c in self.parsed_constraints():
+            metric, _, column = c.metric.partition("/")
+            out.append((f"constraint {str(c)!r}", metric, column or None))
+        return out
+
+
+def _objective_problems(objectives: list[ObjectiveSpec]) -> list[tuple[tuple[Any, ...], str, Any]]:
+    """(location, message, value given) for each objective that names nothing, or twice."""
+    import difflib
+
+    from hpsearch.objectives import REGISTRY, known_names, load_function, valid_name
+
+    out: list[tuple[tuple[Any, ...], str, Any]] = []
+    names = [o.name for o in objectives]
+    for i, o in enumerate(objectives):
+        at = ("objectives", i)
+        if names.index(o.name) != i:
+            out.append(((*at, "name"), f"{o.name!r} is listed twice, got it first at objectives[{names.index(o.name)}]",
+                        o.name))
+            continue
+        if o.module is None:
+            if o.name not in REGISTRY:
+                close = difflib.get_close_matches(o.name, list(REGISTRY), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                out.append(((*at, "name"), f"unknown objective {o.name!r}{hint}; known: {known_names()}; or "
+                            "give module: 'package.module:function' to compute your own", o.name))
+            continue
+        if o.name in REGISTRY:
+            out.append(((*at, "module"), f"must be left out for the built-in objective {o.name!r}; your own "
+                        f"objective needs a name of its own, got module {o.module!r}", o.module))
+        elif not valid_name(o.name):
+            out.append(((*at, "name"), f"must be letters, digits and '_' for your own objective, got {o.name!r}",
+                        o.name))
+        if o.direction is None:
+            out.append(((*at, "direction"), f"is required for your own objective {o.name!r}: maximize or "
+                        "minimize, got nothing", None))
+        try:
+            load_function(o.module)
+        except ValueError as exc:
+            out.append(((*at, "module"), str(exc), o.module))
+    return out
+
+
+def _constraint_problems(config: ObjectivesConfig) -> list[tuple[tuple[Any, ...], str, Any]]:
+    """(location, message, value given) for each constraint that does not parse, or cannot matter."""
+    from hpsearch.constraints import constraint_range_problem, parse_constraint
+    from hpsearch.objectives import REGISTRY
+
+    known = set(REGISTRY) | {o.name for o in config.module_objectives()}
+    grouped = {name for name, spec in REGISTRY.items() if spec.needs_groups}
+    out: list[tuple[tuple[Any, ...], str, Any]] = []
+    seen: dict[str, int] = {}
+    for i, text in enumerate(config.constraints):
+        try:
+            constraint = parse_constraint(text, known, grouped)
+        except ValueError as exc:
+            out.append((("constraints", i), str(exc), text))
+            continue
+        if str(constraint) in seen:
+            out.append((("constraints", i), f"is listed twice, got {text!r} at constraints[{seen[str(constraint)]}] "
+                        "too", text))
+            continue
+        seen[str(constraint)] = i
+        spec = REGISTRY.get(constraint.metric.partition("/")[0])
+        why = constraint_range_problem(constraint, spec.bounds if spec else None)
+        if why:
+            out.append((("constraints", i), why, text))
+    return out
 
 
 # --------------------------------------------------------------------------- space

@@ -177,8 +177,12 @@ def run(study: Study, options: RunOptions, console: "Console") -> "optuna.Study"
     check_model(study.space.model, source)  # a bad model fails here, before anything is written
 
     search = study.search
+    from hpsearch.constraints import ConstraintsFunc, record_constraints
+
+    constraints = study.objectives.parsed_constraints()
     try:
-        sampler = make_sampler(search.sampler.name, search.seed, search.sampler.options)
+        sampler = make_sampler(search.sampler.name, search.seed, search.sampler.options,
+                               constraints_func=ConstraintsFunc(constraints) if constraints else None)
     except (TypeError, ValueError) as exc:
         raise UserError(Problem(source, "search.sampler.options", str(exc))) from None
 
@@ -212,7 +216,8 @@ def run(study: Study, options: RunOptions, console: "Console") -> "optuna.Study"
     )
     console.print(f"Study {options.study_name!r} in {mask_url(options.storage)}: "
                   f"{options.trials} trials, sampler {search.sampler.name}, objectives "
-                  + ", ".join(f"{n} ({d[:3]})" for n, d in zip(names, directions)))
+                  + ", ".join(f"{n} ({d[:3]})" for n, d in zip(names, directions))
+                  + (f"; constraints {', '.join(map(str, constraints))}" if constraints else ""))
 
     from hpsearch.space import BASELINE_ATTR, suggest
 
@@ -229,6 +234,7 @@ def run(study: Study, options: RunOptions, console: "Console") -> "optuna.Study"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna_study.set_metric_names(names)
     _record_study_attrs(optuna_study, study)
+    record_constraints(optuna_study, constraints)
     if study.space.baseline != "none" and not any(
         t.user_attrs.get(BASELINE_ATTR) for t in optuna_study.get_trials(deepcopy=False)
     ):

@@ -1,17 +1,89 @@
-"""Task and fairness metrics from predictions, computed with scikit-learn.
+"""Task and fairness metrics from predictions: scikit-learn for the task, fairlearn for the gaps.
 
 Keys are flat strings, so that every value can be stored as an Optuna user attribute:
-``macro_f1``, ``f1/<label>``, ``group/<column>=<value>/macro_f1``, ``f1_gap`` …
+``macro_f1``, ``f1/<label>``, ``group/<column>=<value>/macro_f1``, ``f1_gap``,
+``f1_gap/<column>``, ``f1_gap_ci_low`` … :func:`evaluate_predictions` is the entry point; it
+returns the numbers and, apart, the other attributes (groups left out, why a metric is missing),
+whose keys never collide with a metric's.
+
+Fairness gaps come with a bootstrap confidence interval, because on a validation split of a few
+hundred examples a gap of 0.05 is often noise. Resampling is stratified by group, and every
+fairness measure depends on a group's examples only through its confusion matrix, so a resample
+of a group is one multinomial draw over the cells of that matrix: 200 resamples of any number of
+examples take milliseconds (:func:`fairness_stats` is the vectorised statistic).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from hpsearch.objectives import FAIRNESS_METRICS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from hpsearch.config import FairnessConfig, ObjectiveSpec
+
+
+def evaluate_predictions(
+    y_true: Sequence[int],
+    y_pred: Sequence[int],
+    y_proba: Sequence[Sequence[float]] | None,
+    label_names: Sequence[str],
+    groups: Mapping[str, Sequence[str]],
+    fairness: "FairnessConfig",
+    *,
+    user_objectives: Sequence["ObjectiveSpec"] = (),
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Every metric of one split's predictions: (numeric metrics, other attributes).
+
+    * task metrics (:func:`classification_metrics`);
+    * binary tasks (two labels): ``sensitivity`` and ``specificity``, with label index 1 the
+      positive class;
+    * ``auroc`` from `y_proba` (one row of class probabilities per example, softmax outputs):
+      binary, of label index 1; multiclass, the macro one-vs-rest mean over the classes present.
+      Left out, and the reason kept under ``why_missing/auroc``, when `y_proba` is None or the
+      split holds a single class;
+    * per-group metrics, gaps and their bootstrap intervals for every group column
+      (:func:`group_metrics`, with `fairness`'s min_group_size, bootstrap, seed, confidence);
+    * each objective in `user_objectives` (those with a ``module``), computed by its function.
+
+    Labels are indices into `label_names`.
+    """
+    import numpy as np
+
+    t, p = _as_labels(y_true, y_pred, len(label_names))
+    values = classification_metrics(t, p, label_names)
+    attrs: dict[str, Any] = {}
+    if len(label_names) == 2:
+        _binary(t, p, label_names, values, attrs)
+    proba = None if y_proba is None else np.asarray(y_proba, dtype=float)
+    if proba is not None and proba.shape != (len(t), len(label_names)):
+        raise ValueError(f"y_proba must have one row per example and one column per label, "
+                         f"{(len(t), len(label_names))}, got shape {proba.shape}")
+    _auroc(t, proba, label_names, values, attrs)
+    grouped, grouped_attrs = group_metrics(
+        t, p, groups, min_group_size=fairness.min_group_size, label_names=label_names,
+        bootstrap=fairness.bootstrap, seed=fairness.seed, confidence=fairness.confidence,
+    )
+    values.update(grouped)
+    attrs.update(grouped_attrs)
+    if user_objectives:
+        from hpsearch.objectives import evaluate_user_objective
+
+        for spec in user_objectives:
+            if spec.module is not None:
+                values.update(evaluate_user_objective(spec.name, spec.module, y_true, y_pred, y_proba, groups))
+    return values, attrs
 
 
 def classification_metrics(
     y_true: Sequence[int], y_pred: Sequence[int], label_names: Sequence[str]
 ) -> dict[str, float]:
+    """Accuracy; macro and support-weighted F1, precision and recall; F1 of each label.
+
+    Every label counts in the macro averages, also one absent from the split (its F1 is 0).
+    """
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
     labels = list(range(len(label_names)))
@@ -32,48 +104,313 @@ def classification_metrics(
 def group_metrics(
     y_true: Sequence[int],
     y_pred: Sequence[int],
-    groups: dict[str, Sequence[str]],
+    groups: Mapping[str, Sequence[str]],
     *,
     min_group_size: int,
+    label_names: Sequence[str] | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+    confidence: float = 0.95,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Per-group macro-F1 and accuracy, and the gaps between groups.
+    """Per-group metrics, the fairness measures between groups, and their confidence intervals.
 
-    The first group column gives the plain names (``f1_gap``); every column also gives
-    ``f1_gap/<column>``. Groups smaller than `min_group_size` are left out of the gaps and
-    listed in the returned attributes.
+    For each group column and each of its groups: ``group/<column>=<group>/n``, ``/macro_f1``
+    (over the labels present in that group's truth or predictions, scikit-learn's default, so
+    that a group without some label is not charged for it) and ``/accuracy``. Between the
+    groups of at least `min_group_size` examples (the others are listed under
+    ``groups_excluded/<column>``):
+
+    * ``f1_gap`` and ``accuracy_gap``: max − min of the per-group values; ``worst_group_f1``;
+    * ``equalized_odds_difference``: fairlearn's, the larger of the between-group differences
+      in true-positive and false-positive rate;
+    * ``demographic_parity_difference``: fairlearn's, the between-group difference in selection
+      rate.
+
+    Binary tasks take label index 1 as positive. Multiclass tasks treat each class one-vs-rest
+    and take the largest difference over classes (for two labels that is the same number).
+    Rates need examples to divide by: for a class, a group with no example of it, or only
+    examples of it, has no true- or false-positive rate and is left out of that class's
+    equalized-odds difference (fairlearn would count the rate as 0), listed under
+    ``eod_groups_left_out/<column>``.
+
+    Every column gives ``<measure>/<column>``; the first column also gives the plain
+    ``<measure>``. With `bootstrap` > 0, each measure gets a `confidence` interval,
+    ``<measure>_ci_low`` and ``<measure>_ci_high`` (and ``.../<column>``), from `bootstrap`
+    resamples of the examples, stratified by group, seeded by `seed`: the percentile interval,
+    widened to hold the measured value where that falls in a tail. A max − min over groups is
+    biased upwards, in the resamples as in the measurement, so the interval errs on the safe
+    side at the end a constraint uses (the high end of a gap, the low end of
+    ``worst_group_f1``), while the low end of a gap overstates it: a gap whose interval excludes
+    0 is not thereby shown to be real. A measure that cannot be computed is left out, with the reason under
+    ``why_missing/<measure>/<column>`` (and ``why_missing/<measure>`` for the first column).
     """
+    import numpy as np
     from sklearn.metrics import accuracy_score, f1_score
 
+    if label_names is None:
+        label_names = [str(i) for i in range(int(max(np.max(y_true), np.max(y_pred))) + 1 if len(y_true) else 1)]
+    names, n_labels = [str(n) for n in label_names], len(label_names)
+    t, p = _as_labels(y_true, y_pred, n_labels)
+    rng = np.random.default_rng(seed)
     values: dict[str, float] = {}
     attrs: dict[str, Any] = {}
-    for i, (column, members) in enumerate(groups.items()):
-        f1s: dict[str, float] = {}
-        accs: dict[str, float] = {}
+    for i, (column, raw) in enumerate(groups.items()):
+        members = np.asarray([str(m) for m in raw])
+        if len(members) != len(t):
+            raise ValueError(f"group column {column!r} has {len(members)} values for {len(t)} examples")
+        group_names, codes, counts = np.unique(members, return_inverse=True, return_counts=True)
+        kept: list[int] = []
         excluded: dict[str, int] = {}
-        for group in sorted(set(members)):
-            idx = [j for j, g in enumerate(members) if g == group]
-            t = [y_true[j] for j in idx]
-            p = [y_pred[j] for j in idx]
-            values[f"group/{column}={group}/n"] = float(len(idx))
-            if len(idx) < min_group_size:
-                excluded[group] = len(idx)
+        f1s: list[float] = []
+        accuracies: list[float] = []
+        for j, (group, size) in enumerate(zip(group_names, counts)):
+            values[f"group/{column}={group}/n"] = float(size)
+            if size < min_group_size:
+                excluded[str(group)] = int(size)
                 continue
-            f1s[group] = float(f1_score(t, p, average="macro", zero_division=0))
-            accs[group] = float(accuracy_score(t, p))
-            values[f"group/{column}={group}/macro_f1"] = f1s[group]
-            values[f"group/{column}={group}/accuracy"] = accs[group]
+            kept.append(j)
+            here = codes == j
+            f1s.append(float(f1_score(t[here], p[here], average="macro", zero_division=0)))
+            accuracies.append(float(accuracy_score(t[here], p[here])))
+            values[f"group/{column}={group}/macro_f1"] = f1s[-1]
+            values[f"group/{column}={group}/accuracy"] = accuracies[-1]
         if excluded:
             attrs[f"groups_excluded/{column}"] = excluded
-        if len(f1s) < 2:
-            attrs[f"groups_too_few/{column}"] = sorted(f1s)
+        if len(kept) < 2:
+            attrs[f"groups_too_few/{column}"] = [str(group_names[j]) for j in kept]
             continue
-        gaps = {
-            "f1_gap": max(f1s.values()) - min(f1s.values()),
-            "accuracy_gap": max(accs.values()) - min(accs.values()),
-            "worst_group_f1": min(f1s.values()),
+
+        inside = np.isin(codes, kept)
+        t_in, p_in, m_in = t[inside], p[inside], members[inside]
+        eod, parity, left_out = _rate_differences(t_in, p_in, m_in, n_labels)
+        point: dict[str, float | None] = {
+            "f1_gap": max(f1s) - min(f1s),
+            "accuracy_gap": max(accuracies) - min(accuracies),
+            "worst_group_f1": min(f1s),
+            "equalized_odds_difference": eod,
+            "demographic_parity_difference": parity,
         }
-        for name, value in gaps.items():
-            values[f"{name}/{column}"] = value
-            if i == 0:
-                values[name] = value
+        if left_out:
+            attrs[f"eod_groups_left_out/{column}"] = {names[c]: g for c, g in left_out.items()}
+        why: dict[str, str] = {}
+        if eod is None:
+            why["equalized_odds_difference"] = (
+                f"no class has both examples and non-examples in two or more groups of {column!r}")
+        intervals: dict[str, tuple[float, float]] = {}
+        if bootstrap > 0:
+            local = np.searchsorted(kept, codes[inside])
+            confusions = _confusions(t_in, p_in, local, len(kept), n_labels)
+            replicates = fairness_stats(_resample(confusions, bootstrap, rng))
+            for name, estimate in point.items():
+                if estimate is None:
+                    continue
+                interval = _interval(replicates[name], estimate, confidence)
+                if interval is None:
+                    why[f"{name}_ci"] = (f"fewer than half of the {bootstrap} resamples of {column!r} "
+                                         f"define {name}")
+                else:
+                    intervals[name] = interval
+        suffixes = [f"/{column}", ""] if i == 0 else [f"/{column}"]
+        for suffix in suffixes:
+            for name in FAIRNESS_METRICS:
+                estimate = point[name]
+                if estimate is not None:
+                    values[name + suffix] = float(estimate)
+                if name in intervals:
+                    values[f"{name}_ci_low{suffix}"], values[f"{name}_ci_high{suffix}"] = intervals[name]
+            for name, reason in why.items():
+                attrs[f"why_missing/{name}{suffix}"] = reason
     return values, attrs
+
+
+# --------------------------------------------------------------------------- task
+
+
+def _as_labels(y_true: Sequence[int], y_pred: Sequence[int], n_labels: int) -> tuple["np.ndarray", "np.ndarray"]:
+    import numpy as np
+
+    t, p = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    if t.ndim != 1 or t.shape != p.shape or len(t) == 0:
+        raise ValueError(f"y_true and y_pred must be two equally long, non-empty lists of label indices, "
+                         f"got shapes {t.shape} and {p.shape}")
+    if min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= n_labels:
+        raise ValueError(f"labels must be indices in [0, {n_labels}), got values from "
+                         f"{min(t.min(), p.min())} to {max(t.max(), p.max())}")
+    return t, p
+
+
+def _binary(t: "np.ndarray", p: "np.ndarray", label_names: Sequence[str], values: dict[str, float],
+            attrs: dict[str, Any]) -> None:
+    """Sensitivity (recall of label index 1) and specificity (recall of label index 0)."""
+    import numpy as np
+    from sklearn.metrics import recall_score
+
+    recall = recall_score(t, p, labels=[0, 1], average=None, zero_division=0)
+    support = np.bincount(t, minlength=2)
+    for key, label in (("sensitivity", 1), ("specificity", 0)):
+        if support[label]:
+            values[key] = float(recall[label])
+        else:
+            attrs[f"why_missing/{key}"] = (f"no example of label {label_names[label]!r} (index {label}) "
+                                           "in the evaluation split")
+
+
+def _auroc(t: "np.ndarray", proba: "np.ndarray | None", label_names: Sequence[str],
+           values: dict[str, float], attrs: dict[str, Any]) -> None:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    if proba is None:
+        attrs["why_missing/auroc"] = "no class probabilities were given"
+        return
+    present = np.unique(t)
+    if len(present) < 2:
+        attrs["why_missing/auroc"] = (f"the evaluation split holds one class only "
+                                      f"({label_names[present[0]]!r}); AUROC needs two")
+        return
+    if len(label_names) == 2:
+        values["auroc"] = float(roc_auc_score(t == 1, proba[:, 1]))
+        return
+    values["auroc"] = float(np.mean([roc_auc_score(t == c, proba[:, c]) for c in present]))
+    absent = [str(label_names[c]) for c in range(len(label_names)) if c not in present]
+    if absent:
+        attrs["auroc_classes_left_out"] = absent
+
+
+# --------------------------------------------------------------------------- fairness, point estimates
+
+
+def _classes(n_labels: int) -> list[int]:
+    """The classes one-vs-rest measures look at: label index 1 of a binary task, else every one."""
+    return [1] if n_labels == 2 else list(range(n_labels))
+
+
+def _rate_differences(t: "np.ndarray", p: "np.ndarray", members: "np.ndarray",
+                      n_labels: int) -> tuple[float | None, float, dict[int, list[str]]]:
+    """(equalized-odds difference, demographic-parity difference, groups left out of the first).
+
+    Each group's rates are fairlearn's (`true_positive_rate`, `false_positive_rate`,
+    `selection_rate`); a difference is max − min over groups, fairlearn's ``between_groups``;
+    the largest over classes is taken (one-vs-rest). fairlearn's `MetricFrame` would give the
+    same numbers, in tenfold the time. By class, the groups left out of equalized odds (no
+    example of the class, or nothing else) are returned too.
+    """
+    import numpy as np
+    from fairlearn.metrics import false_positive_rate, selection_rate, true_positive_rate
+
+    group_names = [str(g) for g in np.unique(members)]
+    equalized_odds: float | None = None
+    parity = 0.0
+    left_out: dict[int, list[str]] = {}
+    for c in _classes(n_labels):
+        tprs: list[float] = []
+        fprs: list[float] = []
+        selections: list[float] = []
+        for group in group_names:
+            here = members == group
+            truth, predicted = (t[here] == c).astype(int), (p[here] == c).astype(int)
+            selections.append(float(selection_rate(truth, predicted, pos_label=1)))
+            if 0 < truth.sum() < len(truth):
+                tprs.append(float(true_positive_rate(truth, predicted, pos_label=1)))
+                fprs.append(float(false_positive_rate(truth, predicted, pos_label=1)))
+            else:
+                left_out.setdefault(c, []).append(group)
+        parity = max(parity, max(selections) - min(selections))
+        if len(tprs) >= 2:
+            value = max(max(tprs) - min(tprs), max(fprs) - min(fprs))
+            equalized_odds = value if equalized_odds is None else max(equalized_odds, value)
+    return equalized_odds, parity, left_out
+
+
+# --------------------------------------------------------------------------- fairness, bootstrap
+
+
+def _confusions(t: "np.ndarray", p: "np.ndarray", codes: "np.ndarray", n_groups: int,
+                n_labels: int) -> "np.ndarray":
+    """Confusion matrix counts per group: [group, true label, predicted label]."""
+    import numpy as np
+
+    cells = (codes * n_labels + t) * n_labels + p
+    return np.bincount(cells, minlength=n_groups * n_labels * n_labels).reshape(n_groups, n_labels, n_labels)
+
+
+def _resample(confusions: "np.ndarray", n: int, rng: "np.random.Generator") -> "np.ndarray":
+    """`n` bootstrap resamples, stratified by group, as confusion matrices [resample, group, true, pred].
+
+    Drawing a group's examples with replacement is drawing its confusion matrix from the
+    multinomial over its observed cells: the same distribution, without touching the examples.
+    """
+    import numpy as np
+
+    n_groups, n_labels, _ = confusions.shape
+    out = np.empty((n, n_groups, n_labels * n_labels), dtype=np.int64)
+    for g in range(n_groups):
+        cells = confusions[g].ravel()
+        out[:, g] = rng.multinomial(cells.sum(), cells / cells.sum(), size=n)
+    return out.reshape(n, n_groups, n_labels, n_labels)
+
+
+def fairness_stats(confusions: "np.ndarray") -> dict[str, "np.ndarray"]:
+    """The fairness measures of :func:`group_metrics` from confusion matrices [..., group, true, pred].
+
+    Vectorised over leading axes (the resamples). On the observed matrices it gives the point
+    estimates of :func:`group_metrics` (scikit-learn's per-group macro-F1, fairlearn's
+    differences; tests/test_metrics.py checks that they agree). NaN where a measure is undefined.
+    """
+    import numpy as np
+
+    c = confusions.astype(float)
+    n = c.sum(axis=(-2, -1))
+    tp = np.diagonal(c, axis1=-2, axis2=-1)
+    actual = c.sum(axis=-1)
+    predicted = c.sum(axis=-2)
+    negatives = n[..., None] - actual
+    with np.errstate(divide="ignore", invalid="ignore"):
+        present = (actual + predicted) > 0
+        f1 = np.where(present, 2 * tp / (actual + predicted), 0.0)
+        macro = f1.sum(axis=-1) / present.sum(axis=-1)
+        accuracy = tp.sum(axis=-1) / n
+        defined = (actual > 0) & (negatives > 0)
+        tpr = np.where(defined, tp / actual, np.nan)
+        fpr = np.where(defined, (predicted - tp) / negatives, np.nan)
+        selection = predicted / n[..., None]
+    return {
+        "f1_gap": macro.max(axis=-1) - macro.min(axis=-1),
+        "accuracy_gap": accuracy.max(axis=-1) - accuracy.min(axis=-1),
+        "worst_group_f1": macro.min(axis=-1),
+        "equalized_odds_difference": _largest(np.fmax(_spread(tpr), _spread(fpr))),
+        "demographic_parity_difference": _largest(_spread(selection)),
+    }
+
+
+def _spread(x: "np.ndarray") -> "np.ndarray":
+    """max − min over groups (axis -2), ignoring NaN; NaN where fewer than two groups have a value."""
+    import numpy as np
+
+    ok = ~np.isnan(x)
+    high = np.where(ok, x, -np.inf).max(axis=-2)
+    low = np.where(ok, x, np.inf).min(axis=-2)
+    return np.where(ok.sum(axis=-2) >= 2, high - low, np.nan)
+
+
+def _largest(x: "np.ndarray") -> "np.ndarray":
+    """max over classes (last axis), ignoring NaN; NaN where no class has a value."""
+    import numpy as np
+
+    ok = ~np.isnan(x)
+    return np.where(ok.any(axis=-1), np.where(ok, x, -np.inf).max(axis=-1), np.nan)
+
+
+def _interval(replicates: "np.ndarray", estimate: float, confidence: float) -> tuple[float, float] | None:
+    """The percentile interval of `estimate` from its bootstrap `replicates`, widened to hold it.
+
+    None when fewer than half of the replicates are defined.
+    """
+    import numpy as np
+
+    r = replicates[~np.isnan(replicates)]
+    if len(r) < max(2, (len(replicates) + 1) // 2):
+        return None
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(r, [tail, 1 - tail])
+    return min(float(low), estimate), max(float(high), estimate)

@@ -21,9 +21,17 @@ def pareto_table(study: "optuna.Study") -> "Table":
     from rich.table import Table
 
     names = study.metric_names or [f"value{i}" for i in range(len(study.directions))]
+    from hpsearch.constraints import feasible_front
+
     maximize = [d.name == "MAXIMIZE" for d in study.directions]
-    front = sorted(study.best_trials, key=lambda t: -t.values[0] if maximize[0] else t.values[0])
-    table = Table(title=f"Pareto front of study {study.study_name!r}: {len(front)} trial(s)")
+    front = sorted(feasible_front(study), key=lambda t: -t.values[0] if maximize[0] else t.values[0])
+    from hpsearch.constraints import study_constraints
+
+    constraints = study_constraints(study)
+    title = f"Pareto front of study {study.study_name!r}: {len(front)} trial(s)"
+    if constraints:
+        title += " meeting " + ", ".join(map(str, constraints))
+    table = Table(title=title)
     table.add_column("trial", justify="right", no_wrap=True)
     for name, up in zip(names, maximize):
         table.add_column(f"{name} {'↑' if up else '↓'}", justify="right", no_wrap=True)
@@ -47,10 +55,20 @@ def print_summary(study: "optuna.Study", console: "Console") -> None:
     failed = [t for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])]
     for t in failed[-5:]:
         console.print(f"  trial {t.number} failed: {t.user_attrs.get('fail_reason', 'unknown reason')}")
-    if study.best_trials:
+    from hpsearch.constraints import feasible_front, study_constraints, violations
+
+    if feasible_front(study):
         console.print(pareto_table(study))
     else:
-        console.print("No complete trial yet: no Pareto front.")
+        console.print("No complete trial meets the constraints yet: no Pareto front.")
+    constraints = study_constraints(study)
+    if constraints:
+        complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+        for t in complete:
+            missed = {k: v for k, v in violations(t, constraints).items() if v > 0}
+            if missed:
+                console.print(f"  trial {t.number} infeasible: "
+                              + ", ".join(f"{k} misses by {v:.4g}" for k, v in missed.items()))
     line = baseline_line(study)
     if line:
         console.print(line)

@@ -43,6 +43,9 @@ class Worker:
         from hpsearch.latency import MeasurementSlot
 
         self.slot = MeasurementSlot()
+        #: Train on bitsandbytes-quantised weights (QLoRA) when a trial sets quantization. Only a
+        #: CUDA device does; tests turn it on to run the same code path on a CPU.
+        self.kbit_training = self.device.type == "cuda"
         if threads:
             torch.set_num_threads(max(1, int(threads)))
         self.splits: Splits = load_splits(study)
@@ -77,48 +80,66 @@ class Worker:
     # ------------------------------------------------------------------ model
 
     def build_model(self, config: TrialConfig) -> Any:
-        """A fresh model for one trial: layers dropped, head re-initialised, method applied."""
+        """A fresh model for one trial: layers dropped, head re-initialised, method applied.
+
+        Where `kbit_training` holds (a CUDA device) and quantization is set, the base weights are
+        loaded quantised by bitsandbytes and frozen (QLoRA). Elsewhere the trial trains a copy of
+        the fp32 base, and quantization is applied to the deployed model (see :meth:`deploy`).
+        """
         import torch
 
-        from hpsearch.models import head_module, keep_layers, load_quantized, transformer_layers
+        from hpsearch.models import head_modules, keep_layers, load_quantized
 
         torch.manual_seed(config.seed)
-        qlora = config.quantization != "none" and self.device.type == "cuda"
+        qlora = config.quantization != "none" and self.kbit_training
         if qlora:
-            if config.method != "lora":
-                raise TrialFailed(f"quantization={config.quantization} trains adapters only: it needs method=lora")
-            model = load_quantized(self.model_path, len(self.splits.label_names), config.quantization)
+            if config.method == "full":
+                raise TrialFailed(f"quantization={config.quantization} freezes the quantised base weights "
+                                  "(QLoRA): it needs method=lora or method=head, got method=full")
+            model = load_quantized(self.model_path, len(self.splits.label_names), config.quantization,
+                                   self.device)
             model.config.pad_token_id = self.base_model.config.pad_token_id
         else:
+            if config.quantization in ("nf4", "fp4"):
+                from hpsearch.models import cpu_4bit_problem
+
+                problem = cpu_4bit_problem(config.quantization)
+                if problem:
+                    raise TrialFailed(f"quantization={config.quantization} needs a CUDA GPU (bitsandbytes "
+                                      f"4-bit); none is present ({problem})")
             model = copy.deepcopy(self.base_model)
         if config.layers_kept:
             try:
                 keep_layers(model, config.layers_kept)
             except ValueError as exc:
                 raise TrialFailed(str(exc)) from None
-        head = head_module(model)
-        for module in head.modules():
-            if hasattr(model, "_init_weights"):
-                model._init_weights(module)
-            elif hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+        heads = head_modules(model)
+        for head in heads.values():
+            for module in head.modules():
+                if hasattr(model, "_init_weights"):
+                    model._init_weights(module)
+                elif hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
         if qlora:
             from peft import prepare_model_for_kbit_training
 
+            # freezes every weight, casts the unquantised ones to fp32, turns on gradient checkpointing
             model = prepare_model_for_kbit_training(model)
-        if config.method == "full":
+        if config.method in ("full", "head"):
             for p in model.parameters():
-                p.requires_grad_(True)
-            return model.to(self.device)
-        if config.method == "head":
-            for p in model.parameters():
-                p.requires_grad_(False)
-            for p in head.parameters():
-                p.requires_grad_(True)
-            return model.to(self.device)
+                p.requires_grad_(config.method == "full")
+            for head in heads.values():
+                for p in head.parameters():
+                    p.requires_grad_(True)
+            return model if qlora else model.to(self.device)
+        return self._with_lora(model, config, extra_heads=[n for n in heads if n not in ("classifier", "score")],
+                               on_device=qlora)
+
+    def _with_lora(self, model: Any, config: TrialConfig, extra_heads: list[str], on_device: bool) -> Any:
+        """Wrap `model` in LoRA adapters placed by target_modules and lora_layers."""
         from peft import LoraConfig, get_peft_model
 
-        from hpsearch.models import target_modules
+        from hpsearch.models import target_modules, transformer_layers
 
         try:
             targets = target_modules(model.config.model_type, config.target_modules)
@@ -128,89 +149,105 @@ class Worker:
         if config.lora_layers:
             path, layers = transformer_layers(model)
             if config.lora_layers > len(layers):
-                raise TrialFailed(f"lora_layers={config.lora_layers}, but the model has {len(layers)} layers")
+                raise TrialFailed(f"lora_layers={config.lora_layers}, but the model has {len(layers)} layers"
+                                  + (f" (layers_kept={config.layers_kept})" if config.layers_kept else ""))
             layer_kwargs = {
                 "layers_to_transform": list(range(len(layers) - config.lora_layers, len(layers))),
                 "layers_pattern": path.rsplit(".", 1)[-1],
             }
         lora = LoraConfig(
-            task_type="SEQ_CLS",
+            task_type="SEQ_CLS",  # PEFT then trains the classifier/score head in full
             r=config.lora_r,
             lora_alpha=config.lora_alpha,
             lora_dropout=config.lora_dropout,
             target_modules=targets,
+            modules_to_save=extra_heads or None,
             **layer_kwargs,
         )
         model = get_peft_model(model, lora)
-        return model if qlora else model.to(self.device)
+        return model if on_device else model.to(self.device)
+
+    def loss_function(self, config: TrialConfig) -> Any:
+        """Cross-entropy with the trial's label smoothing and class weights."""
+        import torch
+
+        weight = self.class_weights() if config.class_weighting == "balanced" else None
+        return torch.nn.CrossEntropyLoss(weight=weight, label_smoothing=config.label_smoothing)
 
     # ------------------------------------------------------------------ trial
 
     def run(self, values: dict[str, Any], report: Report | None = None) -> TrialResult:
-        import torch
-        import torch.nn.functional as F
-        from transformers import get_scheduler
-
-        from hpsearch.metrics import classification_metrics
-
         config = TrialConfig.from_values(values)
         started = time.perf_counter()
         with PeakMemory(self.device) as memory:
             model = self.build_model(config)
-            trainable = [p for p in model.parameters() if p.requires_grad]
-            optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
-            train_ids = self.encoded("train", self.splits.train, config.max_length)
-            labels = torch.tensor(self.splits.train.labels, device=self.device)
-            steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
-            total = config.max_steps or steps_per_epoch * config.epochs
-            scheduler = get_scheduler(
-                config.scheduler, optimizer, num_warmup_steps=int(config.warmup_ratio * total),
-                num_training_steps=total,
-            )
-            weight = self.class_weights() if config.class_weighting == "balanced" else None
-            generator = torch.Generator().manual_seed(config.seed)
-            history: list[dict[str, float]] = []
-            step = 0
-            for epoch in range(1, math.ceil(total / steps_per_epoch) + 1):
-                model.train()
-                order = torch.randperm(len(train_ids), generator=generator).tolist()
-                loss_sum, seen = 0.0, 0
-                for start in range(0, len(order), config.batch_size):
-                    if step >= total:
-                        break
-                    idx = order[start:start + config.batch_size]
-                    with self.slot.training_step():  # pauses while a trial on this node times
-                        logits = model(**self._batch([train_ids[i] for i in idx])).logits
-                        loss = F.cross_entropy(logits.float(), labels[idx], weight=weight,
-                                               label_smoothing=config.label_smoothing)
-                        loss.backward()
-                        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-                        optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
-                    loss_sum += loss.item() * len(idx)
-                    seen += len(idx)
-                    step += 1
-                if not math.isfinite(loss_sum):
-                    raise TrialFailed(f"training loss became {loss_sum} in epoch {epoch}")
-                predictions = self.predict(model, "validation", self.splits.validation, config.max_length)
-                scores = classification_metrics(
-                    self.splits.validation.labels, predictions, self.splits.label_names
-                )
-                row = {"epoch": float(epoch), "step": float(step), "train_loss": loss_sum / max(seen, 1),
-                       "learning_rate": scheduler.get_last_lr()[0],
-                       "macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"]}
-                history.append(row)
-                if report is not None:
-                    report(row)
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            history = self.train(model, config, report)
             train_seconds = time.perf_counter() - started
             result = self.evaluate(model, config)
         result.metrics["train_seconds"] = train_seconds
-        result.metrics["train_steps"] = float(step)
-        result.metrics["trainable_params"] = float(sum(p.numel() for p in trainable))
+        result.metrics["train_steps"] = history[-1]["step"] if history else 0.0
+        result.metrics["trainable_params"] = float(trainable)
         result.metrics["peak_memory_mb"] = memory.peak_mb
+        result.attrs["peak_memory"] = memory.basis
         result.attrs["history"] = history
         return result
+
+    def train(self, model: Any, config: TrialConfig, report: Report | None = None) -> list[dict[str, float]]:
+        """Fine-tune `model` in place; one history row (and report) per pass over the data.
+
+        With max_steps > 0 training stops after that many optimizer steps, whatever `epochs`
+        says, and the last row is written at that step.
+        """
+        import torch
+        from transformers import get_scheduler
+
+        from hpsearch.metrics import classification_metrics
+
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+        train_ids = self.encoded("train", self.splits.train, config.max_length)
+        labels = torch.tensor(self.splits.train.labels, device=self.device)
+        steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
+        total = config.max_steps or steps_per_epoch * config.epochs
+        scheduler = get_scheduler(
+            config.scheduler, optimizer, num_warmup_steps=int(config.warmup_ratio * total),
+            num_training_steps=total,
+        )
+        loss_fn = self.loss_function(config)
+        generator = torch.Generator().manual_seed(config.seed)
+        history: list[dict[str, float]] = []
+        step = 0
+        for epoch in range(1, math.ceil(total / steps_per_epoch) + 1):
+            model.train()
+            order = torch.randperm(len(train_ids), generator=generator).tolist()
+            loss_sum, seen = 0.0, 0
+            for start in range(0, len(order), config.batch_size):
+                if step >= total:
+                    break
+                idx = order[start:start + config.batch_size]
+                with self.slot.training_step():  # pauses while a trial on this node times
+                    logits = model(**self._batch([train_ids[i] for i in idx])).logits
+                    loss = loss_fn(logits.float(), labels[idx])
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+                    optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                loss_sum += loss.item() * len(idx)
+                seen += len(idx)
+                step += 1
+            if not math.isfinite(loss_sum):
+                raise TrialFailed(f"training loss became {loss_sum} in epoch {epoch}")
+            predictions = self.predict(model, "validation", self.splits.validation, config.max_length)
+            scores = classification_metrics(self.splits.validation.labels, predictions, self.splits.label_names)
+            row = {"epoch": float(epoch), "step": float(step), "train_loss": loss_sum / max(seen, 1),
+                   "learning_rate": scheduler.get_last_lr()[0],
+                   "macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"]}
+            history.append(row)
+            if report is not None:
+                report(row)
+        return history
 
     def class_weights(self) -> Any:
         """Inverse-frequency weights of the training labels (scikit-learn's 'balanced')."""
@@ -218,53 +255,81 @@ class Worker:
         import torch
         from sklearn.utils.class_weight import compute_class_weight
 
+        present = set(self.splits.train.labels)
+        missing = [n for i, n in enumerate(self.splits.label_names) if i not in present]
+        if missing:
+            raise TrialFailed(f"class_weighting=balanced needs every class in the training split; "
+                              f"missing: {', '.join(missing)}")
         classes = np.arange(len(self.splits.label_names))
         weights = compute_class_weight("balanced", classes=classes, y=np.asarray(self.splits.train.labels))
         return torch.tensor(weights, dtype=torch.float32, device=self.device)
 
     def predict(self, model: Any, name: str, split: Split, max_length: int, batch_size: int = 64) -> list[int]:
+        return self.predict_proba(model, name, split, max_length, batch_size)[0]
+
+    def predict_proba(
+        self, model: Any, name: str, split: Split, max_length: int, batch_size: int = 64
+    ) -> tuple[list[int], list[list[float]]]:
+        """Predicted labels and class probabilities for a split."""
         import torch
 
         ids = self.encoded(name, split, max_length)
         model.eval()
         predictions: list[int] = []
+        probabilities: list[list[float]] = []
         with torch.inference_mode():
             for start in range(0, len(ids), batch_size):
                 logits = model(**self._batch(ids[start:start + batch_size])).logits.float()
                 predictions.extend(logits.argmax(-1).tolist())
-        return predictions
+                probabilities.extend(torch.softmax(logits, -1).tolist())
+        return predictions, probabilities
 
-    def evaluate(self, model: Any, config: TrialConfig) -> TrialResult:
-        """Every metric of the trained model: task, per-group, latency."""
-        from hpsearch.latency import measure_latency
-        from hpsearch.metrics import classification_metrics, group_metrics
+    def deploy(self, model: Any, config: TrialConfig) -> tuple[Any, str]:
+        """The trained model as it would be served, and what quantisation it carries.
 
+        Adapters are merged into the base weights. With QLoRA the weights are already quantised;
+        on a CPU the fp32 model is quantised now (int8: torch dynamic; nf4/fp4: bitsandbytes).
+        """
         if config.method == "lora":
             model = model.merge_and_unload()
-        metrics: dict[str, float] = {}
-        attrs: dict[str, Any] = {"quantization_applied": "none"}
-        if config.quantization != "none":
-            if self.device.type == "cuda":
-                attrs["quantization_applied"] = f"{config.quantization} QLoRA (bitsandbytes, bf16 compute)"
-            else:
-                from hpsearch.models import quantize_for_inference
+        kind = config.quantization
+        if kind == "none":
+            return model, "none"
+        if self.kbit_training:
+            how = "QLoRA, adapters merged" if config.method == "lora" else "frozen, head trained"
+            return model, f"{kind} bitsandbytes base weights in training and inference ({how}; bf16 compute)"
+        from hpsearch.models import quantize_for_inference
 
-                model = model.cpu()
-                attrs["quantization_applied"] = quantize_for_inference(model, config.quantization)
+        try:
+            return model, quantize_for_inference(model, kind)
+        except RuntimeError as exc:
+            raise TrialFailed(f"quantization={kind} failed on this CPU: {exc}") from None
+
+    def evaluate(self, model: Any, config: TrialConfig) -> TrialResult:
+        """Every metric of the deployed model: task, per-group, latency, size."""
+        from hpsearch.latency import measure_latency
+        from hpsearch.metrics import evaluate_predictions
+        from hpsearch.objectives import ObjectiveError
+
+        model, applied = self.deploy(model, config)
+        metrics: dict[str, float] = {}
+        attrs: dict[str, Any] = {"quantization_applied": applied}
         splits = [("validation", self.splits.validation)]
         if self.splits.test is not None:
             splits.append(("test", self.splits.test))
+        objectives = self.study.objectives
         for name, split in splits:
-            predictions = self.predict(model, name, split, config.max_length)
-            found = classification_metrics(split.labels, predictions, self.splits.label_names)
-            grouped, grouped_attrs = group_metrics(
-                split.labels, predictions, split.groups,
-                min_group_size=self.study.objectives.fairness.min_group_size,
-            )
-            found.update(grouped)
+            predictions, probabilities = self.predict_proba(model, name, split, config.max_length)
+            try:
+                found, extra = evaluate_predictions(
+                    split.labels, predictions, probabilities, self.splits.label_names, split.groups,
+                    objectives.fairness, user_objectives=objectives.module_objectives(),
+                )
+            except ObjectiveError as exc:
+                raise TrialFailed(str(exc)) from None
             prefix = "" if name == "validation" else f"{name}/"
             metrics.update({prefix + k: v for k, v in found.items()})
-            attrs.update({prefix + k: v for k, v in grouped_attrs.items()})
+            attrs.update({prefix + k: v for k, v in extra.items()})
 
         latency = self.study.objectives.latency
         sample = self.encoded("validation", self.splits.validation, config.max_length)[: latency.batch_size]
@@ -301,7 +366,12 @@ def device_fingerprint() -> dict[str, Any]:
 
 
 def model_size_mb(model: Any) -> float:
-    """Bytes of the deployed model's serialised state dict (quantised layers at their real size)."""
+    """MiB of the deployed model's state dict serialised with torch.save (in memory).
+
+    Not safetensors: it cannot hold torch's packed int8 weights. torch.save stores every
+    tensor at its real width (int8 packed weights, bitsandbytes' 4-bit bytes and their
+    statistics), plus a few KiB of pickle framing.
+    """
     import io
 
     import torch
@@ -312,19 +382,28 @@ def model_size_mb(model: Any) -> float:
 
 
 class PeakMemory:
-    """Peak memory of one trial: CUDA max allocated on a GPU, sampled process RSS on a CPU.
+    """Peak memory of one trial in MiB; `basis` says how it was measured.
 
-    RSS is sampled every 20 ms by a thread, because the kernel's high-water mark (ru_maxrss)
-    covers the whole worker process, which outlives trials.
+    * CUDA: ``torch.cuda.max_memory_allocated``, reset when the trial starts (tensors only; not
+      the allocator's cache or the CUDA context).
+    * Linux CPU: the process's resident-set high-water mark (VmHWM in /proc/self/status), reset
+      when the trial starts by writing 5 to /proc/self/clear_refs, so exact rather than sampled.
+      (``ru_maxrss`` cannot be reset: it covers the whole worker, which outlives trials.) Freed
+      heap is first handed back to the OS (``malloc_trim``) so that an earlier, larger trial does
+      not lift this one's figure. It is the whole process: the worker's cached base model,
+      tokenised data and libraries are included, the same for every trial of a worker.
+    * Elsewhere: RSS sampled every 10 ms by a thread, which can miss a short peak.
     """
 
     def __init__(self, device: Any) -> None:
         self.device = device
         self.peak_mb = 0.0
+        self.basis = ""
         self._stop = False
         self._thread: Any = None
 
     def __enter__(self) -> "PeakMemory":
+        import gc
         import threading
 
         import psutil
@@ -332,14 +411,25 @@ class PeakMemory:
 
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
+            self.basis = "CUDA max_memory_allocated during the trial"
             return self
+        gc.collect()
+        _malloc_trim()
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+                fh.write("5")
+            self.basis = "process RSS high-water mark during the trial (VmHWM, reset at its start)"
+            return self
+        except OSError:
+            pass
         process = psutil.Process()
 
         def sample() -> None:
             while not self._stop:
                 self.peak_mb = max(self.peak_mb, process.memory_info().rss / 2**20)
-                time.sleep(0.02)
+                time.sleep(0.01)
 
+        self.basis = "process RSS sampled every 10 ms during the trial"
         self._thread = threading.Thread(target=sample, daemon=True)
         self._thread.start()
         return self
@@ -349,6 +439,26 @@ class PeakMemory:
 
         if self.device.type == "cuda":
             self.peak_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
-            return
-        self._stop = True
-        self._thread.join()
+        elif self._thread is None:
+            self.peak_mb = _vm_hwm_mb()
+        else:
+            self._stop = True
+            self._thread.join()
+
+
+def _vm_hwm_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    raise OSError("no VmHWM in /proc/self/status")
+
+
+def _malloc_trim() -> None:
+    """Return freed heap pages to the OS (glibc); a no-op where there is no glibc."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -207,15 +207,25 @@ def check_dataset(study: "Study") -> list[Problem]:
     from hpsearch.objectives import REGISTRY
 
     problems: list[Problem] = []
+    splits = None
     try:
-        load_splits(study)
+        splits = load_splits(study)
     except UserError as exc:
         problems.extend(exc.problems)
-    if not study.space.dataset.group_columns:
-        for i, objective in enumerate(study.objectives.objectives):
-            if REGISTRY[objective.name].needs_groups:
-                problems.append(Problem(
-                    study.path, "dataset.group_columns",
-                    f"objective {objective.name!r} needs a group column, but none is given",
-                ))
+    columns = study.space.dataset.group_columns
+    for what, metric, column in study.objectives.used():
+        spec = REGISTRY.get(metric)
+        if spec is None:  # a team's own objective, named by module path
+            continue
+        if spec.needs_groups and not columns:
+            problems.append(Problem(study.path, "dataset.group_columns",
+                                    f"{what} needs a group column, but none is given"))
+        elif column is not None and column not in columns:
+            problems.append(Problem(study.path, "dataset.group_columns",
+                                    f"{what} names group column {column!r}, but the group columns are "
+                                    + ", ".join(columns)))
+        if spec.binary_only and splits is not None and len(splits.label_names) != 2:
+            problems.append(Problem(study.path, "dataset.label_column",
+                                    f"{what} needs a task with two labels, got {len(splits.label_names)} "
+                                    f"({', '.join(splits.label_names)})"))
     return problems
