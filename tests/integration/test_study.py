@@ -14,13 +14,14 @@ import pytest
 
 from hpsearch.cli import main
 
-from ..conftest import SHARED_DATASETS, need
+from ..conftest import ROOT, SHARED_DATASETS, need
 from ..test_storage import PG, _postgres_up
 
 pytestmark = pytest.mark.integration
 
 SPACE = """name: legal-slice
 model: minilm
+objectives: {objectives}
 dataset:
   train: {data}/train.jsonl
   validation: {data}/test.jsonl
@@ -50,11 +51,19 @@ def legal_space(tmp_path: Path) -> Path:
     data = SHARED_DATASETS / "legal_unfair_tos"
     need((data / "train.jsonl").is_file(), f"the curated dataset {data}")
     path = tmp_path / "legal.yaml"
-    path.write_text(SPACE.format(data=data), encoding="utf-8")
+    path.write_text(SPACE.format(data=data, objectives=ROOT / "objectives" / "default.yaml"), encoding="utf-8")
     return path
 
 
-def _check_study(study: optuna.Study) -> None:
+IMPOSSIBLE = """objectives:
+  - {name: macro_f1, direction: maximize}
+  - {name: f1_gap, direction: minimize}
+  - {name: latency_p50_ms, direction: minimize}
+constraints: ["latency_p50_ms <= 0.001"]
+"""
+
+
+def _check_study(study: optuna.Study, front: bool = True) -> None:
     trials = study.get_trials()
     assert len(trials) == 2
     for t in trials:
@@ -62,11 +71,17 @@ def _check_study(study: optuna.Study) -> None:
         assert len(t.values) == 3 and all(math.isfinite(v) for v in t.values)
         languages = {k.split("=")[1].split("/")[0] for k in t.user_attrs if k.startswith("group/group=")}
         assert languages == {"de", "en", "it", "pl"}
-        assert t.user_attrs["f1_gap"] == t.values[1]
-        assert t.user_attrs["latency_p50_ms"] > 0
-        assert t.user_attrs["device"]["torch"]
+        attrs = t.user_attrs
+        assert attrs["f1_gap"] == t.values[1]
+        for key in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall", "f1/fair",
+                    "accuracy_gap", "worst_group_f1", "equalized_odds_difference",
+                    "demographic_parity_difference", "latency_p50_ms", "latency_p95_ms", "peak_memory_mb",
+                    "model_size_mb", "trainable_params", "train_seconds"):
+            assert math.isfinite(attrs[key]), key
+        assert attrs["f1_gap_ci_low"] <= attrs["f1_gap"] <= attrs["f1_gap_ci_high"]
+        assert attrs["device"]["torch"] and attrs["device"]["threads"] >= 1 and attrs["device"]["cpu"]
     assert study.metric_names == ["macro_f1", "f1_gap", "latency_p50_ms"]
-    assert study.best_trials
+    assert bool(study.best_trials) == front
     assert study.user_attrs["dataset_fingerprint"]
 
 
@@ -104,17 +119,28 @@ def _dashboard_studies(storage: str) -> list[str]:
     return [s["study_name"] for s in json.loads(body)["study_summaries"]]
 
 
-def test_postgresql_study_leaks_no_password(
+def test_postgresql_study_leaks_no_password_and_keeps_infeasible_trials_off_the_front(
     ray_session: None, legal_space: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
+    from hpsearch.constraints import feasible_front
+
+    (tmp_path / "impossible.yaml").write_text(IMPOSSIBLE, encoding="utf-8")
+    legal_space.write_text(
+        legal_space.read_text(encoding="utf-8").replace(str(ROOT / "objectives" / "default.yaml"), "impossible.yaml"),
+        encoding="utf-8",
+    )
     monkeypatch.chdir(tmp_path)
     name = f"legal-{uuid.uuid4().hex[:8]}"
     try:
         assert main(["run", str(legal_space), "--trials", "2", "--storage", PG, "--study", name]) == 0
-        _check_study(optuna.load_study(study_name=name, storage=PG))
+        study = optuna.load_study(study_name=name, storage=PG)
+        _check_study(study, front=False)
+        assert feasible_front(study) == [] and study.best_trials == []  # Optuna knows the constraint too
         captured = capsys.readouterr()
+        assert "No complete trial meets the constraints" in captured.out
+        assert captured.out.count("infeasible: latency_p50_ms <= 0.001 misses by") == 2
         assert "s3cret-pw" not in captured.out + captured.err
         assert "postgres:***@" in captured.out
         leaked = [p for p in (tmp_path / ".hpsearch").rglob("*") if p.is_file() and b"s3cret-pw" in p.read_bytes()]
