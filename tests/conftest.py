@@ -26,24 +26,36 @@ def need(condition: bool, why: str) -> None:
     pytest.skip(why)
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A randomly initialised 2-layer BERT with the packaged MiniLM's tokenizer (seconds to train)."""
+def save_tiny_model(path: Path, config_class: str, model_class: str, **config: int) -> Path:
+    """A randomly initialised model built from a config, saved with the packaged MiniLM's tokenizer."""
     import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    import transformers
+    from transformers import AutoTokenizer
 
     from hpsearch.models import resolve_model
 
-    path = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128,
+    model_config = getattr(transformers, config_class)(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, max_position_embeddings=128, **config,
     )
     torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(path)
+    getattr(transformers, model_class)(model_config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer BERT (hidden 32): seconds to train."""
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-bert"), "BertConfig", "BertForSequenceClassification")
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama-style decoder (hidden 32); its config names no pad token."""
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-llama"), "LlamaConfig", "LlamaForSequenceClassification",
+                           num_key_value_heads=2)
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -44,24 +44,8 @@ def worker(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Wo
 
 
 @pytest.fixture(scope="module")
-def llama_worker(tmp_path_factory: pytest.TempPathFactory) -> Worker:
-    """A 2-layer Llama-style decoder (hidden 32) with the MiniLM tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
-
-    from hpsearch.models import resolve_model
-
-    tmp = tmp_path_factory.mktemp("knobs-llama")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))
-    config = LlamaConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForSequenceClassification(config).save_pretrained(tmp / "model")
-    tokenizer.save_pretrained(tmp / "model")
-    return _worker(_space(tmp, tmp / "model"))
+def llama_worker(tmp_path_factory: pytest.TempPathFactory, tiny_llama_dir: Path) -> Worker:
+    return _worker(_space(tmp_path_factory.mktemp("knobs-llama"), tiny_llama_dir))
 
 
 def config_of(**values: Any) -> TrialConfig:

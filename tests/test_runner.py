@@ -12,26 +12,6 @@ from hpsearch.models import resolve_model
 from hpsearch.runner import Worker
 
 
-@pytest.fixture(scope="module")
-def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama-style decoder with the MiniLM tokenizer (it has no pad token of its own)."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
-
-    from hpsearch.models import resolve_model
-
-    path = tmp_path_factory.mktemp("tiny-llama")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))
-    config = LlamaConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
-    )
-    torch.manual_seed(0)
-    LlamaForSequenceClassification(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
-
-
 def _worker(toy_space: Path, model: Path | None = None) -> Worker:
     if model is not None:
         text = toy_space.read_text(encoding="utf-8")

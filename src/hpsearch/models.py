@@ -8,7 +8,6 @@ here downloads unless the user names a hub id and the machine allows it (HF_HUB_
 from __future__ import annotations
 
 import functools
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
