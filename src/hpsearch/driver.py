@@ -7,6 +7,7 @@ workers never see its URL, and neither do Ray's experiment checkpoints.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import pickle
@@ -79,7 +80,7 @@ class StudySearch(OptunaSearch):
             reason = "the worker stopped before reporting a result" if error else "no result reported"
         if reason is not None:
             ot_trial.set_user_attr("fail_reason", reason)
-            self._ot_study.tell(ot_trial, None, state=optuna.trial.TrialState.FAIL)
+            ot_trial.study.tell(ot_trial, None, state=optuna.trial.TrialState.FAIL)
             self._completed_trials.add(trial_id)
             return None
         return super().on_trial_complete(trial_id, result, error)
@@ -202,7 +203,7 @@ def run(study: Study, options: RunOptions, console: "Console") -> "optuna.Study"
         ray.init(
             address=options.address,
             include_dashboard=False,
-            logging_level="ERROR",
+            logging_level=logging.ERROR,
             log_to_driver=False,
             configure_logging=True,
         )
@@ -230,6 +231,7 @@ def run(study: Study, options: RunOptions, console: "Console") -> "optuna.Study"
         storage=storage,
     )
     optuna_study = searcher._ot_study
+    assert optuna_study is not None  # OptunaSearch creates the study when given a space
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna_study.set_metric_names(names)
