@@ -32,7 +32,7 @@ def save_tiny_model(path: Path, config_class: str, model_class: str, **config: i
     import transformers
     from transformers import AutoTokenizer
 
-    from hpsearch.models import resolve_model
+    from hpsearch.space import resolve_model
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))
     model_config = getattr(transformers, config_class)(

@@ -9,12 +9,10 @@ from typing import TYPE_CHECKING, Sequence
 
 from hpsearch import __version__
 from hpsearch.errors import USAGE_EXIT_CODE, UserError
-from hpsearch.storage import DEFAULT_STORAGE
+from hpsearch.study import DEFAULT_STORAGE
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-    from hpsearch.config import Study
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _validate(args: argparse.Namespace, console: "Console") -> int:
-    from hpsearch.config import validate_files
+    from hpsearch.plan import validate_files
 
     problems = validate_files(args.files)
     if problems:
@@ -82,60 +80,32 @@ def _validate(args: argparse.Namespace, console: "Console") -> int:
 
 
 def _run(args: argparse.Namespace, console: "Console") -> int:
-    from hpsearch.config import load_study
     from hpsearch.errors import Problem
+    from hpsearch.plan import load_plan
 
-    study = load_study(args.space)
+    plan = load_plan(args.space)
     if args.trials is not None and args.trials < 1:
         raise UserError(Problem("--trials", "", f"must be >= 1, got {args.trials}"))
     if args.dry_run:
-        return _dry_run(study, console)
+        from hpsearch.report import print_plan
+
+        print_plan(plan, console)
+        return 0
     import optuna
 
-    from hpsearch.driver import RunOptions, run
+    from hpsearch.report import print_summary
+    from hpsearch.study import RunOptions, run
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from hpsearch.report import print_summary
 
     options = RunOptions(
         storage=args.storage,
-        study_name=args.study or study.space.name,
-        trials=args.trials or study.search.trials,
+        study_name=args.study or plan.space.name,
+        trials=args.trials or plan.search.trials,
         address=args.address,
     )
-    optuna_study = run(study, options, console)
+    optuna_study = run(plan, options, console)
     print_summary(optuna_study, console)
-    return 0
-
-
-def _dry_run(study: "Study", console: "Console") -> int:
-    from rich.table import Table
-
-    from hpsearch.data import load_splits
-    from hpsearch.space import describe
-
-    table = Table(title=f"Space {study.space.name!r} ({study.path})")
-    for column in ("parameter", "distribution", "active when"):
-        table.add_column(column)
-    for row in describe(study.space):
-        table.add_row(*row)
-    console.print(table)
-    splits = load_splits(study)
-    console.print(f"model: {study.space.model}; data: {splits.describe()} ({', '.join(splits.label_names)})")
-    console.print("objectives: " + ", ".join(
-        f"{n} ({d})" for n, d in zip(study.objectives.names(), study.objectives.directions())))
-    s = study.search
-    console.print(f"search: {s.sampler.name} sampler, {s.trials} trials, {s.max_concurrent_trials} at a time")
-    from hpsearch import hardware
-    from hpsearch.config import CategoricalParam
-
-    console.print(f"hardware: {hardware.describe()}")
-    spec = study.space.params.get("quantization")
-    kinds = spec.choices if isinstance(spec, CategoricalParam) else [study.space.fixed.get("quantization", "none")]
-    import torch
-
-    for kind in kinds:
-        console.print(f"  quantization {hardware.quantization_note(str(kind), torch.cuda.is_available())}")
     return 0
 
 
@@ -144,7 +114,7 @@ def _pareto(args: argparse.Namespace, console: "Console") -> int:
 
     from hpsearch.errors import Problem
     from hpsearch.report import print_summary
-    from hpsearch.storage import open_storage
+    from hpsearch.study import open_storage
 
     storage = open_storage(args.storage)
     try:

@@ -15,7 +15,7 @@ import pytest
 from hpsearch.cli import main
 
 from ..conftest import ROOT, SHARED_DATASETS, need
-from ..test_storage import PG, _postgres_up
+from ..study.test_storage import PG, _postgres_up
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +124,7 @@ def test_postgresql_study_leaks_no_password_and_keeps_infeasible_trials_off_the_
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
-    from hpsearch.constraints import feasible_front
+    from hpsearch.study import feasible_front
 
     (tmp_path / "impossible.yaml").write_text(IMPOSSIBLE, encoding="utf-8")
     legal_space.write_text(

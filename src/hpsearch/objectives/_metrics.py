@@ -1,0 +1,135 @@
+"""Task metrics from predictions (scikit-learn), and the entry point that measures one split.
+
+Keys are flat strings, so that every value can be stored as an Optuna user attribute:
+``macro_f1``, ``f1/<label>``, ``auroc`` … :func:`evaluate_predictions` is the entry point; it
+returns the numbers and, apart, the other attributes (why a metric is missing, say), whose keys
+never collide with a metric's. The fairness measures between groups are ``_fairness``'s.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from hpsearch.objectives._fairness import as_labels, group_metrics
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from hpsearch.objectives._schema import FairnessConfig, ObjectiveSpec
+
+
+def evaluate_predictions(
+    y_true: Sequence[int],
+    y_pred: Sequence[int],
+    y_proba: Sequence[Sequence[float]] | None,
+    label_names: Sequence[str],
+    groups: Mapping[str, Sequence[str]],
+    fairness: "FairnessConfig",
+    *,
+    user_objectives: Sequence["ObjectiveSpec"] = (),
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Every metric of one split's predictions: (numeric metrics, other attributes).
+
+    * task metrics (:func:`classification_metrics`);
+    * binary tasks (two labels): ``sensitivity`` and ``specificity``, with label index 1 the
+      positive class;
+    * ``auroc`` from `y_proba` (one row of class probabilities per example, softmax outputs):
+      binary, of label index 1; multiclass, the macro one-vs-rest mean over the classes present.
+      Left out, and the reason kept under ``why_missing/auroc``, when `y_proba` is None or the
+      split holds a single class;
+    * per-group metrics, gaps and their bootstrap intervals for every group column
+      (:func:`group_metrics`, with `fairness`'s min_group_size, bootstrap, seed, confidence);
+    * each objective in `user_objectives` (those with a ``module``), computed by its function.
+
+    Labels are indices into `label_names`.
+    """
+    import numpy as np
+
+    t, p = as_labels(y_true, y_pred, len(label_names))
+    values = classification_metrics(t, p, label_names)
+    attrs: dict[str, Any] = {}
+    if len(label_names) == 2:
+        _binary(t, p, label_names, values, attrs)
+    proba = None if y_proba is None else np.asarray(y_proba, dtype=float)
+    if proba is not None and proba.shape != (len(t), len(label_names)):
+        raise ValueError(f"y_proba must have one row per example and one column per label, "
+                         f"{(len(t), len(label_names))}, got shape {proba.shape}")
+    _auroc(t, proba, label_names, values, attrs)
+    grouped, grouped_attrs = group_metrics(
+        t, p, groups, min_group_size=fairness.min_group_size, label_names=label_names,
+        bootstrap=fairness.bootstrap, seed=fairness.seed, confidence=fairness.confidence,
+    )
+    values.update(grouped)
+    attrs.update(grouped_attrs)
+    if user_objectives:
+        from hpsearch.objectives._registry import evaluate_user_objective
+
+        for spec in user_objectives:
+            if spec.module is not None:
+                values.update(evaluate_user_objective(spec.name, spec.module, y_true, y_pred, y_proba, groups))
+    return values, attrs
+
+
+def classification_metrics(
+    y_true: Sequence[int], y_pred: Sequence[int], label_names: Sequence[str]
+) -> dict[str, float]:
+    """Accuracy; macro and support-weighted F1, precision and recall; F1 of each label.
+
+    Every label counts in the macro averages, also one absent from the split (its F1 is 0).
+    """
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    labels = list(range(len(label_names)))
+    out: dict[str, float] = {"accuracy": float(accuracy_score(y_true, y_pred))}
+    for average in ("macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, average=average, zero_division=0
+        )
+        out[f"{average}_f1"] = float(f)
+        out[f"{average}_precision"] = float(p)
+        out[f"{average}_recall"] = float(r)
+    per_class = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    for name, value in zip(label_names, per_class):
+        out[f"f1/{name}"] = float(value)
+    return out
+
+
+def _binary(t: "np.ndarray", p: "np.ndarray", label_names: Sequence[str], values: dict[str, float],
+            attrs: dict[str, Any]) -> None:
+    """Sensitivity (recall of label index 1) and specificity (recall of label index 0)."""
+    import numpy as np
+    from sklearn.metrics import recall_score
+
+    recall = recall_score(t, p, labels=[0, 1], average=None, zero_division=0)
+    support = np.bincount(t, minlength=2)
+    for key, label in (("sensitivity", 1), ("specificity", 0)):
+        if support[label]:
+            values[key] = float(recall[label])
+        else:
+            attrs[f"why_missing/{key}"] = (f"no example of label {label_names[label]!r} (index {label}) "
+                                           "in the evaluation split")
+
+
+def _auroc(t: "np.ndarray", proba: "np.ndarray | None", label_names: Sequence[str],
+           values: dict[str, float], attrs: dict[str, Any]) -> None:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    if proba is None:
+        attrs["why_missing/auroc"] = "no class probabilities were given"
+        return
+    present = np.unique(t)
+    if len(present) < 2:
+        attrs["why_missing/auroc"] = (f"the evaluation split holds one class only "
+                                      f"({label_names[present[0]]!r}); AUROC needs two")
+        return
+    if len(label_names) == 2:
+        values["auroc"] = float(roc_auc_score(t == 1, proba[:, 1]))
+        return
+    values["auroc"] = float(np.mean([roc_auc_score(t == c, proba[:, c]) for c in present]))
+    absent = [str(label_names[c]) for c in range(len(label_names)) if c not in present]
+    if absent:
+        attrs["auroc_classes_left_out"] = absent
+
+
+# --------------------------------------------------------------------------- fairness, point estimates

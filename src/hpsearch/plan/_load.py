@@ -1,0 +1,90 @@
+"""A plan: the three files that define a search (a space, the search preset and the objectives
+file it names), loaded and checked together. Not to be confused with an Optuna study, which is
+what running a plan writes to the study database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from hpsearch.config import read_yaml, validate_model
+from hpsearch.data import Splits, load_splits
+from hpsearch.errors import Problem, UserError
+from hpsearch.objectives import REGISTRY, ObjectivesConfig, default_objectives, load_objectives
+from hpsearch.search import SearchConfig, load_search
+from hpsearch.space import SpaceConfig, check_params
+
+
+class Plan(BaseModel):
+    """A space with its search preset and objectives resolved: everything a study is run from."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: str
+    space: SpaceConfig
+    search: SearchConfig
+    objectives: ObjectivesConfig
+    base_dir: str
+
+    def resolve(self, relative: str) -> Path:
+        """A path the space gives, relative to the space file's folder."""
+        return (Path(self.base_dir) / relative).expanduser()
+
+    def splits(self) -> Splits:
+        """The space's dataset, read and split; raise UserError on bad data."""
+        return load_splits(self.space.dataset, self.base_dir, self.path)
+
+
+def load_plan(path: str | Path, *, check_data: bool = True) -> Plan:
+    """Load and validate a space and the files it names; raise UserError listing every problem."""
+    path = Path(path)
+    problems: list[Problem] = []
+    data = read_yaml(path, problems)
+    space = None if data is None else validate_model(SpaceConfig, data, str(path), problems)
+    if space is None:
+        raise UserError(problems)
+    check_params(space, str(path), problems)
+    base = path.resolve().parent
+
+    search = SearchConfig()
+    if space.search is not None:
+        search = load_search(base / space.search, problems) or search
+    objectives = default_objectives()
+    if space.objectives is not None:
+        objectives = load_objectives(base / space.objectives, problems) or objectives
+    plan = Plan(path=str(path), space=space, search=search, objectives=objectives, base_dir=str(base))
+    if check_data and not problems:
+        problems.extend(check_data_fits(plan))
+    if problems:
+        raise UserError(problems)
+    return plan
+
+
+def check_data_fits(plan: Plan) -> list[Problem]:
+    """Every problem with the plan's dataset: its files, columns and labels, and what the
+    objectives and constraints need of it (a group column, two labels)."""
+    problems: list[Problem] = []
+    splits = None
+    try:
+        splits = plan.splits()
+    except UserError as exc:
+        problems.extend(exc.problems)
+    columns = plan.space.dataset.group_columns
+    for what, metric, column in plan.objectives.used():
+        spec = REGISTRY.get(metric)
+        if spec is None:  # a team's own objective, named by module path
+            continue
+        if spec.needs_groups and not columns:
+            problems.append(Problem(plan.path, "dataset.group_columns",
+                                    f"{what} needs a group column, but none is given"))
+        elif column is not None and column not in columns:
+            problems.append(Problem(plan.path, "dataset.group_columns",
+                                    f"{what} names group column {column!r}, but the group columns are "
+                                    + ", ".join(columns)))
+        if spec.binary_only and splits is not None and len(splits.label_names) != 2:
+            problems.append(Problem(plan.path, "dataset.label_column",
+                                    f"{what} needs a task with two labels, got {len(splits.label_names)} "
+                                    f"({', '.join(splits.label_names)})"))
+    return problems

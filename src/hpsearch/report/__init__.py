@@ -1,0 +1,7 @@
+"""What people read: the plan before a run, the Pareto front and the baseline after it."""
+
+from __future__ import annotations
+
+from hpsearch.report._tables import baseline_line, pareto_table, print_plan, print_summary
+
+__all__ = ["baseline_line", "pareto_table", "print_plan", "print_summary"]

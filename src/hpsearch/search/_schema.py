@@ -1,0 +1,66 @@
+"""What a search preset (``search/*.yaml``) says: the sampler and its options, the budget, how many
+trials run at once and what each gets. Reading one reports an unknown sampler, and `check_sampler`
+builds it so that a misspelt option fails in `hpsearch validate`, not in `run`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from hpsearch.config import Strict, read_yaml, show, validate_model
+from hpsearch.errors import Problem
+
+
+class SamplerConfig(Strict):
+    name: str = "tpe"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SearchConfig(Strict):
+    sampler: SamplerConfig = Field(default_factory=SamplerConfig)
+    trials: int = Field(default=10, gt=0)
+    seed: int = 0
+    max_concurrent_trials: int = Field(default=1, gt=0)
+    cpus_per_trial: float | None = Field(default=None, gt=0, description="null: all of a node's CPUs")
+    gpus_per_trial: float = Field(default=0, ge=0)
+    time_budget_s: float | None = Field(default=None, gt=0)
+
+    @field_validator("sampler", mode="before")
+    @classmethod
+    def _name_only(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+def load_search(path: Path, problems: list[Problem]) -> SearchConfig | None:
+    data = read_yaml(path, problems)
+    if data is None:
+        return None
+    config = validate_model(SearchConfig, data, str(path), problems)
+    if config is not None:
+        from hpsearch.search._samplers import SAMPLERS
+
+        if config.sampler.name not in SAMPLERS:
+            problems.append(Problem(str(path), "sampler.name",
+                                    f"unknown sampler {config.sampler.name!r}; known: {', '.join(SAMPLERS)}"))
+    return config
+
+
+def check_sampler(path: Path, search: SearchConfig | None, problems: list[Problem]) -> None:
+    """Build the preset's Optuna sampler (cheap, no torch): a misspelt option fails here, not in `run`."""
+    import warnings
+
+    from hpsearch.search._samplers import SAMPLERS, make_sampler
+
+    if search is None or search.sampler.name not in SAMPLERS:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make_sampler(search.sampler.name, search.seed, dict(search.sampler.options))
+    except (TypeError, ValueError) as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        problems.append(Problem(str(path), "sampler.options", f"must be options the {search.sampler.name} "
+                                f"sampler takes, got {show(search.sampler.options)}: {why}"))

@@ -1,0 +1,26 @@
+"""What a space file (``spaces/*.yaml``) says: its schema, the knobs a trial can turn, the model it
+names, and the space as Optuna distributions (``suggest`` asks a trial, ``describe`` prints it).
+
+Imports neither torch nor Ray.
+"""
+
+from __future__ import annotations
+
+from hpsearch.space._checks import check_params
+from hpsearch.space._distributions import BASELINE_ATTR, describe, suggest
+from hpsearch.space._knobs import KNOBS, Knob, TrialConfig
+from hpsearch.space._model import PACKAGED, resolve_model
+from hpsearch.space._schema import (
+    CategoricalParam,
+    DerivedParam,
+    FloatParam,
+    IntParam,
+    ParamBase,
+    ParamSpec,
+    SpaceConfig,
+)
+
+__all__ = [
+    "BASELINE_ATTR", "KNOBS", "PACKAGED", "CategoricalParam", "DerivedParam", "FloatParam", "IntParam", "Knob",
+    "ParamBase", "ParamSpec", "SpaceConfig", "TrialConfig", "check_params", "describe", "resolve_model", "suggest",
+]

@@ -1,0 +1,28 @@
+"""The study database and running a plan into it.
+
+* ``open_storage``/``mask_url``: the database behind a SQLAlchemy URL, its password never shown;
+* ``run``: Ray Tune schedules, Optuna proposes, the trial worker trains (``_driver``: imports Ray,
+  so it is loaded on first use, keeping `hpsearch validate` and `--help` free of it);
+* ``feasible_front``: the front as read from the database alone, constraints applied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hpsearch.study._front import STUDY_ATTR, feasible_front, record_constraints, study_constraints
+from hpsearch.study._storage import DEFAULT_STORAGE, mask_url, open_storage, scrub
+
+_DRIVER = ("ATTRS_KEY", "ERROR_KEY", "METRICS_KEY", "Progress", "RunOptions", "StudySearch", "run", "trainable")
+
+__all__ = ["DEFAULT_STORAGE", "STUDY_ATTR", "feasible_front", "mask_url", "open_storage", "record_constraints",
+           "scrub", "study_constraints", *_DRIVER]
+
+
+def __getattr__(name: str) -> Any:
+    """The driver's names, imported (with Ray) on first use."""
+    if name in _DRIVER:
+        from hpsearch.study import _driver
+
+        return getattr(_driver, name)
+    raise AttributeError(f"module 'hpsearch.study' has no attribute {name!r}")

@@ -1,0 +1,33 @@
+"""One trial, no Ray: the :class:`Worker` that fine-tunes, evaluates and measures a configuration,
+the base models and how each method is applied to them, and the hardware a trial runs on.
+
+Nothing here knows of Ray or of the study database; torch is imported when a worker starts.
+"""
+
+from __future__ import annotations
+
+from hpsearch.trial._hardware import cpu_name, describe, device_fingerprint, quantization_note
+from hpsearch.trial._memory import PeakMemory, model_size_mb
+from hpsearch.trial._models import (
+    FAMILIES,
+    HEAD_NAMES,
+    TARGETS,
+    check_model,
+    cpu_4bit_problem,
+    family,
+    head_modules,
+    keep_layers,
+    load_base,
+    load_quantized,
+    quantize_for_inference,
+    target_modules,
+    transformer_layers,
+)
+from hpsearch.trial._worker import Report, TrialFailed, TrialResult, Worker
+
+__all__ = [
+    "FAMILIES", "HEAD_NAMES", "TARGETS", "PeakMemory", "Report", "TrialFailed", "TrialResult", "Worker",
+    "check_model", "cpu_4bit_problem", "cpu_name", "describe", "device_fingerprint", "family", "head_modules",
+    "keep_layers", "load_base", "load_quantized", "model_size_mb", "quantization_note", "quantize_for_inference",
+    "target_modules", "transformer_layers",
+]

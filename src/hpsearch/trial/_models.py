@@ -1,0 +1,238 @@
+"""Base models: loading one, which family it is, and how a method is applied to it.
+
+Where a space's `model:` points is `hpsearch.space.resolve_model`'s; every kind (the packaged
+MiniLM, a local directory, a hub id) goes through the same code path here. Nothing here
+downloads unless the user names a hub id and the machine allows it (HF_HUB_OFFLINE unset).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import TYPE_CHECKING, Any
+
+from hpsearch.errors import Problem, UserError
+from hpsearch.space import resolve_model
+
+if TYPE_CHECKING:
+    import torch
+
+
+#: Linear-layer names per architecture family, for the `target_modules` knob. PEFT matches a
+#: name against the end of a module's dotted path. Checked against each listed model type
+#: (tests/trial/test_knobs.py builds a tiny model of each from its config).
+TARGETS: dict[str, dict[str, list[str]]] = {
+    "bert": {
+        "attention": ["query", "key", "value", "attention.output.dense"],
+        "mlp": ["intermediate.dense", "output.dense"],
+    },
+    "deberta": {
+        "attention": ["query_proj", "key_proj", "value_proj", "attention.output.dense"],
+        "mlp": ["intermediate.dense", "output.dense"],
+    },
+    "distilbert": {
+        "attention": ["q_lin", "k_lin", "v_lin", "out_lin"],
+        "mlp": ["ffn.lin1", "ffn.lin2"],
+    },
+    "llama": {
+        "attention": ["q_proj", "k_proj", "v_proj", "o_proj"],
+        "mlp": ["gate_proj", "up_proj", "down_proj"],
+    },
+    "phi3": {
+        "attention": ["qkv_proj", "o_proj"],
+        "mlp": ["gate_up_proj", "down_proj"],
+    },
+}
+FAMILIES = {
+    "bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra": "bert",
+    "deberta-v2": "deberta", "distilbert": "distilbert",
+    "llama": "llama", "qwen2": "llama", "qwen3": "llama", "mistral": "llama", "gemma": "llama",
+    "gemma2": "llama", "phi3": "phi3",
+}
+#: Modules that make up the classification head (re-initialised per trial, trained by every
+#: method, never quantised). DistilBERT puts a `pre_classifier` projection before `classifier`.
+HEAD_NAMES = ("pre_classifier", "classifier", "score")
+
+
+def family(model_type: str) -> str | None:
+    return FAMILIES.get(model_type)
+
+
+def target_modules(model_type: str, which: str) -> list[str] | str:
+    """The PEFT `target_modules` for a knob value on a model type."""
+    if which == "all-linear":
+        return "all-linear"
+    fam = family(model_type)
+    if fam is None:
+        raise ValueError(
+            f"target_modules={which!r} is not mapped for model type {model_type!r}; use 'all-linear'"
+        )
+    names = list(TARGETS[fam]["attention"])
+    if which == "attention+mlp":
+        names += TARGETS[fam]["mlp"]
+    return names
+
+
+def check_model(ref: str, source: str) -> tuple[str, str]:
+    """Load the config and tokenizer once so a bad model fails before anything is written.
+
+    Returns the resolved path or id and the model type.
+    """
+    resolved = resolve_model(ref, source)
+    from transformers import AutoConfig, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(resolved)
+        AutoTokenizer.from_pretrained(resolved)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(Problem(source, "model", f"cannot load {ref!r}: {first}")) from None
+    return resolved, config.model_type
+
+
+def head_modules(model: "torch.nn.Module") -> dict[str, "torch.nn.Module"]:
+    """The classification head's top-level modules by attribute name (see HEAD_NAMES)."""
+    found = {name: getattr(model, name) for name in HEAD_NAMES if getattr(model, name, None) is not None}
+    if not any(name in found for name in ("classifier", "score")):
+        raise ValueError(f"{type(model).__name__} has no classification head named classifier or score")
+    return found
+
+
+def load_base(path: str, num_labels: int) -> tuple[Any, Any]:
+    """Tokenizer and sequence-classification model, with a pad token set for decoders."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    # A classifier fine-tuned for another label set is fine: the head is re-initialised per trial.
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=num_labels, ignore_mismatched_sizes=True
+    )
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return tokenizer, model
+
+
+def transformer_layers(model: "torch.nn.Module") -> tuple[str, "torch.nn.ModuleList"]:
+    """The attribute path and list of the transformer blocks (BERT `encoder.layer`, Llama `layers`)."""
+    import torch
+
+    count = getattr(model.config, "num_hidden_layers", None)
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == count and name.rsplit(".", 1)[-1] in (
+            "layer", "layers", "h", "blocks"
+        ):
+            return name, module
+    raise ValueError(f"cannot find the transformer layers of {type(model).__name__}")
+
+
+def keep_layers(model: "torch.nn.Module", kept: int) -> None:
+    """Drop the top transformer layers in place, keeping the bottom `kept`."""
+    import torch
+
+    name, layers = transformer_layers(model)
+    if not 0 < kept <= len(layers):
+        raise ValueError(f"layers_kept={kept}, but the model has {len(layers)} layers")
+    parent = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
+    setattr(parent, name.rsplit(".", 1)[-1], torch.nn.ModuleList(list(layers)[:kept]))
+    model.config.num_hidden_layers = kept
+    for config in (model.config, getattr(model.config, "text_config", None)):
+        if config is not None and isinstance(getattr(config, "layer_types", None), list):
+            config.layer_types = config.layer_types[:kept]
+
+
+def quantize_for_inference(model: "torch.nn.Module", kind: str) -> str:
+    """Quantise a trained fp32 model's linear layers (head excluded) in place, for CPU inference.
+
+    Returns what was applied. int8 is torch's dynamic quantisation (int8 weights, activations
+    quantised per batch, int8 matmuls); nf4/fp4 swap in bitsandbytes `Linear4bit` layers (4-bit
+    weights, dequantised to fp32 for each matmul: smaller, not faster, on a CPU). bitsandbytes
+    >= 0.46 runs 4-bit layers on a CPU; where it cannot, this raises RuntimeError.
+    """
+    import torch
+
+    head = {id(m) for h in head_modules(model).values() for m in h.modules()}
+    targets = [(n, m) for n, m in model.named_modules()
+               if isinstance(m, torch.nn.Linear) and id(m) not in head]
+    if kind == "int8":
+        spec = {n: torch.ao.quantization.default_dynamic_qconfig for n, _ in targets}
+        torch.ao.quantization.quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
+        return f"int8 dynamic (torch, CPU inference), {len(targets)} linear layers"
+    if kind not in ("nf4", "fp4"):
+        raise ValueError(f"quantization must be one of int8, nf4, fp4; got {kind!r}")
+    try:
+        for name, linear in targets:
+            parent, _, attr = name.rpartition(".")
+            setattr(model.get_submodule(parent) if parent else model, attr, _linear_4bit(linear, kind))
+    except (ImportError, RuntimeError, NotImplementedError) as exc:
+        raise RuntimeError(f"bitsandbytes cannot run {kind} on this CPU: {exc}") from exc
+    return f"{kind} (bitsandbytes 4-bit weights, fp32 compute, CPU inference), {len(targets)} linear layers"
+
+
+def _linear_4bit(linear: "torch.nn.Linear", kind: str) -> "torch.nn.Module":
+    """A bitsandbytes 4-bit copy of `linear` on the CPU (fp32 compute)."""
+    import bitsandbytes as bnb
+    import torch
+
+    q = bnb.nn.Linear4bit(linear.in_features, linear.out_features, bias=linear.bias is not None,
+                          compute_dtype=torch.float32, quant_type=kind, device="meta")
+    q.weight = bnb.nn.Params4bit(linear.weight.data.clone(), requires_grad=False, quant_type=kind)
+    if linear.bias is not None:
+        q.bias = torch.nn.Parameter(linear.bias.data.clone(), requires_grad=False)
+    q = q.to("cpu")  # Params4bit quantises on its first move to a device
+    if not q.weight.bnb_quantized:
+        raise RuntimeError("bitsandbytes left the weights unquantised")
+    return q
+
+
+def load_quantized(path: str, num_labels: int, kind: str, device: "torch.device") -> Any:
+    """A sequence classifier loaded in 4- or 8-bit by bitsandbytes, for QLoRA training.
+
+    The head (HEAD_NAMES) stays out of quantisation; 4-bit layers compute in bf16 and keep
+    double-quantised statistics, as in the QLoRA paper. Meant for a CUDA device.
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification, BitsAndBytesConfig
+
+    skip = list(HEAD_NAMES)
+    if kind == "int8":
+        config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
+    else:
+        config = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type=kind, bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True, llm_int8_skip_modules=skip,
+        )
+    if device.type == "cuda":
+        place: int | str = torch.cuda.current_device() if device.index is None else device.index
+    else:
+        place = str(device)
+    return AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=num_labels, quantization_config=config, device_map={"": place},
+        dtype=torch.bfloat16, ignore_mismatched_sizes=True,
+    )
+
+
+@functools.cache
+def cpu_4bit_problem(kind: str) -> str | None:
+    """Why bitsandbytes cannot run a `kind` (nf4/fp4) layer on this CPU, or None when it can.
+
+    Tried once per process on a small layer: quantise, run forward, compare with fp32.
+    """
+    import torch
+
+    try:
+        with torch.random.fork_rng(), torch.inference_mode():  # leaves the trial's seeded RNG alone
+            linear = torch.nn.Linear(64, 64)
+            x = torch.randn(4, 64)
+            reference = linear(x)
+            error = float((_linear_4bit(linear, kind)(x) - reference).abs().max() / reference.abs().max())
+    except Exception as exc:  # noqa: BLE001 - whatever fails, 4-bit cannot run here
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{type(exc).__name__}: {first}"
+    if not error < 0.5:
+        return f"bitsandbytes {kind} output is off by {error:.0%} of the fp32 output"
+    return None

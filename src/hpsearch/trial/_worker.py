@@ -1,0 +1,342 @@
+"""Run one trial: fine-tune, evaluate, measure. Knows nothing of Ray or of the study database.
+
+A :class:`Worker` lives as long as its process: it reads and tokenises the dataset once and
+loads the base weights once, so that a trial only copies them. :meth:`Worker.run` takes a
+trial's resolved configuration and a `report` callback (per-epoch metrics) and returns every
+quantity it measured.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from hpsearch.data import Split, Splits
+from hpsearch.plan import Plan
+from hpsearch.space import TrialConfig
+from hpsearch.trial._hardware import device_fingerprint
+from hpsearch.trial._memory import PeakMemory, model_size_mb
+
+Report = Callable[[dict[str, float]], None]
+
+
+@dataclass
+class TrialResult:
+    """What a trial measured: numeric `metrics` (objectives among them) and other `attrs`."""
+
+    metrics: dict[str, float]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+class TrialFailed(Exception):
+    """A trial that cannot run as configured (the reason is recorded on the trial)."""
+
+
+class Worker:
+    def __init__(self, plan: Plan, threads: int | None = None) -> None:
+        import torch
+
+        self.plan = plan
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        from hpsearch.objectives import MeasurementSlot
+
+        self.slot = MeasurementSlot()
+        #: Train on bitsandbytes-quantised weights (QLoRA) when a trial sets quantization. Only a
+        #: CUDA device does; tests turn it on to run the same code path on a CPU.
+        self.kbit_training = self.device.type == "cuda"
+        if threads:
+            torch.set_num_threads(max(1, int(threads)))
+        self.splits: Splits = plan.splits()
+        from hpsearch.space import resolve_model
+        from hpsearch.trial._models import load_base
+
+        self.model_path = resolve_model(plan.space.model, plan.path)
+        self.tokenizer, self.base_model = load_base(self.model_path, len(self.splits.label_names))
+        self.base_model.config.id2label = dict(enumerate(self.splits.label_names))
+        self.base_model.config.label2id = {n: i for i, n in enumerate(self.splits.label_names)}
+        self._encoded: dict[tuple[str, int], list[list[int]]] = {}
+
+    # ------------------------------------------------------------------ data
+
+    def encoded(self, name: str, split: Split, max_length: int) -> list[list[int]]:
+        """Token ids of a split, truncated to `max_length`, computed once per length."""
+        key = (name, max_length)
+        if key not in self._encoded:
+            self._encoded[key] = self.tokenizer(
+                split.texts, truncation=True, max_length=max_length
+            )["input_ids"]
+        return self._encoded[key]
+
+    def _batch(self, ids: list[list[int]], pad_to: int | None = None) -> dict[str, Any]:
+        batch = self.tokenizer.pad(
+            {"input_ids": ids},
+            padding="max_length" if pad_to else "longest",
+            max_length=pad_to,
+            return_tensors="pt",
+        )
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    # ------------------------------------------------------------------ model
+
+    def build_model(self, config: TrialConfig) -> Any:
+        """A fresh model for one trial: layers dropped, head re-initialised, method applied.
+
+        Where `kbit_training` holds (a CUDA device) and quantization is set, the base weights are
+        loaded quantised by bitsandbytes and frozen (QLoRA). Elsewhere the trial trains a copy of
+        the fp32 base, and quantization is applied to the deployed model (see :meth:`deploy`).
+        """
+        import torch
+
+        from hpsearch.trial._models import head_modules, keep_layers, load_quantized
+
+        torch.manual_seed(config.seed)
+        qlora = config.quantization != "none" and self.kbit_training
+        if qlora:
+            if config.method == "full":
+                raise TrialFailed(f"quantization={config.quantization} freezes the quantised base weights "
+                                  "(QLoRA): it needs method=lora or method=head, got method=full")
+            model = load_quantized(self.model_path, len(self.splits.label_names), config.quantization,
+                                   self.device)
+            model.config.pad_token_id = self.base_model.config.pad_token_id
+        else:
+            if config.quantization in ("nf4", "fp4"):
+                from hpsearch.trial._models import cpu_4bit_problem
+
+                problem = cpu_4bit_problem(config.quantization)
+                if problem:
+                    raise TrialFailed(f"quantization={config.quantization} needs a CUDA GPU (bitsandbytes "
+                                      f"4-bit); none is present ({problem})")
+            model = copy.deepcopy(self.base_model)
+        if config.layers_kept:
+            try:
+                keep_layers(model, config.layers_kept)
+            except ValueError as exc:
+                raise TrialFailed(str(exc)) from None
+        heads = head_modules(model)
+        for head in heads.values():
+            for module in head.modules():
+                if hasattr(model, "_init_weights"):
+                    model._init_weights(module)
+                elif hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+        if qlora:
+            from peft import prepare_model_for_kbit_training
+
+            # freezes every weight, casts the unquantised ones to fp32, turns on gradient checkpointing
+            model = prepare_model_for_kbit_training(model)
+        if config.method in ("full", "head"):
+            for p in model.parameters():
+                p.requires_grad_(config.method == "full")
+            for head in heads.values():
+                for p in head.parameters():
+                    p.requires_grad_(True)
+            return model if qlora else model.to(self.device)
+        return self._with_lora(model, config, extra_heads=[n for n in heads if n not in ("classifier", "score")],
+                               on_device=qlora)
+
+    def _with_lora(self, model: Any, config: TrialConfig, extra_heads: list[str], on_device: bool) -> Any:
+        """Wrap `model` in LoRA adapters placed by target_modules and lora_layers."""
+        from peft import LoraConfig, get_peft_model
+
+        from hpsearch.trial._models import target_modules, transformer_layers
+
+        try:
+            targets = target_modules(model.config.model_type, config.target_modules)
+        except ValueError as exc:
+            raise TrialFailed(str(exc)) from None
+        layer_kwargs: dict[str, Any] = {}
+        if config.lora_layers:
+            path, layers = transformer_layers(model)
+            if config.lora_layers > len(layers):
+                raise TrialFailed(f"lora_layers={config.lora_layers}, but the model has {len(layers)} layers"
+                                  + (f" (layers_kept={config.layers_kept})" if config.layers_kept else ""))
+            layer_kwargs = {
+                "layers_to_transform": list(range(len(layers) - config.lora_layers, len(layers))),
+                "layers_pattern": path.rsplit(".", 1)[-1],
+            }
+        lora = LoraConfig(
+            task_type="SEQ_CLS",  # PEFT then trains the classifier/score head in full
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=targets,
+            modules_to_save=extra_heads or None,
+            **layer_kwargs,
+        )
+        model = get_peft_model(model, lora)
+        return model if on_device else model.to(self.device)
+
+    def loss_function(self, config: TrialConfig) -> Any:
+        """Cross-entropy with the trial's label smoothing and class weights."""
+        import torch
+
+        weight = self.class_weights() if config.class_weighting == "balanced" else None
+        return torch.nn.CrossEntropyLoss(weight=weight, label_smoothing=config.label_smoothing)
+
+    # ------------------------------------------------------------------ trial
+
+    def run(self, values: dict[str, Any], report: Report | None = None) -> TrialResult:
+        config = TrialConfig.from_values(values)
+        started = time.perf_counter()
+        with PeakMemory(self.device) as memory:
+            model = self.build_model(config)
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            history = self.train(model, config, report)
+            train_seconds = time.perf_counter() - started
+            result = self.evaluate(model, config)
+        result.metrics["train_seconds"] = train_seconds
+        result.metrics["train_steps"] = history[-1]["step"] if history else 0.0
+        result.metrics["trainable_params"] = float(trainable)
+        result.metrics["peak_memory_mb"] = memory.peak_mb
+        result.attrs["peak_memory"] = memory.basis
+        result.attrs["history"] = history
+        return result
+
+    def train(self, model: Any, config: TrialConfig, report: Report | None = None) -> list[dict[str, float]]:
+        """Fine-tune `model` in place; one history row (and report) per pass over the data.
+
+        With max_steps > 0 training stops after that many optimizer steps, whatever `epochs`
+        says, and the last row is written at that step.
+        """
+        import torch
+        from transformers import get_scheduler
+
+        from hpsearch.objectives import classification_metrics
+
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+        train_ids = self.encoded("train", self.splits.train, config.max_length)
+        labels = torch.tensor(self.splits.train.labels, device=self.device)
+        steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
+        total = config.max_steps or steps_per_epoch * config.epochs
+        scheduler = get_scheduler(
+            config.scheduler, optimizer, num_warmup_steps=int(config.warmup_ratio * total),
+            num_training_steps=total,
+        )
+        loss_fn = self.loss_function(config)
+        generator = torch.Generator().manual_seed(config.seed)
+        history: list[dict[str, float]] = []
+        step = 0
+        for epoch in range(1, math.ceil(total / steps_per_epoch) + 1):
+            model.train()
+            order = torch.randperm(len(train_ids), generator=generator).tolist()
+            loss_sum, seen = 0.0, 0
+            for start in range(0, len(order), config.batch_size):
+                if step >= total:
+                    break
+                idx = order[start:start + config.batch_size]
+                with self.slot.training_step():  # pauses while a trial on this node times
+                    logits = model(**self._batch([train_ids[i] for i in idx])).logits
+                    loss = loss_fn(logits.float(), labels[idx])
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+                    optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                loss_sum += loss.item() * len(idx)
+                seen += len(idx)
+                step += 1
+            if not math.isfinite(loss_sum):
+                raise TrialFailed(f"training loss became {loss_sum} in epoch {epoch}")
+            predictions = self.predict(model, "validation", self.splits.validation, config.max_length)
+            scores = classification_metrics(self.splits.validation.labels, predictions, self.splits.label_names)
+            row = {"epoch": float(epoch), "step": float(step), "train_loss": loss_sum / max(seen, 1),
+                   "learning_rate": scheduler.get_last_lr()[0],
+                   "macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"]}
+            history.append(row)
+            if report is not None:
+                report(row)
+        return history
+
+    def class_weights(self) -> Any:
+        """Inverse-frequency weights of the training labels (scikit-learn's 'balanced')."""
+        import numpy as np
+        import torch
+        from sklearn.utils.class_weight import compute_class_weight
+
+        present = set(self.splits.train.labels)
+        missing = [n for i, n in enumerate(self.splits.label_names) if i not in present]
+        if missing:
+            raise TrialFailed(f"class_weighting=balanced needs every class in the training split; "
+                              f"missing: {', '.join(missing)}")
+        classes = np.arange(len(self.splits.label_names))
+        weights = compute_class_weight("balanced", classes=classes, y=np.asarray(self.splits.train.labels))
+        return torch.tensor(weights, dtype=torch.float32, device=self.device)
+
+    def predict(self, model: Any, name: str, split: Split, max_length: int, batch_size: int = 64) -> list[int]:
+        return self.predict_proba(model, name, split, max_length, batch_size)[0]
+
+    def predict_proba(
+        self, model: Any, name: str, split: Split, max_length: int, batch_size: int = 64
+    ) -> tuple[list[int], list[list[float]]]:
+        """Predicted labels and class probabilities for a split."""
+        import torch
+
+        ids = self.encoded(name, split, max_length)
+        model.eval()
+        predictions: list[int] = []
+        probabilities: list[list[float]] = []
+        with torch.inference_mode():
+            for start in range(0, len(ids), batch_size):
+                logits = model(**self._batch(ids[start:start + batch_size])).logits.float()
+                predictions.extend(logits.argmax(-1).tolist())
+                probabilities.extend(torch.softmax(logits, -1).tolist())
+        return predictions, probabilities
+
+    def deploy(self, model: Any, config: TrialConfig) -> tuple[Any, str]:
+        """The trained model as it would be served, and what quantisation it carries.
+
+        Adapters are merged into the base weights. With QLoRA the weights are already quantised;
+        on a CPU the fp32 model is quantised now (int8: torch dynamic; nf4/fp4: bitsandbytes).
+        """
+        if config.method == "lora":
+            model = model.merge_and_unload()
+        kind = config.quantization
+        if kind == "none":
+            return model, "none"
+        if self.kbit_training:
+            how = "QLoRA, adapters merged" if config.method == "lora" else "frozen, head trained"
+            return model, f"{kind} bitsandbytes base weights in training and inference ({how}; bf16 compute)"
+        from hpsearch.trial._models import quantize_for_inference
+
+        try:
+            return model, quantize_for_inference(model, kind)
+        except RuntimeError as exc:
+            raise TrialFailed(f"quantization={kind} failed on this CPU: {exc}") from None
+
+    def evaluate(self, model: Any, config: TrialConfig) -> TrialResult:
+        """Every metric of the deployed model: task, per-group, latency, size."""
+        from hpsearch.objectives import ObjectiveError, evaluate_predictions, measure_latency
+
+        model, applied = self.deploy(model, config)
+        metrics: dict[str, float] = {}
+        attrs: dict[str, Any] = {"quantization_applied": applied}
+        splits = [("validation", self.splits.validation)]
+        if self.splits.test is not None:
+            splits.append(("test", self.splits.test))
+        objectives = self.plan.objectives
+        for name, split in splits:
+            predictions, probabilities = self.predict_proba(model, name, split, config.max_length)
+            try:
+                found, extra = evaluate_predictions(
+                    split.labels, predictions, probabilities, self.splits.label_names, split.groups,
+                    objectives.fairness, user_objectives=objectives.module_objectives(),
+                )
+            except ObjectiveError as exc:
+                raise TrialFailed(str(exc)) from None
+            prefix = "" if name == "validation" else f"{name}/"
+            metrics.update({prefix + k: v for k, v in found.items()})
+            attrs.update({prefix + k: v for k, v in extra.items()})
+
+        latency = self.plan.objectives.latency
+        sample = self.encoded("validation", self.splits.validation, config.max_length)[: latency.batch_size]
+        batch = self._batch(sample, pad_to=config.max_length)
+        metrics.update(measure_latency(model, batch, warmup=latency.warmup, repeats=latency.repeats,
+                                       slot=self.slot))
+        metrics["model_size_mb"] = model_size_mb(model)
+        metrics["layers"] = float(model.config.num_hidden_layers)
+        attrs["device"] = device_fingerprint()
+        return TrialResult(metrics, attrs)

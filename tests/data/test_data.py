@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from hpsearch.data import demo_path
+from hpsearch.errors import UserError
+from hpsearch.plan import load_plan
+
+from ..conftest import toy_rows, write_jsonl
+
+
+def _study(tmp_path: Path, dataset: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: s\nmodel: minilm\ndataset: {dataset}\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", ["legal", "healthcare", "engineering"])
+def test_demo_datasets_are_packaged_with_groups(name: str) -> None:
+    rows = demo_path(name).read_text(encoding="utf-8").splitlines()
+    assert len(rows) >= 300
+
+
+def test_single_file_is_split_stratified_and_reproducibly(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(120))
+    study = load_plan(_study(tmp_path, f"{{path: {data}, group_columns: group, validation_fraction: 0.25}}"))
+    a, b = study.splits(), study.splits()
+    assert len(a.validation) == 30 and len(a.train) == 90
+    assert a.validation.texts == b.validation.texts
+    assert a.fingerprint == b.fingerprint
+    assert sorted(a.validation.labels).count(0) == 10  # stratified: 10 of each of 3 labels
+    assert set(a.train.texts).isdisjoint(a.validation.texts)
+    assert a.label_names == ["bug", "feature", "question"]
+    assert set(a.validation.groups["group"]) == {"a", "b"}
+
+
+def test_csv_and_separate_files(tmp_path: Path) -> None:
+    rows = toy_rows(60)
+    for name, part in (("train", rows[:45]), ("dev", rows[45:])):
+        with (tmp_path / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["text", "label", "group"])
+            writer.writeheader()
+            writer.writerows(part)
+    study = load_plan(_study(tmp_path, "{train: train.csv, validation: dev.csv, group_columns: group}"))
+    splits = study.splits()
+    assert (len(splits.train), len(splits.validation)) == (45, 15)
+
+
+def test_unseen_validation_label_is_an_error(tmp_path: Path) -> None:
+    rows = toy_rows(30)
+    write_jsonl(tmp_path / "tr.jsonl", [r for r in rows if r["label"] != "question"])
+    write_jsonl(tmp_path / "va.jsonl", rows)
+    with pytest.raises(UserError, match="dataset.validation: labels not in the training split: question"):
+        load_plan(_study(tmp_path, "{train: tr.jsonl, validation: va.jsonl, group_columns: group}"))
+
+
+def test_fairness_objective_without_group_column_is_an_error(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "d.jsonl", toy_rows(30))
+    with pytest.raises(UserError, match="dataset.group_columns: objective 'f1_gap' needs a group column"):
+        load_plan(_study(tmp_path, "{path: d.jsonl}"))

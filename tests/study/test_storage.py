@@ -1,0 +1,56 @@
+"""The study database: SQLite by default, PostgreSQL for teams; passwords never shown."""
+
+from __future__ import annotations
+
+import uuid
+
+import optuna
+import pytest
+
+from hpsearch.errors import UserError
+from hpsearch.study import mask_url, open_storage, scrub
+
+from ..conftest import need
+
+PG = "postgresql://postgres:s3cret-pw@127.0.0.1:5432/test"
+
+
+def _postgres_up() -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+def test_mask_url_hides_the_password() -> None:
+    assert mask_url(PG) == "postgresql://postgres:***@127.0.0.1:5432/test"
+    assert "s3cret" not in scrub(f"failed: {PG} said s3cret-pw", PG)
+
+
+@pytest.mark.parametrize("url", ["not a url", "postgresql://u:hunter2@127.0.0.1:1/db", "sqlite:////no/such/dir/x.db"])
+def test_bad_urls_are_user_errors_without_password(url: str) -> None:
+    with pytest.raises(UserError) as info:
+        open_storage(url)
+    assert len(info.value.problems) == 1
+    assert "hunter2" not in str(info.value)
+
+
+def test_postgresql_study_round_trip() -> None:
+    need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
+    storage = open_storage(PG)
+    name = f"hpsearch-test-{uuid.uuid4().hex[:8]}"
+    study = optuna.create_study(study_name=name, storage=storage, directions=["maximize", "minimize"])
+    try:
+        trial = study.ask()
+        trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
+        trial.set_user_attr("group/language=en/macro_f1", 0.7)
+        study.tell(trial, [0.7, 0.1])
+        again = optuna.load_study(study_name=name, storage=open_storage(PG))
+        (stored,) = again.best_trials
+        assert stored.values == [0.7, 0.1]
+        assert stored.user_attrs["group/language=en/macro_f1"] == 0.7
+    finally:
+        optuna.delete_study(study_name=name, storage=storage)

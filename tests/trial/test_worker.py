@@ -1,0 +1,54 @@
+"""The trial runner on its own (no Ray): tiny random models built from configs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from hpsearch.plan import load_plan
+from hpsearch.space import resolve_model
+from hpsearch.trial import Worker
+
+
+def _worker(toy_space: Path, model: Path | None = None) -> Worker:
+    if model is not None:
+        text = toy_space.read_text(encoding="utf-8")
+        head, _, rest = text.partition("\nmodel: ")
+        toy_space.write_text(head + f"\nmodel: {model}\n" + rest.partition("\n")[2], encoding="utf-8")
+    return Worker(load_plan(toy_space), threads=1)
+
+
+def test_lora_trial_reports_each_epoch_and_measures_everything(toy_space: Path) -> None:
+    worker = _worker(toy_space)
+    rows: list[dict] = []
+    result = worker.run({"learning_rate": 5e-3, "epochs": 2, "batch_size": 16, "max_length": 16}, rows.append)
+    assert [r["epoch"] for r in rows] == [1.0, 2.0]
+    m = result.metrics
+    for key in ("macro_f1", "accuracy", "f1_gap", "worst_group_f1", "latency_p50_ms", "latency_p95_ms",
+                "group/group=a/macro_f1", "group/group=b/n", "f1/bug", "trainable_params"):
+        assert math.isfinite(m[key]), key
+    assert m["f1_gap"] == pytest.approx(abs(m["group/group=a/macro_f1"] - m["group/group=b/macro_f1"]))
+    assert m["latency_p95_ms"] >= m["latency_p50_ms"] > 0
+    assert result.attrs["device"]["torch"] and len(result.attrs["history"]) == 2
+
+
+def test_the_same_seed_gives_the_same_trial(toy_space: Path) -> None:
+    worker = _worker(toy_space)
+    values = {"learning_rate": 5e-3, "epochs": 1, "batch_size": 8, "max_length": 16, "seed": 3}
+    a, b = worker.run(values), worker.run(values)
+    assert a.attrs["history"] == b.attrs["history"]
+
+
+def test_lora_on_the_packaged_minilm_learns_the_task(toy_space: Path) -> None:
+    worker = _worker(toy_space, Path(resolve_model("minilm")))
+    result = worker.run({"learning_rate": 5e-3, "epochs": 3, "batch_size": 8, "max_length": 16})
+    assert result.metrics["macro_f1"] > 0.8  # predicting the majority class gets 1/6
+
+
+def test_decoder_model_through_the_same_path(toy_space: Path, tiny_llama_dir: Path) -> None:
+    worker = _worker(toy_space, tiny_llama_dir)
+    assert worker.base_model.config.model_type == "llama"
+    result = worker.run({"learning_rate": 5e-3, "epochs": 1, "batch_size": 8, "max_length": 16})
+    assert math.isfinite(result.metrics["macro_f1"]) and result.metrics["latency_p50_ms"] > 0
