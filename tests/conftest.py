@@ -35,9 +35,10 @@ def save_tiny_model(path: Path, config_class: str, model_class: str, **config: i
     from hpsearch.space import resolve_model
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))
+    sizes = {"hidden_size": 32, "intermediate_size": 64, **config}
     model_config = getattr(transformers, config_class)(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, max_position_embeddings=128, **config,
+        vocab_size=tokenizer.vocab_size, num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=128,
+        **sizes,
     )
     torch.manual_seed(0)
     getattr(transformers, model_class)(model_config).save_pretrained(path)

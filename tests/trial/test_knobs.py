@@ -411,12 +411,21 @@ def test_4bit_without_bitsandbytes_support_fails_the_trial(worker: Worker, monke
     worker.build_model(config_of(quantization="int8"))  # int8 does not need bitsandbytes on a CPU
 
 
-@pytest.fixture
-def kbit_worker(worker: Worker):
-    """The worker, switched to the QLoRA path (bitsandbytes loads the weights) on this CPU."""
+@pytest.fixture(scope="module")
+def kbit_worker(tmp_path_factory: pytest.TempPathFactory) -> Worker:
+    """A worker switched to the QLoRA path (bitsandbytes loads the weights) on this CPU.
+
+    Its tiny BERT has hidden size 64: bitsandbytes' packed CPU kernels (taken on processors with
+    AVX-512) need each 4-bit layer's input side to be a multiple of the 64-wide quantisation block.
+    """
+    from ..conftest import save_tiny_model
+
+    tmp = tmp_path_factory.mktemp("knobs-kbit")
+    model = save_tiny_model(tmp / "bert-64", "BertConfig", "BertForSequenceClassification",
+                            hidden_size=64, intermediate_size=128)
+    worker = _worker(_space(tmp, model))
     worker.kbit_training = True
-    yield worker
-    worker.kbit_training = worker.device.type == "cuda"
+    return worker
 
 
 @pytest.mark.parametrize("kind, layer", [("nf4", "Linear4bit"), ("int8", "Linear8bitLt")])

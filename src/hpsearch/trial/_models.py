@@ -164,23 +164,40 @@ def quantize_for_inference(model: "torch.nn.Module", kind: str) -> str:
         return f"int8 dynamic (torch, CPU inference), {len(targets)} linear layers"
     if kind not in ("nf4", "fp4"):
         raise ValueError(f"quantization must be one of int8, nf4, fp4; got {kind!r}")
+    fits = [(n, m) for n, m in targets if _blocksize_4bit(m) is not None]
     try:
-        for name, linear in targets:
+        for name, linear in fits:
             parent, _, attr = name.rpartition(".")
-            setattr(model.get_submodule(parent) if parent else model, attr, _linear_4bit(linear, kind))
+            setattr(model.get_submodule(parent) if parent else model, attr,
+                    _linear_4bit(linear, kind, _blocksize_4bit(linear) or 64))
     except (ImportError, RuntimeError, NotImplementedError) as exc:
         raise RuntimeError(f"bitsandbytes cannot run {kind} on this CPU: {exc}") from exc
-    return f"{kind} (bitsandbytes 4-bit weights, fp32 compute, CPU inference), {len(targets)} linear layers"
+    kept = len(targets) - len(fits)
+    return (f"{kind} (bitsandbytes 4-bit weights, fp32 compute, CPU inference), {len(fits)} linear layers"
+            + (f"; {kept} kept in fp32 (sides not multiples of 32)" if kept else ""))
 
 
-def _linear_4bit(linear: "torch.nn.Linear", kind: str) -> "torch.nn.Module":
+def _blocksize_4bit(linear: "torch.nn.Linear") -> int | None:
+    """The quantisation block size for a 4-bit copy of `linear`, or None to keep it in fp32.
+
+    bitsandbytes' packed CPU kernels (taken on processors with AVX-512) need the input side to be
+    a multiple of the block size and the output side a multiple of 32; real models' layers are,
+    tiny test models' may not be.
+    """
+    if linear.out_features % 32:
+        return None
+    return next((size for size in (64, 32) if linear.in_features % size == 0), None)
+
+
+def _linear_4bit(linear: "torch.nn.Linear", kind: str, blocksize: int) -> "torch.nn.Module":
     """A bitsandbytes 4-bit copy of `linear` on the CPU (fp32 compute)."""
     import bitsandbytes as bnb
     import torch
 
     q = bnb.nn.Linear4bit(linear.in_features, linear.out_features, bias=linear.bias is not None,
                           compute_dtype=torch.float32, quant_type=kind, device="meta")
-    q.weight = bnb.nn.Params4bit(linear.weight.data.clone(), requires_grad=False, quant_type=kind)
+    q.weight = bnb.nn.Params4bit(linear.weight.data.clone(), requires_grad=False, quant_type=kind,
+                                 blocksize=blocksize)
     if linear.bias is not None:
         q.bias = torch.nn.Parameter(linear.bias.data.clone(), requires_grad=False)
     q = q.to("cpu")  # Params4bit quantises on its first move to a device
@@ -229,7 +246,7 @@ def cpu_4bit_problem(kind: str) -> str | None:
             linear = torch.nn.Linear(64, 64)
             x = torch.randn(4, 64)
             reference = linear(x)
-            error = float((_linear_4bit(linear, kind)(x) - reference).abs().max() / reference.abs().max())
+            error = float((_linear_4bit(linear, kind, 64)(x) - reference).abs().max() / reference.abs().max())
     except Exception as exc:  # noqa: BLE001 - whatever fails, 4-bit cannot run here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return f"{type(exc).__name__}: {first}"
