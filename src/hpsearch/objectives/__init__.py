@@ -25,7 +25,7 @@ from hpsearch.objectives._constraints import (
 )
 from hpsearch.objectives._fairness import fairness_stats, group_metrics
 from hpsearch.objectives._latency import MeasurementSlot, measure_latency
-from hpsearch.objectives._metrics import classification_metrics, evaluate_predictions
+from hpsearch.objectives._metrics import classification_metrics, evaluate_predictions, trivial_scores
 from hpsearch.objectives._registry import (
     FAIRNESS_METRICS,
     REGISTRY,
@@ -49,7 +49,7 @@ from hpsearch.objectives._schema import (
 __all__ = [
     "FAIRNESS_METRICS", "MISSING_VIOLATION", "OPS", "STRICT_EQUALITY_VIOLATION", "REGISTRY", "Constraint", "ConstraintsFunc", "FairnessConfig",
     "LatencyConfig", "MeasurementSlot", "Objective", "ObjectiveError", "ObjectiveSpec", "ObjectivesConfig",
-    "classification_metrics", "constraint_range_problem", "default_objectives", "evaluate_constraints",
+    "classification_metrics", "constraint_range_problem", "trivial_scores", "default_objectives", "evaluate_constraints",
     "evaluate_predictions", "evaluate_user_objective", "fairness_stats", "group_metrics", "is_feasible",
     "known_names", "load_function", "load_objectives", "measure_latency", "parse_constraint", "register_objective",
     "valid_name", "violations",

@@ -27,6 +27,8 @@ def evaluate_predictions(
     fairness: "FairnessConfig",
     *,
     user_objectives: Sequence["ObjectiveSpec"] = (),
+    train_labels: Sequence[int] | None = None,
+    min_gain_over_trivial: float = 0.1,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Every metric of one split's predictions: (numeric metrics, other attributes).
 
@@ -39,7 +41,11 @@ def evaluate_predictions(
       split holds a single class;
     * per-group metrics, gaps and their bootstrap intervals for every group column
       (:func:`group_metrics`, with `fairness`'s min_group_size, bootstrap, seed, confidence);
-    * each objective in `user_objectives` (those with a ``module``), computed by its function.
+    * each objective in `user_objectives` (those with a ``module``), computed by its function;
+    * with `train_labels`, what the trivial predictors score on the same split
+      (:func:`trivial_scores`), ``gain_over_trivial`` (macro-F1 above the better of them) and the
+      attribute ``learned``: whether that gain is at least `min_gain_over_trivial`. A model that
+      did not learn stays in the study but off the front hpsearch shows and exports.
 
     Labels are indices into `label_names`.
     """
@@ -67,7 +73,44 @@ def evaluate_predictions(
         for spec in user_objectives:
             if spec.module is not None:
                 values.update(evaluate_user_objective(spec.name, spec.module, y_true, y_pred, y_proba, groups))
+    if train_labels is not None:
+        values.update(trivial_scores(t, train_labels, label_names))
+        values["gain_over_trivial"] = values["macro_f1"] - max(
+            values["trivial_majority_macro_f1"], values["trivial_stratified_macro_f1"])
+        attrs["learned"] = bool(values["gain_over_trivial"] >= min_gain_over_trivial)
     return values, attrs
+
+
+#: Seeded draws of the stratified random predictor whose macro-F1 is averaged.
+STRATIFIED_DRAWS = 20
+
+
+def trivial_scores(y_true: Sequence[int], train_labels: Sequence[int], label_names: Sequence[str],
+                   seed: int = 0) -> dict[str, float]:
+    """Macro-F1 on `y_true` of the predictors that learn nothing but the training label counts.
+
+    * ``trivial_majority_macro_f1``: always the most frequent training label (scikit-learn's
+      ``DummyClassifier(strategy="most_frequent")``);
+    * ``trivial_stratified_macro_f1``: a label drawn at random with the training frequencies
+      (``strategy="stratified"``), averaged over :data:`STRATIFIED_DRAWS` seeded draws.
+
+    A fine-tuned model that does not beat both by a clear margin has not learned the task.
+    """
+    import numpy as np
+    from sklearn.dummy import DummyClassifier
+
+    t = np.asarray(y_true, dtype=np.int64)
+    train = np.asarray(train_labels, dtype=np.int64)
+    features = np.zeros((len(train), 1))
+    majority = DummyClassifier(strategy="most_frequent").fit(features, train)
+    out = {"trivial_majority_macro_f1": classification_metrics(
+        t, majority.predict(np.zeros((len(t), 1))), label_names)["macro_f1"]}
+    draws = []
+    for draw in range(STRATIFIED_DRAWS):
+        stratified = DummyClassifier(strategy="stratified", random_state=seed + draw).fit(features, train)
+        draws.append(classification_metrics(t, stratified.predict(np.zeros((len(t), 1))), label_names)["macro_f1"])
+    out["trivial_stratified_macro_f1"] = float(np.mean(draws))
+    return out
 
 
 def classification_metrics(

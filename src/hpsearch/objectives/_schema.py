@@ -57,6 +57,12 @@ class ObjectivesConfig(Strict):
         description="'<metric> <op> <number>' each, op <=, <, >= or >; a trial that breaks one is "
         "kept but left off the Pareto front",
     )
+    min_gain_over_trivial: float = Field(
+        default=0.1, ge=0, le=1,
+        description="macro-F1 a trial must gain over the better trivial predictor (majority class, "
+        "stratified random) on the same split to count as learned; one that does not is kept in the "
+        "study but left off the front hpsearch shows and exports",
+    )
 
     @field_validator("constraints", mode="before")
     @classmethod

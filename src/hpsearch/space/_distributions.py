@@ -13,7 +13,10 @@ from hpsearch.space._schema import CategoricalParam, DerivedParam, FloatParam, I
 if TYPE_CHECKING:
     import optuna
 
-#: User attribute of the trial that is the study's baseline (what fine-tuning is compared with).
+#: The trial user attribute naming a baseline, what fine-tuning is compared with: ``head`` (a
+#: head-only trial this space enqueues), ``linear_probe`` (the frozen base model with a
+#: logistic-regression probe) or ``tfidf`` (TF-IDF n-grams with logistic regression). Baselines
+#: are shown beside the front, never on it.
 BASELINE_ATTR = "baseline"
 
 

@@ -3,19 +3,33 @@
 * ``open_storage``/``mask_url``: the database behind a SQLAlchemy URL, its password never shown;
 * ``run``: Ray Tune schedules, Optuna proposes, the trial worker trains (``_driver``: imports Ray,
   so it is loaded on first use, keeping `hpsearch validate` and `--help` free of it);
-* ``feasible_front``: the front as read from the database alone, constraints applied.
+* ``feasible_front``: the front as read from the database alone, constraints applied;
+  ``honest_front``: the one hpsearch shows and exports (learned, feasible, no baselines).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hpsearch.study._front import STUDY_ATTR, feasible_front, record_constraints, study_constraints
+from hpsearch.study._front import (
+    BASELINE_ATTR,
+    LEARNED_ATTR,
+    STUDY_ATTR,
+    HonestFront,
+    baseline_trials,
+    feasible_front,
+    has_learned,
+    honest_front,
+    is_baseline,
+    record_constraints,
+    study_constraints,
+)
 from hpsearch.study._storage import DEFAULT_STORAGE, mask_url, open_storage, scrub
 
 _DRIVER = ("ATTRS_KEY", "ERROR_KEY", "METRICS_KEY", "Progress", "RunOptions", "StudySearch", "run", "trainable")
 
-__all__ = ["DEFAULT_STORAGE", "STUDY_ATTR", "feasible_front", "mask_url", "open_storage", "record_constraints",
+__all__ = ["BASELINE_ATTR", "DEFAULT_STORAGE", "LEARNED_ATTR", "STUDY_ATTR", "HonestFront", "baseline_trials",
+           "feasible_front", "has_learned", "honest_front", "is_baseline", "mask_url", "open_storage", "record_constraints",
            "scrub", "study_constraints", *_DRIVER]
 
 

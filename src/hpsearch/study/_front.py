@@ -1,12 +1,20 @@
-"""The front of a study as read from the database alone: the constraints recorded on it, and the
-non-dominated complete trials that meet them.
+"""The front of a study as read from the database alone: the constraints recorded on it, the
+non-dominated complete trials that meet them, and the honest front that hpsearch shows and exports.
+
+The honest front leaves off, besides infeasible trials, the baselines (shown beside it) and every
+trial that did not learn: one whose macro-F1 does not beat the trivial predictors (majority class,
+stratified random) on the same split by the study's margin. Such a model predicts one class or
+close to it, so it looks fair and, with layers dropped, fast; it is no trade-off anyone can use.
+The study keeps all of them; Optuna's own ``best_trials`` may still list them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 from hpsearch.objectives import Constraint, is_feasible, parse_constraint
+from hpsearch.space import BASELINE_ATTR
 
 if TYPE_CHECKING:
     import optuna
@@ -14,6 +22,8 @@ if TYPE_CHECKING:
 
 #: The study user attribute that holds a study's constraints, as written.
 STUDY_ATTR = "constraints"
+#: The trial user attribute saying whether the trial beat the trivial predictors by the margin.
+LEARNED_ATTR = "learned"
 
 
 def record_constraints(study: "optuna.Study", constraints: Sequence[Constraint]) -> None:
@@ -46,3 +56,62 @@ def feasible_front(study: "optuna.Study",
     from optuna.study._multi_objective import _get_pareto_front_trials_by_trials
 
     return sorted(_get_pareto_front_trials_by_trials(feasible, study.directions), key=lambda t: t.number)
+
+
+def is_baseline(trial: "FrozenTrial") -> bool:
+    return bool(trial.user_attrs.get(BASELINE_ATTR))
+
+
+def has_learned(trial: "FrozenTrial") -> bool:
+    """Whether `trial` beat the trivial predictors; a trial recorded before hpsearch measured
+    them is taken as learned."""
+    return bool(trial.user_attrs.get(LEARNED_ATTR, True))
+
+
+def baseline_trials(study: "optuna.Study") -> list["FrozenTrial"]:
+    """The complete baseline trials, by trial number."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    return [t for t in complete if is_baseline(t)]
+
+
+@dataclass
+class HonestFront:
+    """The front hpsearch shows and exports, and the complete trials it leaves off, by reason."""
+
+    trials: list["FrozenTrial"]
+    baselines: list["FrozenTrial"]
+    not_learned: list["FrozenTrial"] = field(default_factory=list)
+    infeasible: list["FrozenTrial"] = field(default_factory=list)
+
+    def left_off(self) -> str | None:
+        """How many fine-tuned trials were kept off the front and why, in one line; None if none."""
+        parts = []
+        if self.not_learned:
+            parts.append(f"{len(self.not_learned)} did not beat the trivial predictors (majority class, "
+                         "stratified random) by the margin: trial(s) "
+                         + ", ".join(str(t.number) for t in self.not_learned))
+        if self.infeasible:
+            parts.append(f"{len(self.infeasible)} miss a constraint: trial(s) "
+                         + ", ".join(str(t.number) for t in self.infeasible))
+        return "Left off the front: " + "; ".join(parts) if parts else None
+
+
+def honest_front(study: "optuna.Study", constraints: Sequence[Constraint] | None = None) -> HonestFront:
+    """The Pareto front of the fine-tuned trials that learned and meet every constraint."""
+    import optuna
+
+    from hpsearch.objectives import is_feasible
+
+    if constraints is None:
+        constraints = study_constraints(study)
+    complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    tuned = [t for t in complete if not is_baseline(t)]
+    not_learned = [t for t in tuned if not has_learned(t)]
+    infeasible = [t for t in tuned if has_learned(t) and not is_feasible(t, constraints)]
+    candidates = [t for t in tuned if has_learned(t) and is_feasible(t, constraints)]
+    from optuna.study._multi_objective import _get_pareto_front_trials_by_trials
+
+    front = sorted(_get_pareto_front_trials_by_trials(candidates, study.directions), key=lambda t: t.number)
+    return HonestFront(front, [t for t in complete if is_baseline(t)], not_learned, infeasible)

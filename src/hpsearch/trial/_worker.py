@@ -324,6 +324,7 @@ class Worker:
                 found, extra = evaluate_predictions(
                     split.labels, predictions, probabilities, self.splits.label_names, split.groups,
                     objectives.fairness, user_objectives=objectives.module_objectives(),
+                    train_labels=self.splits.train.labels, min_gain_over_trivial=objectives.min_gain_over_trivial,
                 )
             except ObjectiveError as exc:
                 raise TrialFailed(str(exc)) from None
