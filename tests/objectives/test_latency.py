@@ -1,4 +1,5 @@
-"""The latency objective responds to layers_kept, max_length and quantization (packaged MiniLM).
+"""Latency as a request sees it: one text at its own length, batch size 1, timed on the node's
+measurement slot; and throughput over padded batches. The ordering tests use the packaged MiniLM.
 
 Timings on a shared 2-core machine are noisy, so each comparison alternates between the two
 models round by round and takes the median of the per-round ratios: a burst from elsewhere
@@ -13,12 +14,21 @@ import copy
 import multiprocessing
 import statistics
 import time
+from pathlib import Path
 
 import pytest
 
-from hpsearch.objectives import measure_latency
+from hpsearch.objectives import (
+    LatencyConfig,
+    MeasurementSlot,
+    measure_latency,
+    measure_request_latency,
+    measure_throughput,
+)
 from hpsearch.space import resolve_model
 from hpsearch.trial import keep_layers, load_base, quantize_for_inference
+
+TEXT = "a clause that limits the liability of the provider for indirect damages " * 20
 
 
 @pytest.fixture(scope="module")
@@ -32,59 +42,144 @@ def minilm():
     torch.set_num_threads(threads)
 
 
-def _batch(tokenizer, length: int, batch_size: int) -> dict:
-    text = "a clause that limits the liability of the provider for indirect damages " * 20
-    return dict(tokenizer([text] * batch_size, padding="max_length", max_length=length, truncation=True,
-                          return_tensors="pt"))
+def _served(tokenizer, model, max_length: int):
+    """predict_batch for raw texts as the worker serves them: tokenise, forward, argmax."""
+    import torch
+
+    def predict_batch(texts):
+        batch = tokenizer(list(texts), truncation=True, max_length=max_length, padding="longest", return_tensors="pt")
+        with torch.inference_mode():
+            return model(**batch).logits.argmax(-1).tolist()
+
+    return predict_batch
 
 
 @pytest.fixture
 def slot(tmp_path):
     """Hold this node's measurement slot for a whole comparison, so that trials training on the
     machine pause once rather than at every call; the calls inside use a private slot."""
-    from hpsearch.objectives import MeasurementSlot
-
     with MeasurementSlot().exclusive():
         yield MeasurementSlot(str(tmp_path / "locks"))
 
 
-def _ratio(slot, fast: tuple, slow: tuple, rounds: int = 7) -> float:
-    """Median over rounds of latency(fast) / latency(slow); each is (model, batch)."""
-    for model, batch in (fast, slow):
-        measure_latency(model, batch, warmup=1, repeats=1, slot=slot)
-    ratios = []
-    for _ in range(rounds):
-        a = measure_latency(*fast, warmup=0, repeats=1, slot=slot)["latency_p50_ms"]
-        b = measure_latency(*slow, warmup=0, repeats=1, slot=slot)["latency_p50_ms"]
-        ratios.append(a / b)
+def _ratio(slot, fast, slow, rounds: int = 7, requests: int = 5) -> float:
+    """Median over rounds of the median request latency of `fast` / that of `slow` (predict_batch
+    functions, each called with one text: a request)."""
+    def p50(serve, warmup: int = 0) -> float:
+        return measure_request_latency(lambda t: serve([t]), [TEXT], warmup=warmup, count=requests,
+                                       slot=slot)["latency_p50_ms"]
+
+    p50(fast, warmup=2), p50(slow, warmup=2)
+    ratios = [p50(fast) / p50(slow) for _ in range(rounds)]
     print(f"ratios {[round(r, 2) for r in ratios]}")
     return statistics.median(ratios)
 
 
-def test_fewer_layers_are_faster(minilm, slot) -> None:
+def test_fewer_layers_are_faster_per_request(minilm, slot) -> None:
     tokenizer, model = minilm
     three = copy.deepcopy(model)
     keep_layers(three, 3)
-    batch = _batch(tokenizer, 128, 2)
-    assert _ratio(slot, (three, batch), (model, batch)) < 0.8  # about 0.55: embeddings and head stay
+    assert _ratio(slot, _served(tokenizer, three, 128), _served(tokenizer, model, 128)) < 0.8  # about 0.5
 
 
-def test_shorter_inputs_are_faster(minilm, slot) -> None:
+def test_shorter_requests_are_faster(minilm, slot) -> None:
     tokenizer, model = minilm
-    assert _ratio(slot, (model, _batch(tokenizer, 32, 2)), (model, _batch(tokenizer, 128, 2))) < 0.6
+    assert _ratio(slot, _served(tokenizer, model, 32), _served(tokenizer, model, 128)) < 0.6  # about 0.4
 
 
-def test_int8_dynamic_is_faster_than_fp32_at_batch_8_by_128(minilm, slot) -> None:
+def test_int8_dynamic_is_faster_than_fp32_per_request_and_in_batches(minilm, slot) -> None:
     tokenizer, model = minilm
     int8 = copy.deepcopy(model)
     quantize_for_inference(int8, "int8")
-    batch = _batch(tokenizer, 128, 8)
-    assert _ratio(slot, (int8, batch), (model, batch), rounds=5) < 0.95  # about 0.75 on an AVX2 CPU
+    fast, slow = _served(tokenizer, int8, 128), _served(tokenizer, model, 128)
+    assert _ratio(slot, fast, slow, rounds=5) < 0.95  # about 0.4 on an AVX2 CPU
+    batches = [[TEXT] * 8] * 2
+    ratios = [measure_throughput(slow, batches, warmup=0, slot=slot)["throughput_per_s"]
+              / measure_throughput(fast, batches, warmup=0, slot=slot)["throughput_per_s"] for _ in range(3)]
+    assert statistics.median(ratios) < 0.95, ratios  # fp32 serves fewer examples per second
+
+
+# ---------------------------------------------------------------- what is timed
+
+
+def test_each_request_is_one_text_cycling_through_them_after_the_warmup(tmp_path: Path) -> None:
+    seen: list[str] = []
+    result = measure_request_latency(seen.append, ["a", "b", "c"], warmup=2, count=7,
+                                     slot=MeasurementSlot(str(tmp_path)))
+    assert seen == ["a", "b"] + ["a", "b", "c"] * 2 + ["a"]
+    assert result["latency_p95_ms"] >= result["latency_p50_ms"] > 0
+
+
+def test_percentiles_are_of_the_requests_own_times(tmp_path: Path) -> None:
+    slow = {"slow"}  # one request in ten takes 20 ms, the others 2 ms
+    result = measure_request_latency(lambda r: time.sleep(0.02 if r in slow else 0.002),
+                                     ["slow"] + ["fast"] * 9, warmup=0, count=40, slot=MeasurementSlot(str(tmp_path)))
+    assert 2 <= result["latency_p50_ms"] < 10 and 20 <= result["latency_p95_ms"] < 40
+
+
+def test_throughput_counts_examples_per_second_over_the_batches(tmp_path: Path) -> None:
+    sizes: list[int] = []
+
+    def predict_batch(texts):
+        sizes.append(len(texts))
+        time.sleep(0.01)
+
+    result = measure_throughput(predict_batch, [["x"] * 4, ["x"] * 4, ["x"] * 2], warmup=1,
+                                slot=MeasurementSlot(str(tmp_path)))
+    assert sizes == [4, 4, 4, 2]  # one untimed batch first
+    assert 200 < result["throughput_per_s"] <= 10 / 0.03
+
+
+def test_measure_latency_records_how_it_measured(tmp_path: Path) -> None:
+    import torch
+
+    config = LatencyConfig(requests=100, warmup=3, throughput_batch_size=4)
+    batches: list[int] = []
+    metrics, method = measure_latency(lambda t: t, lambda ts: batches.append(len(ts)), list("abcdefghij"), config,
+                                      slot=MeasurementSlot(str(tmp_path)), tokens=[2, 4] * 5)
+    assert metrics["latency_p95_ms"] >= metrics["latency_p50_ms"] > 0 and metrics["throughput_per_s"] > 0
+    assert metrics["latency_mean_tokens"] == 3.0 and metrics["latency_seq_len"] == 4.0
+    assert batches == [4, 4, 4, 2]  # the validation texts in batches of 4, after one untimed
+    assert method == {"threads": torch.get_num_threads(), "device": "cpu", "batch_size": 1, "requests": 100,
+                      "warmup": 3, "throughput_batch_size": 4, "throughput_examples": 10,
+                      "padding": "none (each request at its own length)", "request": method["request"]}
+    config = LatencyConfig(requests=100, warmup=3, throughput_batch_size=4, throughput_examples=6)
+    batches.clear()
+    _, method = measure_latency(lambda t: t, lambda ts: batches.append(len(ts)), list("abcdefghij"), config,
+                                slot=MeasurementSlot(str(tmp_path)))
+    assert batches == [4, 4, 2] and method["throughput_examples"] == 6  # only the first 6 texts are served
+
+
+def test_latency_config_asks_for_enough_requests() -> None:
+    from pydantic import ValidationError
+
+    assert LatencyConfig().requests == 100
+    with pytest.raises(ValidationError, match="greater than or equal to 100"):
+        LatencyConfig(requests=20)
+    with pytest.raises(ValidationError, match="batch_size"):
+        LatencyConfig(batch_size=8)  # the old padded-batch keys are gone, not ignored
+
+
+def test_the_worker_serves_each_request_at_its_own_length(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """No padding to max_length: a request's tensors are as long as its tokens (truncated)."""
+    from hpsearch.plan import load_plan
+    from hpsearch.trial import Worker
+
+    from ..conftest import toy_rows, write_jsonl
+
+    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows(60))
+    space = tmp_path / "space.yaml"
+    space.write_text(f"name: t\nmodel: {tiny_model_dir}\ndataset: {{path: {data}, group_columns: group}}\n")
+    worker = Worker(load_plan(space), threads=1)
+    shapes: list[tuple[int, int]] = []
+    predict_one, predict_batch = worker.request_calls(lambda batch: shapes.append(tuple(batch["input_ids"].shape)), 8)
+    predict_one("crash")
+    predict_one("crash error broken fails item 12 and a good many more words than eight")
+    predict_batch(["crash", "crash error broken"])
+    assert shapes == [(1, 3), (1, 8), (2, 5)]  # [CLS] crash [SEP]; truncated at 8; padded to the longest
 
 
 def _steps(slot_dir: str, log: str, stop_at: float) -> None:
-    from hpsearch.objectives import MeasurementSlot
-
     slot = MeasurementSlot(slot_dir)
     with open(log, "a", encoding="utf-8") as fh:
         while time.time() < stop_at:
@@ -97,9 +192,7 @@ def _steps(slot_dir: str, log: str, stop_at: float) -> None:
 
 def test_a_measurement_pauses_the_other_trials_training_steps(tmp_path) -> None:
     """While one trial holds the node's slot, another trial's steps wait (none overlaps)."""
-    import torch
-
-    from hpsearch.objectives import MeasurementSlot
+    import torch  # noqa: F401 - imported before the clock starts: measure_latency reads its thread count
 
     slot_dir, log = str(tmp_path / "locks"), str(tmp_path / "steps.log")
     slot = MeasurementSlot(slot_dir)
@@ -107,20 +200,9 @@ def test_a_measurement_pauses_the_other_trials_training_steps(tmp_path) -> None:
     trainer.start()
     try:
         time.sleep(1.0)
-        model = torch.nn.Sequential(torch.nn.Embedding(100, 64), torch.nn.Linear(64, 64))
-        batch = {"input_ids": torch.randint(0, 100, (4, 16))}
-
-        class Wrapped(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.inner = model
-
-            def forward(self, input_ids):
-                time.sleep(0.05)
-                return self.inner(input_ids)
-
         started = time.time()
-        measure_latency(Wrapped(), batch, warmup=2, repeats=10, slot=slot)
+        measure_latency(lambda t: time.sleep(0.01), lambda ts: time.sleep(0.01), ["a", "b"],
+                        LatencyConfig(requests=100, warmup=2), slot=slot)  # about 1 s on the slot
         ended = time.time()
     finally:
         trainer.join()

@@ -24,8 +24,8 @@ from hpsearch.objectives import (
 )
 
 #: Measured by the runner (training, latency, model), not from predictions.
-RUNNER_MEASURES = {"latency_p50_ms", "latency_p95_ms", "peak_memory_mb", "model_size_mb", "trainable_params",
-                   "train_seconds"}
+RUNNER_MEASURES = {"latency_p50_ms", "latency_p95_ms", "throughput_per_s", "peak_memory_mb", "model_size_mb",
+                   "trainable_params", "train_seconds"}
 
 USER_MODULE = '''
 import numpy as np
@@ -100,7 +100,8 @@ def test_registry_names_what_is_measured() -> None:
         assert REGISTRY[name].needs_groups and REGISTRY[f"{name}_ci_high"].needs_groups
         assert REGISTRY[f"{name}_ci_low"].direction == REGISTRY[name].direction
     assert REGISTRY["sensitivity"].binary_only and not REGISTRY["auroc"].binary_only
-    assert {n for n in RUNNER_MEASURES if REGISTRY[n].direction == "minimize"} == RUNNER_MEASURES
+    assert {n for n in RUNNER_MEASURES if REGISTRY[n].direction == "minimize"} == RUNNER_MEASURES - {"throughput_per_s"}
+    assert REGISTRY["throughput_per_s"].direction == "maximize"
 
 
 def test_shipped_objectives_files_load() -> None:

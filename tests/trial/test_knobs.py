@@ -33,7 +33,7 @@ def _worker(space: Path) -> Worker:
 
     w = Worker(load_plan(space), threads=1)
     w.slot = MeasurementSlot(str(space.parent / "locks"))
-    w.plan.objectives.latency.warmup, w.plan.objectives.latency.repeats = 1, 3
+    w.plan.objectives.latency.warmup, w.plan.objectives.latency.requests = 1, 5
     return w
 
 

@@ -27,9 +27,16 @@ class ObjectiveSpec(Strict):
 
 
 class LatencyConfig(Strict):
-    batch_size: int = Field(default=8, gt=0)
-    warmup: int = Field(default=3, ge=0)
-    repeats: int = Field(default=20, gt=0)
+    """How latency is timed: single requests (batch size 1, each text at its own length) and
+    throughput over the validation texts in padded batches."""
+
+    requests: int = Field(default=100, ge=100, description="timed requests, one text each, cycling "
+                          "through the validation texts; fewer cannot place a 95th percentile")
+    warmup: int = Field(default=10, ge=0, description="untimed requests first")
+    throughput_batch_size: int = Field(default=32, gt=0, description="texts per batch for throughput_per_s, "
+                                       "each batch padded to its longest")
+    throughput_examples: int = Field(default=256, gt=0, description="validation texts served for throughput_per_s "
+                                     "(the first ones): a bound on its cost when the validation split is large")
 
 
 class FairnessConfig(Strict):

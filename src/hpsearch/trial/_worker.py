@@ -12,7 +12,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from hpsearch.data import Split, Splits
 from hpsearch.plan import Plan
@@ -308,18 +308,44 @@ class Worker:
             raise TrialFailed(f"quantization={kind} failed on this CPU: {exc}") from None
 
     def evaluate(self, model: Any, config: TrialConfig) -> TrialResult:
-        """Every metric of the deployed model: task, per-group, latency, size."""
+        """Every metric of the deployed model: task, per-group, latency, throughput, size."""
+        model, applied = self.deploy(model, config)
+        model.eval()
+        result = self.assess(
+            lambda name, split: self.predict_proba(model, name, split, config.max_length),
+            *self.request_calls(lambda batch: model(**batch).logits.argmax(-1).tolist(), config.max_length),
+            tokens=[len(ids) for ids in self.encoded("validation", self.splits.validation, config.max_length)],
+        )
+        result.metrics["model_size_mb"] = model_size_mb(model)
+        result.metrics["layers"] = float(model.config.num_hidden_layers)
+        result.attrs["quantization_applied"] = applied
+        return result
+
+    def assess(
+        self, predict_proba: Callable[[str, Split], tuple[list[int], list[list[float]]]],
+        predict_one: Callable[[str], Any], predict_batch: Callable[[Sequence[str]], Any],
+        tokens: list[int] | None = None,
+    ) -> TrialResult:
+        """What every trained predictor is measured by, a trial's model or a baseline alike.
+
+        `predict_proba(name, split)` gives labels and class probabilities: scored on the
+        validation split and on the test split (as ``test/...``) where there is one, with the
+        plan's fairness settings, the team's own objectives and the trivial predictors. Then
+        latency per request (`predict_one`: a text in, its label out) and throughput
+        (`predict_batch`) on the validation texts; `tokens` are their lengths in tokens.
+        """
+        import torch
+
         from hpsearch.objectives import ObjectiveError, evaluate_predictions, measure_latency
 
-        model, applied = self.deploy(model, config)
+        objectives = self.plan.objectives
         metrics: dict[str, float] = {}
-        attrs: dict[str, Any] = {"quantization_applied": applied}
+        attrs: dict[str, Any] = {}
         splits = [("validation", self.splits.validation)]
         if self.splits.test is not None:
             splits.append(("test", self.splits.test))
-        objectives = self.plan.objectives
         for name, split in splits:
-            predictions, probabilities = self.predict_proba(model, name, split, config.max_length)
+            predictions, probabilities = predict_proba(name, split)
             try:
                 found, extra = evaluate_predictions(
                     split.labels, predictions, probabilities, self.splits.label_names, split.groups,
@@ -331,13 +357,27 @@ class Worker:
             prefix = "" if name == "validation" else f"{name}/"
             metrics.update({prefix + k: v for k, v in found.items()})
             attrs.update({prefix + k: v for k, v in extra.items()})
-
-        latency = self.plan.objectives.latency
-        sample = self.encoded("validation", self.splits.validation, config.max_length)[: latency.batch_size]
-        batch = self._batch(sample, pad_to=config.max_length)
-        metrics.update(measure_latency(model, batch, warmup=latency.warmup, repeats=latency.repeats,
-                                       slot=self.slot))
-        metrics["model_size_mb"] = model_size_mb(model)
-        metrics["layers"] = float(model.config.num_hidden_layers)
+        cuda = self.device.type == "cuda"
+        timed, attrs["latency_method"] = measure_latency(
+            predict_one, predict_batch, self.splits.validation.texts, objectives.latency, slot=self.slot,
+            synchronize=torch.cuda.synchronize if cuda else None, device=str(self.device), tokens=tokens,
+        )
+        metrics.update(timed)
         attrs["device"] = device_fingerprint()
         return TrialResult(metrics, attrs)
+
+    def request_calls(
+        self, forward: Callable[[dict[str, Any]], Any], max_length: int
+    ) -> tuple[Callable[[str], Any], Callable[[Sequence[str]], Any]]:
+        """(predict_one, predict_batch) for raw texts, as a server would run them: tokenise (truncated
+        at `max_length`; a batch padded to its longest, a single text not at all), then `forward`
+        on the tokenised batch (on the worker's device), in inference mode."""
+        import torch
+
+        def predict_batch(texts: Sequence[str]) -> Any:
+            batch = self.tokenizer(list(texts), truncation=True, max_length=max_length, padding="longest",
+                                   return_tensors="pt")
+            with torch.inference_mode():
+                return forward({k: v.to(self.device) for k, v in batch.items()})
+
+        return (lambda text: predict_batch([text])), predict_batch
