@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import pickle
 import textwrap
 import warnings
 from pathlib import Path
@@ -17,13 +16,12 @@ from hpsearch.objectives import (
     REGISTRY,
     STRICT_EQUALITY_VIOLATION,
     Constraint,
-    ConstraintsFunc,
     ObjectivesConfig,
     parse_constraint,
     violations,
 )
-from hpsearch.search import make_sampler, takes_constraints
-from hpsearch.study import feasible_front, record_constraints, study_constraints
+from hpsearch.search import make_sampler
+from hpsearch.study import feasible_front, record_constraints, set_trial_constraints, study_constraints
 
 KNOWN = set(REGISTRY)
 GROUPED = {name for name, spec in REGISTRY.items() if spec.needs_groups}
@@ -159,11 +157,14 @@ def test_violation_is_optunas_convention() -> None:
     assert at_most.violation(math.inf) == MISSING_VIOLATION and math.isfinite(at_least.violation(-math.inf))
 
 
-def test_constraints_func_reads_user_attrs_and_pickles() -> None:
-    func = ConstraintsFunc([parse("latency_p95_ms <= 25"), parse("f1_gap <= 0.1")])
+def test_trial_constraints_are_recorded_the_optuna_5_way() -> None:
+    """Trial.set_constraint, keyed by the constraint as written; a metric not measured is violated."""
     trial = optuna.trial.create_trial(values=[0.8], user_attrs={"latency_p95_ms": 30.0})
-    assert func(trial) == [5.0, MISSING_VIOLATION]
-    assert pickle.loads(pickle.dumps(func))(trial) == [5.0, MISSING_VIOLATION]
+    set_trial_constraints(trial, [parse("latency_p95_ms <= 25"), parse("f1_gap <= 0.1")], trial.user_attrs)
+    assert trial.constraints == {"latency_p95_ms <= 25": 5.0, "f1_gap <= 0.1": MISSING_VIOLATION}
+    study = optuna.create_study(directions=["maximize"])
+    study.add_trial(trial)
+    assert study.best_trials == []  # Optuna itself reads them: the only trial is infeasible
 
 
 # --------------------------------------------------------------------------- with a real study
@@ -181,8 +182,10 @@ TRIALS = {
 CONSTRAINTS = ["latency_p95_ms <= 25", "f1_gap <= 0.1"]
 
 
-def run_study(sampler: optuna.samplers.BaseSampler) -> tuple[optuna.Study, dict[str, int]]:
-    """Ask/tell as the driver does: the metrics become user attributes before `tell`."""
+def run_study(sampler: optuna.samplers.BaseSampler,
+              constraints: list[Constraint] | None = None) -> tuple[optuna.Study, dict[str, int]]:
+    """Ask/tell as the driver does: the metrics become user attributes, and the violations of
+    `constraints` trial constraints, before `tell`."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
     numbers = {}
@@ -192,6 +195,7 @@ def run_study(sampler: optuna.samplers.BaseSampler) -> tuple[optuna.Study, dict[
         for key, value in {"macro_f1": f1, "latency_p95_ms": latency, "f1_gap": gap}.items():
             if value is not None:
                 trial.set_user_attr(key, value)
+        set_trial_constraints(trial, constraints or [], trial.user_attrs)
         study.tell(trial, [f1, latency])
         numbers[name] = trial.number
     return study, numbers
@@ -202,14 +206,13 @@ def names(trials: list[optuna.trial.FrozenTrial], numbers: dict[str, int]) -> li
     return sorted(by_number[t.number] for t in trials)
 
 
-@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "gp"])
-def test_samplers_that_take_constraints_keep_infeasible_trials_off_the_front(sampler: str) -> None:
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "gp", "random"])
+def test_every_sampler_keeps_infeasible_trials_off_the_front(sampler: str) -> None:
     constraints = [parse(c) for c in CONSTRAINTS]
-    assert takes_constraints(sampler)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", FutureWarning)  # Optuna 5's deprecation notice is not the user's
-        built = make_sampler(sampler, 0, {}, ConstraintsFunc(constraints))
-    study, numbers = run_study(built)
+        warnings.simplefilter("error", FutureWarning)  # no deprecated constraints_func anywhere
+        built = make_sampler(sampler, 0, {})
+        study, numbers = run_study(built, constraints)
     assert names(study.best_trials, numbers) == ["B", "C"]
     assert names(feasible_front(study, constraints), numbers) == ["B", "C"]
     trials = {name: study.trials[n] for name, n in numbers.items()}
@@ -219,10 +222,9 @@ def test_samplers_that_take_constraints_keep_infeasible_trials_off_the_front(sam
     assert len(study.trials) == 6  # infeasible trials stay in the study, with their violations
 
 
-def test_random_sampler_ignores_constraints_but_the_front_still_applies_them() -> None:
+def test_a_study_without_trial_constraints_still_gets_the_front_from_the_recorded_ones() -> None:
     constraints = [parse(c) for c in CONSTRAINTS]
-    assert not takes_constraints("random")
-    study, numbers = run_study(make_sampler("random", 0, {}, ConstraintsFunc(constraints)))
+    study, numbers = run_study(make_sampler("random", 0, {}))  # e.g. trials written before constraints were set
     assert names(study.best_trials, numbers) == ["E"]  # E dominates everything, but breaks a constraint
     assert feasible_front(study) == study.best_trials  # nothing recorded on the study: no constraints
     record_constraints(study, constraints)

@@ -83,7 +83,7 @@ def test_searcher_state_pickled_by_ray_holds_no_database_password(toy_space: Pat
 
 
 def test_baseline_trial_trains_only_the_head_and_is_reported(toy_space: Path) -> None:
-    from hpsearch.report import baseline_line
+    from hpsearch.report import baseline_lines
     from hpsearch.space import BASELINE_ATTR
 
     searcher = _searcher(toy_space)
@@ -93,6 +93,7 @@ def test_baseline_trial_trains_only_the_head_and_is_reported(toy_space: Path) ->
     assert first["method"] == "head" and second.get("method", "lora") == "lora"
     searcher.on_trial_complete("t1", _final((0.4, 0.2, 2.0)))
     searcher.on_trial_complete("t2", _final((0.8, 0.1, 2.5)))
-    line = baseline_line(searcher._ot_study)
-    assert line == "Baseline (trial 0, head only): macro_f1 0.4 -> best 0.8; f1_gap 0.2 -> best 0.1; " \
-                   "latency_p50_ms 2 -> best 2.5"
+    lines = baseline_lines(searcher._ot_study)
+    assert lines[0] == "Baseline head (trial 0): macro_f1 0.4 -> best 0.8; f1_gap 0.2 -> best 0.1; " \
+                       "latency_p50_ms 2 -> best 2.5"
+    assert "beats every fine-tuned trial on the front on latency_p50_ms." in lines[1] and len(lines) == 2

@@ -3,8 +3,9 @@
 * the schema (``ObjectivesConfig``: objectives, constraints, latency and fairness settings);
 * the registry of measurable quantities, each with its direction (``register_objective`` adds
   one; a team's own objective is named by module path, never evaluated);
-* task metrics (scikit-learn), fairness gaps with bootstrap intervals (fairlearn), inference
-  latency on an exclusive per-node measurement slot, and constraints parsed without eval.
+* task metrics (scikit-learn), fairness gaps with bootstrap intervals (fairlearn), latency per
+  request and throughput on an exclusive per-node measurement slot (any model: a prediction
+  function is timed), and constraints parsed without eval.
 
 Imports neither torch nor Ray (latency imports torch when it times a model).
 """
@@ -16,7 +17,6 @@ from hpsearch.objectives._constraints import (
     OPS,
     STRICT_EQUALITY_VIOLATION,
     Constraint,
-    ConstraintsFunc,
     constraint_range_problem,
     evaluate_constraints,
     is_feasible,
@@ -24,7 +24,12 @@ from hpsearch.objectives._constraints import (
     violations,
 )
 from hpsearch.objectives._fairness import fairness_stats, group_metrics
-from hpsearch.objectives._latency import MeasurementSlot, measure_latency
+from hpsearch.objectives._latency import (
+    MeasurementSlot,
+    measure_latency,
+    measure_request_latency,
+    measure_throughput,
+)
 from hpsearch.objectives._metrics import classification_metrics, evaluate_predictions, trivial_scores
 from hpsearch.objectives._registry import (
     FAIRNESS_METRICS,
@@ -47,10 +52,11 @@ from hpsearch.objectives._schema import (
 )
 
 __all__ = [
-    "FAIRNESS_METRICS", "MISSING_VIOLATION", "OPS", "STRICT_EQUALITY_VIOLATION", "REGISTRY", "Constraint", "ConstraintsFunc", "FairnessConfig",
+    "FAIRNESS_METRICS", "MISSING_VIOLATION", "OPS", "STRICT_EQUALITY_VIOLATION", "REGISTRY", "Constraint", "FairnessConfig",
     "LatencyConfig", "MeasurementSlot", "Objective", "ObjectiveError", "ObjectiveSpec", "ObjectivesConfig",
     "classification_metrics", "constraint_range_problem", "trivial_scores", "default_objectives", "evaluate_constraints",
     "evaluate_predictions", "evaluate_user_objective", "fairness_stats", "group_metrics", "is_feasible",
-    "known_names", "load_function", "load_objectives", "measure_latency", "parse_constraint", "register_objective",
+    "known_names", "load_function", "load_objectives", "measure_latency", "measure_request_latency",
+    "measure_throughput", "parse_constraint", "register_objective",
     "valid_name", "violations",
 ]

@@ -11,12 +11,12 @@ infinities).
 
 What each layer does with them:
 
-* the sampler is built with ``constraints_func=ConstraintsFunc(constraints)`` (TPE, NSGA-II and
-  GP use it to steer away from infeasible regions; Optuna then keeps infeasible trials off
-  ``study.best_trials``);
-* the driver records the constraints on the study (``hpsearch.study.record_constraints``), so
-  that reports read from the database alone can apply them, whatever sampler ran;
-* reports call ``hpsearch.study.feasible_front`` and :func:`violations`.
+* the driver records each finished trial's violations with Optuna 5's ``Trial.set_constraint``
+  (``hpsearch.study.set_trial_constraints``): TPE, NSGA-II and GP read them to steer away from
+  infeasible regions, and Optuna keeps infeasible trials off ``study.best_trials``;
+* the driver also records the constraints on the study (``hpsearch.study.record_constraints``), so
+  that reports read from the database alone can apply them to any trial;
+* reports call ``hpsearch.study.feasible_front`` / ``honest_front`` and :func:`violations`.
 """
 
 from __future__ import annotations
@@ -175,23 +175,6 @@ def constraint_range_problem(constraint: Constraint, bounds: tuple[float, float]
 def evaluate_constraints(constraints: Sequence[Constraint], metrics: Mapping[str, Any]) -> dict[str, float]:
     """Each constraint as written, with its violation on `metrics` (``<= 0``: satisfied)."""
     return {str(c): c.violation(metrics.get(c.metric)) for c in constraints}
-
-
-class ConstraintsFunc:
-    """The ``constraints_func`` an Optuna sampler takes: one violation per constraint, in order.
-
-    It reads the metrics from ``trial.user_attrs``, which the driver sets before ``tell``. A
-    class rather than a closure, so that a sampler holding it can still be pickled.
-    """
-
-    def __init__(self, constraints: Sequence[Constraint]) -> None:
-        self.constraints = tuple(constraints)
-
-    def __call__(self, trial: "FrozenTrial") -> list[float]:
-        return [c.violation(trial.user_attrs.get(c.metric)) for c in self.constraints]
-
-    def __repr__(self) -> str:
-        return f"ConstraintsFunc([{', '.join(repr(str(c)) for c in self.constraints)}])"
 
 
 def violations(trial: "FrozenTrial", constraints: Sequence[Constraint]) -> dict[str, float]:

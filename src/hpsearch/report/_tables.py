@@ -9,7 +9,10 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from optuna.trial import FrozenTrial
+
     from hpsearch.plan import Plan
+    from hpsearch.study import HonestFront
 
 
 def _fmt(value: Any) -> str:
@@ -18,19 +21,20 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def pareto_table(study: "optuna.Study") -> "Table":
-    """The non-dominated complete trials, best first objective first, with their parameters."""
+def pareto_table(study: "optuna.Study", front: "HonestFront | None" = None, sort: str | None = None) -> "Table":
+    """The honest front, best first on objective `sort` (default: the first), with its parameters,
+    and the baselines below it."""
     from rich.table import Table
 
-    names = study.metric_names or [f"value{i}" for i in range(len(study.directions))]
-    from hpsearch.study import feasible_front
+    from hpsearch.study import honest_front, study_constraints
 
+    front = front or honest_front(study)
+    names = _names(study)
     maximize = [d.name == "MAXIMIZE" for d in study.directions]
-    front = sorted(feasible_front(study), key=lambda t: -t.values[0] if maximize[0] else t.values[0])
-    from hpsearch.study import study_constraints
-
+    i = names.index(sort) if sort in names else 0
+    trials = sorted(front.trials, key=lambda t: (-t.values[i] if maximize[i] else t.values[i], t.number))
     constraints = study_constraints(study)
-    title = f"Pareto front of study {study.study_name!r}: {len(front)} trial(s)"
+    title = f"Pareto front of study {study.study_name!r}: {len(trials)} trial(s)"
     if constraints:
         title += " meeting " + ", ".join(map(str, constraints))
     table = Table(title=title)
@@ -38,63 +42,106 @@ def pareto_table(study: "optuna.Study") -> "Table":
     for name, up in zip(names, maximize):
         table.add_column(f"{name} {'↑' if up else '↓'}", justify="right", no_wrap=True)
     table.add_column("parameters", overflow="fold")
-    for t in front:
+    for t in trials:
         params = "  ".join(f"{k}={_fmt(v)}" for k, v in sorted(t.params.items()))
-        label = str(t.number)
         if t.user_attrs.get("baseline"):
-            label += " (baseline)"
             params = f"method={t.user_attrs['baseline']}  " + params
-        table.add_row(label, *[f"{v:.4f}" for v in t.values], params)
+        table.add_row(str(t.number), *[_value(t, i) for i in range(len(names))], params)
+    if front.baselines:
+        table.add_section()
+        for t in front.baselines:
+            kind = str(t.user_attrs.get("baseline"))
+            table.add_row(f"{t.number} [italic]baseline[/italic]", *[_value(t, i) for i in range(len(names))],
+                          f"[italic]{BASELINE_NAMES.get(kind, kind)}[/italic]"
+                          + ("" if t.user_attrs.get("learned", True) else "  (did not learn)"))
     return table
 
 
-def print_summary(study: "optuna.Study", console: "Console") -> None:
+#: How each kind of baseline is named where people read it.
+BASELINE_NAMES = {
+    "head": "head only: the base model frozen, only the classifier trained",
+    "linear_probe": "linear probe: logistic regression on the frozen base model's pooled features",
+    "tfidf": "TF-IDF word and character n-grams with logistic regression",
+}
+
+
+def _names(study: "optuna.Study") -> list[str]:
+    return list(study.metric_names or [f"value{i}" for i in range(len(study.directions))])
+
+
+def _value(trial: "FrozenTrial", i: int) -> str:
+    return f"{trial.values[i]:.4f}"
+
+
+def print_summary(study: "optuna.Study", console: "Console", sort: str | None = None) -> None:
+    """Trial counts, failures, the honest front with the baselines, what was left off and why."""
     import optuna
 
-    states = [t.state for t in study.get_trials(deepcopy=False)]
+    from hpsearch.objectives import violations
+    from hpsearch.study import honest_front, study_constraints
+
+    trials = study.get_trials(deepcopy=False)
+    states = [t.state for t in trials]
     counts = {s.name.lower(): states.count(s) for s in optuna.trial.TrialState if states.count(s)}
     console.print("Trials: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    failed = [t for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])]
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
     for t in failed[-5:]:
         console.print(f"  trial {t.number} failed: {t.user_attrs.get('fail_reason', 'unknown reason')}")
-    from hpsearch.objectives import violations
-    from hpsearch.study import feasible_front, study_constraints
-
-    if feasible_front(study):
-        console.print(pareto_table(study))
-    else:
-        console.print("No complete trial meets the constraints yet: no Pareto front.")
+    front = honest_front(study)
+    if front.trials or front.baselines:
+        console.print(pareto_table(study, front, sort))
+    if not front.trials:
+        console.print("No fine-tuned trial that learned meets the constraints yet: no Pareto front.")
     constraints = study_constraints(study)
-    if constraints:
-        complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-        for t in complete:
-            missed = {k: v for k, v in violations(t, constraints).items() if v > 0}
-            if missed:
-                console.print(f"  trial {t.number} infeasible: "
-                              + ", ".join(f"{k} misses by {v:.4g}" for k, v in missed.items()))
-    line = baseline_line(study)
+    for t in trials:  # every complete fine-tuned trial that misses a constraint, learned or not
+        if t.state != optuna.trial.TrialState.COMPLETE or t.user_attrs.get("baseline"):
+            continue
+        missed = {k: v for k, v in violations(t, constraints).items() if v > 0}
+        if missed:
+            console.print(f"  trial {t.number} infeasible: "
+                          + ", ".join(f"{k} misses by {v:.4g}" for k, v in missed.items()))
+    line = front.left_off()
     if line:
+        console.print(line)
+    for line in baseline_lines(study, front):
         console.print(line)
 
 
-def baseline_line(study: "optuna.Study") -> str | None:
-    """What fine-tuning gained over the baseline trial, on each objective."""
-    import optuna
+def baseline_lines(study: "optuna.Study", front: "HonestFront | None" = None) -> list[str]:
+    """What fine-tuning gained over each baseline, and plainly where a baseline beats every trial.
 
-    complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    base = next((t for t in complete if t.user_attrs.get("baseline")), None)
-    if base is None:
-        return None
-    names = study.metric_names or [f"value{i}" for i in range(len(study.directions))]
-    parts = []
-    for i, (name, direction) in enumerate(zip(names, study.directions)):
-        others = [t.values[i] for t in complete if t is not base]
-        if not others:
+    The gain is the best fine-tuned trial on the honest front against the baseline, objective by
+    objective; a baseline that is better than every trial on the front on some objective is said so.
+    """
+    from hpsearch.study import honest_front
+
+    front = front or honest_front(study)
+    names = _names(study)
+    maximize = [d.name == "MAXIMIZE" for d in study.directions]
+    lines = []
+    for base in front.baselines:
+        kind = str(base.user_attrs.get("baseline"))
+        parts, beaten = [], []
+        for i, (name, up) in enumerate(zip(names, maximize)):
+            if not front.trials:
+                continue
+            values = [t.values[i] for t in front.trials]
+            best = max(values) if up else min(values)
+            parts.append(f"{name} {base.values[i]:.4g} -> best {best:.4g}")
+            if (base.values[i] > best) if up else (base.values[i] < best):
+                beaten.append(name)
+        label = f"Baseline {kind} (trial {base.number})"
+        if not base.user_attrs.get("learned", True):
+            label += ", which did not beat the trivial predictors"
+            beaten = []  # a model that learned nothing beats no trade-off worth having
+        if not parts:
+            lines.append(f"{label}: " + ", ".join(f"{n} {v:.4g}" for n, v in zip(names, base.values)))
             continue
-        best = max(others) if direction.name == "MAXIMIZE" else min(others)
-        parts.append(f"{name} {base.values[i]:.4g} -> best {best:.4g}")
-    kind = base.user_attrs["baseline"]
-    return f"Baseline (trial {base.number}, {kind} only): " + "; ".join(parts)
+        lines.append(f"{label}: " + "; ".join(parts))
+        if beaten:
+            lines.append(f"  [bold yellow]The {kind} baseline beats every fine-tuned trial on the front on "
+                         f"{', '.join(beaten)}.[/bold yellow]")
+    return lines
 
 
 def print_plan(plan: "Plan", console: "Console") -> None:

@@ -6,8 +6,8 @@ Imports neither torch nor Ray; Optuna only when a sampler is built.
 
 from __future__ import annotations
 
-from hpsearch.search._samplers import SAMPLERS, make_sampler, register_sampler, takes_constraints
+from hpsearch.search._samplers import SAMPLERS, make_sampler, register_sampler
 from hpsearch.search._schema import SamplerConfig, SearchConfig, check_sampler, load_search
 
 __all__ = ["SAMPLERS", "SamplerConfig", "SearchConfig", "check_sampler", "load_search", "make_sampler",
-           "register_sampler", "takes_constraints"]
+           "register_sampler"]

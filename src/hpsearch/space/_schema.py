@@ -94,6 +94,12 @@ class SpaceConfig(Strict):
     objectives: str | None = Field(default=None, description="path of an objectives/*.yaml")
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     fixed: dict[str, Scalar] = Field(default_factory=dict)
+    baselines: list[Literal["linear_probe", "tfidf"]] = Field(
+        default_factory=lambda: ["linear_probe", "tfidf"],
+        description="baselines run once per study on the same splits and recorded in it beside the "
+        "trials: linear_probe (the frozen base model with a logistic-regression probe) and tfidf (TF-IDF "
+        "word and character n-grams with logistic regression); [] for none",
+    )
     baseline: Literal["none", "head"] = Field(
         default="none",
         description="head: the study's first trial trains only the classification head, so that "

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 from ray import tune
-from ray.tune import Callback
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
 from hpsearch.errors import Problem, UserError
+from hpsearch.objectives import Constraint
 from hpsearch.plan import Plan
+from hpsearch.study._front import record_constraints, set_trial_constraints
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,7 +60,11 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int) -> None:
 
 
 class StudySearch(OptunaSearch):
-    """OptunaSearch that records every measured value and failure reason on the trial."""
+    """OptunaSearch that records every measured value, the constraint violations and the failure
+    reason on the trial."""
+
+    #: The objectives file's constraints, recorded on each trial with ``Trial.set_constraint``.
+    constraints: tuple[Constraint, ...] = ()
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         ot_trial = self._ot_trials.get(trial_id)
@@ -68,8 +73,10 @@ class StudySearch(OptunaSearch):
         result = result or {}
         reason = result.get(ERROR_KEY)
         if METRICS_KEY in result:
-            for key, value in json.loads(result[METRICS_KEY]).items():
+            metrics = json.loads(result[METRICS_KEY])
+            for key, value in metrics.items():
                 ot_trial.set_user_attr(key, value)
+            set_trial_constraints(ot_trial, self.constraints, metrics)
             for key, value in json.loads(result[ATTRS_KEY]).items():
                 ot_trial.set_user_attr(key, value)
             values = [result.get(name) for name in self.metric]
@@ -120,55 +127,6 @@ class RunOptions:
     address: str | None = None
 
 
-class Progress(Callback):
-    """A line when a trial starts, one per epoch, and one when it ends with its objectives."""
-
-    def __init__(self, console: "Console", total: int, names: list[str]) -> None:
-        self.console: Console | None = console
-        self.total = total
-        self.names = names
-        self.done = 0
-        self.numbers: dict[str, int] = {}
-        self.started = time.monotonic()
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Ray pickles its callbacks with the experiment state; a console is not picklable.
-        return {**self.__dict__, "console": None}
-
-    def _print(self, trial: Any, text: str) -> None:
-        if self.console is None:
-            return
-        number = self.numbers.setdefault(trial.trial_id, len(self.numbers) + 1)
-        elapsed = time.monotonic() - self.started
-        self.console.print(f"[{elapsed:5.0f}s] trial {number:>3}/{self.total} {text}")
-
-    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        params = ", ".join(f"{k}={_short(v)}" for k, v in sorted(trial.config.items()))
-        self._print(trial, f"[dim]started: {params}[/dim]")
-
-    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        if "epoch" in result and "train_loss" in result:
-            self._print(trial, f"[dim]epoch {result['epoch']:.0f}: loss {result['train_loss']:.3f}, "
-                               f"macro_f1 {result.get('macro_f1', float('nan')):.3f}[/dim]")
-
-    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.done += 1
-        result = trial.last_result or {}
-        if ERROR_KEY in result:
-            what = f"[red]failed[/red]: {result[ERROR_KEY]}"
-        else:
-            what = "  ".join(f"{n}={result[n]:.4g}" for n in self.names if n in result)
-        self._print(trial, f"done ({self.done} finished): {what}")
-
-    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.done += 1
-        self._print(trial, f"[red]crashed[/red] ({self.done} finished); see Ray's logs")
-
-
-def _short(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
 def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     """Validate what needs the stack, open the database, run the trials on Ray Tune."""
     source = plan.path
@@ -178,13 +136,9 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     check_model(plan.space.model, source)  # a bad model fails here, before anything is written
 
     search = plan.search
-    from hpsearch.objectives import ConstraintsFunc
-    from hpsearch.study._front import record_constraints
-
     constraints = plan.objectives.parsed_constraints()
     try:
-        sampler = make_sampler(search.sampler.name, search.seed, search.sampler.options,
-                               constraints_func=ConstraintsFunc(constraints) if constraints else None)
+        sampler = make_sampler(search.sampler.name, search.seed, search.sampler.options)
     except (TypeError, ValueError) as exc:
         raise UserError(Problem(source, "search.sampler.options", str(exc))) from None
 
@@ -231,6 +185,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         study_name=options.study_name,
         storage=storage,
     )
+    searcher.constraints = tuple(constraints)
     optuna_study = searcher._ot_study
     assert optuna_study is not None  # OptunaSearch creates the study when given a space
     with warnings.catch_warnings():
@@ -239,10 +194,18 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     _record_study_attrs(optuna_study, plan)
     record_constraints(optuna_study, constraints)
     if plan.space.baseline != "none" and not any(
-        t.user_attrs.get(BASELINE_ATTR) for t in optuna_study.get_trials(deepcopy=False)
+        t.user_attrs.get(BASELINE_ATTR) == plan.space.baseline for t in optuna_study.get_trials(deepcopy=False)
     ):
         optuna_study.enqueue_trial({}, user_attrs={BASELINE_ATTR: plan.space.baseline})
 
+    if plan.space.baselines:
+        from hpsearch.study._baselines import record_baselines
+
+        record_baselines(optuna_study, plan, plan.space.baselines, constraints, threads=int(cpus), console=console)
+
+    from hpsearch.study._progress import Progress
+
+    progress = Progress(console, options.trials, names, directions, search.max_concurrent_trials)
     resources = {"cpu": cpus, "gpu": search.gpus_per_trial}
     tuner = tune.Tuner(
         tune.with_resources(
@@ -258,10 +221,14 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
             name=options.study_name,
             storage_path=os.path.abspath(os.path.join(".hpsearch", "ray")),
             verbose=0,
-            callbacks=[Progress(console, options.trials, names)],
+            callbacks=[progress],
         ),
     )
-    tuner.fit()
+    progress.start()
+    try:
+        tuner.fit()
+    finally:
+        progress.stop()
     return optuna_study
 
 

@@ -11,7 +11,7 @@ The study keeps all of them; Optuna's own ``best_trials`` may still list them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from hpsearch.objectives import Constraint, is_feasible, parse_constraint
 from hpsearch.space import BASELINE_ATTR
@@ -29,6 +29,17 @@ LEARNED_ATTR = "learned"
 def record_constraints(study: "optuna.Study", constraints: Sequence[Constraint]) -> None:
     """Store the constraints on the study, so reports can apply them from the database alone."""
     study.set_user_attr(STUDY_ATTR, [str(c) for c in constraints])
+
+
+def set_trial_constraints(trial: "optuna.Trial | FrozenTrial", constraints: Sequence[Constraint],
+                          metrics: Mapping[str, Any]) -> None:
+    """Record on `trial`, before it is told, how far its `metrics` are from meeting each constraint.
+
+    Optuna 5's ``Trial.set_constraint`` (``<= 0``: met), keyed by the constraint as written: the
+    samplers read these values, and so does ``study.best_trials``.
+    """
+    for constraint in constraints:
+        trial.set_constraint(str(constraint), constraint.violation(metrics.get(constraint.metric)))
 
 
 def study_constraints(study: "optuna.Study") -> list[Constraint]:

@@ -1,0 +1,83 @@
+"""The baselines of a study, recorded in the study database beside the trials they are compared with.
+
+Each baseline (see ``hpsearch.trial.run_baseline``: the frozen base model with a linear probe,
+TF-IDF n-grams with logistic regression) runs once per study, in the driver process, on the same
+splits and with the same measurements as a trial. It is stored as a complete trial with no
+parameters, its objective values, every metric as a user attribute and ``baseline: <kind>``, so the
+dashboard, ``pareto``, ``report`` and Optuna's CLI all see it. A baseline that cannot run is
+stored as a failed trial with its reason; the study goes on.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Sequence
+
+from hpsearch.objectives import Constraint
+from hpsearch.plan import Plan
+from hpsearch.space import BASELINE_ATTR
+from hpsearch.study._front import set_trial_constraints
+
+if TYPE_CHECKING:
+    import optuna
+    from rich.console import Console
+
+
+def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], constraints: Sequence[Constraint],
+                     *, threads: int, console: "Console") -> list[int]:
+    """Run each baseline of `kinds` the study does not hold yet; return the new trials' numbers."""
+    import json
+    import time
+
+    import optuna
+
+    have = {t.user_attrs.get(BASELINE_ATTR) for t in study.get_trials(deepcopy=False)
+            if t.state == optuna.trial.TrialState.COMPLETE}
+    missing = [kind for kind in kinds if kind not in have]
+    if not missing:
+        return []
+    from hpsearch.trial import TrialFailed, Worker, run_baseline
+
+    names = plan.objectives.names()
+    started = time.monotonic()
+    console.print(f"Baselines: {', '.join(missing)} (once per study, on the same splits as the trials)")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # the driver's output is the run's progress, not a weight loader's
+    worker = Worker(plan, threads=threads)
+    numbers = []
+    for kind in missing:
+        attrs: dict[str, Any] = {BASELINE_ATTR: kind}
+        try:
+            result = run_baseline(worker, kind)
+        except (TrialFailed, ValueError, RuntimeError) as exc:
+            numbers.append(_add(study, None, {**attrs, "fail_reason": f"{type(exc).__name__}: {exc}"}))
+            console.print(f"  baseline {kind} [red]failed[/red]: {exc}")
+            continue
+        values = [result.metrics.get(name) for name in names]
+        # user attributes are stored as JSON: anything else (numpy scalars, paths) as its string
+        attrs.update(json.loads(json.dumps({**result.metrics, **result.attrs}, default=str)))
+        if any(v is None or not math.isfinite(v) for v in values):
+            missed = [n for n, v in zip(names, values) if v is None or not math.isfinite(v)]
+            attrs["fail_reason"] = f"objective(s) not measured: {', '.join(missed)}"
+            numbers.append(_add(study, None, attrs))
+            console.print(f"  baseline {kind} [red]failed[/red]: {attrs['fail_reason']}")
+            continue
+        numbers.append(_add(study, [float(v) for v in values], attrs, constraints))  # type: ignore[arg-type]
+        shown = "  ".join(f"{n}={v:.4g}" for n, v in zip(names, values))
+        console.print(f"  baseline {kind}: {shown}" + ("" if attrs.get("learned", True) else
+                                                        "  [yellow](did not beat the trivial predictors)[/yellow]"))
+    console.print(f"Baselines done in {time.monotonic() - started:.0f}s")
+    return numbers
+
+
+def _add(study: "optuna.Study", values: list[float] | None, attrs: dict[str, Any],
+         constraints: Sequence[Constraint] = ()) -> int:
+    import optuna
+
+    state = optuna.trial.TrialState.COMPLETE if values is not None else optuna.trial.TrialState.FAIL
+    trial = optuna.trial.create_trial(state=state, values=values, params={}, distributions={}, user_attrs=attrs)
+    if values is not None:
+        set_trial_constraints(trial, constraints, attrs)
+    study.add_trial(trial)
+    return study.get_trials(deepcopy=False)[-1].number
