@@ -38,4 +38,15 @@ fi
 
 # hpsearch and its dependencies; torch is already satisfied, so nothing replaces it.
 "${pip[@]}" install -e ".[test]"
+
+# Headless Chromium for the test that opens the HTML report in a real browser (tests/report/test_html.py).
+if [ -x /usr/bin/chromium ]; then
+  :
+elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Chromium (Debian's package) for the browser test of the HTML report"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+    || echo "note: installing Chromium failed; the browser test of the HTML report needs /usr/bin/chromium"
+else
+  echo "note: /usr/bin/chromium is missing; the browser test of the HTML report needs it (apt-get install chromium)"
+fi
 echo "set-up done: .venv/bin/hpsearch"

@@ -108,3 +108,45 @@ def test_dry_run_prints_the_resolved_space(capsys: pytest.CaptureFixture[str]) -
     assert "macro_f1" in out and "latency_p50_ms" in out
     assert "hardware:" in out and "torch" in out
     assert "quantization int8: fp32 training, then torch dynamic int8" in out.replace("\n", " ")
+
+
+def _study_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    import optuna
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(storage=url, study_name="legal", directions=["maximize", "minimize"])
+    study.set_metric_names(["macro_f1", "f1_gap"])
+    for values in ([0.8, 0.2], [0.7, 0.1], [0.6, 0.3]):
+        study.add_trial(optuna.trial.create_trial(values=values, user_attrs={"learned": True}))
+    capsys.readouterr()  # Optuna's log lines
+    return url
+
+
+@pytest.mark.parametrize("command", [["pareto"], ["pareto", "--format", "json"], ["report", "--out", "OUT"]])
+def test_unknown_study_exits_2_naming_study(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            command: list[str]) -> None:
+    url = _study_db(tmp_path, capsys)
+    args = [a.replace("OUT", str(tmp_path / "out")) for a in command]
+    code, errors = run_cli([*args, "--storage", url, "--study", "nope"], capsys)
+    assert code == 2 and len(errors) == 1
+    assert errors[0].startswith("error: --study: no study named 'nope'") and "legal" in errors[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_prints_the_html_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = _study_db(tmp_path, capsys)
+    assert main(["report", "--storage", url, "--study", "legal", "--out", str(tmp_path / "out")]) == 0
+    path = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert path.parent == tmp_path / "out" and path.suffix == ".html" and path.is_file()
+
+
+def test_pareto_report_dashboard_help_do_not_import_torch_or_ray() -> None:
+    code = (
+        "import sys, contextlib, io; from hpsearch.cli import main\n"
+        "for cmd in ('pareto', 'report', 'dashboard'):\n"
+        "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "        main([cmd, '--help'])\n"
+        "print([m for m in ('torch', 'ray', 'transformers', 'peft') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from hpsearch import __version__
 from hpsearch.errors import USAGE_EXIT_CODE, UserError
-from hpsearch.study import DEFAULT_STORAGE
+from hpsearch.study import DASHBOARD_HOST, DASHBOARD_PORT, DEFAULT_STORAGE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,9 +26,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a search over a space file")
     run.add_argument("space", help="a space YAML, e.g. spaces/legal.yaml")
-    run.add_argument("--storage", default=os.environ.get("HPSEARCH_STORAGE", DEFAULT_STORAGE),
-                     help="SQLAlchemy URL of the study database (default: $HPSEARCH_STORAGE or "
-                     f"{DEFAULT_STORAGE})")
+    _storage_argument(run)
     run.add_argument("--study", help="study name (default: the space's name)")
     run.add_argument("--trials", type=int, help="number of trials (default: the search preset's)")
     run.add_argument("--address", help="address of a running Ray cluster (default: start Ray here)")
@@ -37,10 +35,32 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check spaces, search presets and objectives files")
     validate.add_argument("files", nargs="+", metavar="FILE")
 
-    pareto = sub.add_parser("pareto", help="print the Pareto front of a study")
-    pareto.add_argument("--storage", default=os.environ.get("HPSEARCH_STORAGE", DEFAULT_STORAGE))
-    pareto.add_argument("--study", required=True)
+    pareto = sub.add_parser("pareto", help="print the Pareto front of a study (a table, or JSON/CSV for scripts)")
+    _storage_argument(pareto)
+    pareto.add_argument("--study", required=True, help="study name")
+    pareto.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                        help="table for people (default); json or csv on stdout for scripts")
+    pareto.add_argument("--sort", metavar="OBJECTIVE",
+                        help="json/csv: order the front by this objective, best first (default: trial number)")
+
+    report = sub.add_parser("report", help="write an HTML report of a study")
+    _storage_argument(report)
+    report.add_argument("--study", required=True, help="study name")
+    report.add_argument("--out", required=True, metavar="DIR", help="directory to write the report into")
+
+    dashboard = sub.add_parser("dashboard", help="serve optuna-dashboard on the study database")
+    _storage_argument(dashboard)
+    dashboard.add_argument("--host", default=DASHBOARD_HOST,
+                           help=f"address to listen on (default: {DASHBOARD_HOST}, this machine only)")
+    dashboard.add_argument("--port", type=int, default=DASHBOARD_PORT,
+                           help=f"port to listen on, 0 for any free one (default: {DASHBOARD_PORT})")
     return parser
+
+
+def _storage_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", default=os.environ.get("HPSEARCH_STORAGE", DEFAULT_STORAGE),
+                        help="SQLAlchemy URL of the study database (default: $HPSEARCH_STORAGE or "
+                        f"{DEFAULT_STORAGE})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args, console)
         if args.command == "pareto":
             return _pareto(args, console)
+        if args.command == "report":
+            return _report(args, console)
+        if args.command == "dashboard":
+            return _dashboard(args, console)
     except UserError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -110,18 +134,44 @@ def _run(args: argparse.Namespace, console: "Console") -> int:
 
 
 def _pareto(args: argparse.Namespace, console: "Console") -> int:
-    import optuna
+    from hpsearch.study import open_study
 
-    from hpsearch.errors import Problem
-    from hpsearch.report import print_summary
-    from hpsearch.study import open_storage
+    study = open_study(args.storage, args.study)
+    if args.format == "table":
+        from hpsearch.report import print_summary
+        from hpsearch.report._export import check_sort
 
-    storage = open_storage(args.storage)
-    try:
-        study = optuna.load_study(study_name=args.study, storage=storage)
-    except KeyError:
-        raise UserError(Problem("--study", "", f"no study named {args.study!r} in the database")) from None
-    print_summary(study, console)
+        check_sort(study, args.sort)
+        print_summary(study, console, args.sort)
+        return 0
+    from hpsearch.report._export import front_csv, front_json
+
+    text = front_json(study, args.sort) if args.format == "json" else front_csv(study, args.sort)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _report(args: argparse.Namespace, console: "Console") -> int:
+    from pathlib import Path
+
+    from hpsearch.study import open_study
+
+    study = open_study(args.storage, args.study)
+    from hpsearch.report._html import write_report
+
+    console.print(str(write_report(study, Path(args.out))), soft_wrap=True)
+    return 0
+
+
+def _dashboard(args: argparse.Namespace, console: "Console") -> int:
+    from hpsearch.study import mask_url, open_dashboard, open_storage
+
+    dashboard = open_dashboard(open_storage(args.storage), args.host, args.port)
+    console.print(f"optuna-dashboard on {dashboard.url}", soft_wrap=True)
+    console.print(f"study database: {mask_url(args.storage)}", soft_wrap=True)
+    console.print("Ctrl-C to stop", soft_wrap=True)
+    console.file.flush()
+    dashboard.serve()
     return 0
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from hpsearch.report._tables import baseline_line, pareto_table, print_plan, print_summary
+from hpsearch.report._tables import BASELINE_NAMES, baseline_lines, pareto_table, print_plan, print_summary
 
-__all__ = ["baseline_line", "pareto_table", "print_plan", "print_summary"]
+__all__ = ["BASELINE_NAMES", "baseline_lines", "pareto_table", "print_plan", "print_summary"]

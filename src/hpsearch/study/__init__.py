@@ -22,15 +22,39 @@ from hpsearch.study._front import (
     honest_front,
     is_baseline,
     record_constraints,
+    set_trial_constraints,
     study_constraints,
 )
+from hpsearch.study._dashboard import DASHBOARD_HOST, DASHBOARD_PORT, Dashboard, open_dashboard
+from hpsearch.study._open import open_study
 from hpsearch.study._storage import DEFAULT_STORAGE, mask_url, open_storage, scrub
 
-_DRIVER = ("ATTRS_KEY", "ERROR_KEY", "METRICS_KEY", "Progress", "RunOptions", "StudySearch", "run", "trainable")
+_DRIVER = ("ATTRS_KEY", "ERROR_KEY", "METRICS_KEY", "RunOptions", "StudySearch", "run", "trainable")
 
-__all__ = ["BASELINE_ATTR", "DEFAULT_STORAGE", "LEARNED_ATTR", "STUDY_ATTR", "HonestFront", "baseline_trials",
-           "feasible_front", "has_learned", "honest_front", "is_baseline", "mask_url", "open_storage", "record_constraints",
-           "scrub", "study_constraints", *_DRIVER]
+__all__ = [
+    "BASELINE_ATTR",
+    "DASHBOARD_HOST",
+    "DASHBOARD_PORT",
+    "DEFAULT_STORAGE",
+    "LEARNED_ATTR",
+    "STUDY_ATTR",
+    "Dashboard",
+    "HonestFront",
+    "baseline_trials",
+    "feasible_front",
+    "has_learned",
+    "honest_front",
+    "is_baseline",
+    "mask_url",
+    "open_dashboard",
+    "open_storage",
+    "open_study",
+    "record_constraints",
+    "scrub",
+    "set_trial_constraints",
+    "study_constraints",
+    *_DRIVER,
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,247 @@
+"""The study report: one self-contained HTML file (plotly.js inlined once, no network needed to open
+it) with the study's provenance, the honest front in every projection, the hypervolume over trials,
+parameter importances and the front beside the baselines; PNG copies of the main plots beside it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpsearch.report import _plots, _png
+from hpsearch.report._view import (
+    View, baseline_label, better, ci_metrics, fmt, gather, group_columns, groups, hypervolume, importances,
+    param_text,
+)
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0 auto;
+       max-width: 1400px; padding: 1rem 2rem 3rem; color: #222; line-height: 1.45; }
+h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+.muted { color: #666; } .note { background: #fff6e0; border-left: 4px solid #e69f00; padding: .4rem .8rem; }
+.plain { background: #fdecea; border-left: 4px solid #c0392b; padding: .4rem .8rem; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1.2rem; }
+dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1rem; }
+.figure { border: 1px solid #eee; border-radius: 6px; padding: .3rem; min-width: 0; margin-bottom: 1rem; }
+.figure h3 { font-size: .95rem; margin: .2rem .4rem; }
+.tables { display: grid; grid-template-columns: 1fr; gap: 1rem; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .85rem; }
+th, td { border-bottom: 1px solid #e4e4e4; padding: .25rem .6rem; text-align: right; vertical-align: top; }
+th { background: #f6f6f6; max-width: 10rem; } td { white-space: nowrap; }
+td.text, th.text { text-align: left; } td small { color: #666; }
+"""
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def write_report(study: "optuna.Study", out_dir: Path) -> Path:
+    """Write ``out_dir/<study_name>.html`` and PNG copies of its main plots; return the HTML's path."""
+    import plotly.offline
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    view = gather(study)
+    hv = hypervolume(view)
+    imp = importances(view)
+    pngs = _png.write_front_pngs(view, out_dir)
+    if not isinstance(hv, str):
+        pngs.append(_png.write_hypervolume_png(view, hv, out_dir))
+    if not isinstance(imp, str):
+        pngs.append(_png.write_importance_png(view, imp, out_dir))
+    body = "\n".join([header(view), front_section(view), hypervolume_section(view, hv),
+                      importance_section(imp), tables_section(view), files_section(pngs)])
+    title = f"hpsearch report: {study.study_name}"
+    page = (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{esc(title)}</title>\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<style>{STYLE}</style>\n'
+            f'<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>\n</head>\n<body>\n{body}\n'
+            "</body>\n</html>\n")
+    path = out_dir / f"{_file_name(study.study_name)}.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _file_name(name: str) -> str:
+    """The study name, safe as a file name (a study name may hold a slash or a space)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "study"
+
+
+# --- header -----------------------------------------------------------------------------------------
+
+
+def header(view: View) -> str:
+    import optuna
+
+    study = view.study
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    words = {"FAIL": "failed"}
+    counts = ", ".join(f"{states.count(s)} {words.get(s.name, s.name.lower())}"
+                       for s in optuna.trial.TrialState if states.count(s))
+    objectives = ", ".join(f"{n} ({'maximise' if up else 'minimise'})" for n, up in zip(view.names, view.maximize))
+    parts = [f"<h1>Study {esc(study.study_name)}</h1>",
+             f'<p class="muted">Objectives: {esc(objectives)}</p>',
+             "<p>Trials: " + esc(counts or "none") + ". Complete: " +
+             esc(f"{len(view.tuned)} fine-tuned, {len(view.baselines)} baseline(s); "
+                 f"{len(view.front)} on the honest front (learned, feasible, Pareto-optimal).") + "</p>"]
+    if view.left_off:
+        parts.append(f'<p class="note">{esc(view.left_off)}</p>')
+    failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
+    if failed:
+        items = "".join(f"<li>trial {t.number}: {esc(t.user_attrs.get('fail_reason', 'no reason recorded'))}</li>"
+                        for t in failed[-5:])
+        more = f" (the last 5 of {len(failed)})" if len(failed) > 5 else ""
+        parts.append(f"<details><summary>Failed trials{more}</summary><ul>{items}</ul></details>")
+    parts.append("<h2>Provenance</h2>" + provenance(view))
+    return "\n".join(parts)
+
+
+def provenance(view: View) -> str:
+    attrs = view.study.user_attrs
+    space = attrs.get("space") if isinstance(attrs.get("space"), dict) else {}
+    labels = attrs.get("labels")
+    rows = [("dataset", attrs.get("dataset")), ("dataset fingerprint", attrs.get("dataset_fingerprint")),
+            ("labels", ", ".join(map(str, labels)) if isinstance(labels, (list, tuple)) else labels),
+            ("model", space.get("model")), ("space", space.get("name")), ("space file", attrs.get("space_file")),
+            ("hpsearch version", attrs.get("hpsearch_version")),
+            ("constraints", ", ".join(map(str, attrs.get("constraints") or [])) or "none" if "constraints" in attrs else None)]
+    for i, (device, n) in enumerate(devices(view.tuned + view.baselines)):
+        rows.append(("device" if i == 0 else "", f"{device} ({n} trial(s))"))
+    cells = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v) if v not in (None, '') else '<span class=muted>not recorded</span>'}</dd>"
+                    for k, v in rows)
+    return f'<dl class="facts">{cells}</dl>'
+
+
+def devices(trials: list["FrozenTrial"]) -> list[tuple[str, int]]:
+    """The distinct devices the trials ran on, each with how many trials ran there."""
+    counts: dict[str, int] = {}
+    for t in trials:
+        device = t.user_attrs.get("device")
+        if isinstance(device, dict):
+            text = "; ".join(f"{k} {v}" for k, v in device.items() if v not in (None, ""))
+        elif device:
+            text = str(device)
+        else:
+            continue
+        counts[text] = counts.get(text, 0) + 1
+    return sorted(counts.items(), key=lambda kv: -kv[1])
+
+
+# --- figures ----------------------------------------------------------------------------------------
+
+
+def _figure(title: str, div: str) -> str:
+    return f'<div class="figure"><h3>{esc(title)}</h3>{div}</div>'
+
+
+def front_section(view: View) -> str:
+    parts = ["<h2>The front</h2>"]
+    if not (view.tuned or view.baselines):
+        return parts[0] + '<p class="note">No complete trials yet: there is no front to show.</p>'
+    parts.append('<p class="muted">Every pair of objectives. Grey: fine-tuned trials; blue: the honest Pareto '
+                 "front, joined where no other front trial beats it on that pair; red crosses: trials that did not "
+                 "beat the trivial predictors; orange triangles: trials that miss a constraint; labelled markers: "
+                 "the baselines. Hover a point for its trial number and parameters.</p>")
+    figures = [_figure(f"{y} vs {x}", _plots.to_div(fig)) for (x, y), fig in _plots.front_figures(view)]
+    parts.append(f'<div class="grid">{"".join(figures)}</div>')
+    fig3d = _plots.front_3d(view)
+    if fig3d is not None:
+        parts.append(_figure(f"{', '.join(view.names[:3])} in 3-D (drag to turn)", _plots.to_div(fig3d)))
+    return "\n".join(parts)
+
+
+def hypervolume_section(view: View, hv: Any) -> str:
+    head = "<h2>Hypervolume over trials</h2>"
+    if isinstance(hv, str):
+        return head + f'<p class="note">{esc(hv)}</p>'
+    return head + _figure("hypervolume", _plots.to_div(_plots.hypervolume_figure(view, hv)))
+
+
+def importance_section(imp: Any) -> str:
+    head = ("<h2>Parameter importances</h2><p class=\"muted\">fANOVA over the complete fine-tuned trials "
+            "(baselines have no parameters), one bar per objective.</p>")
+    if isinstance(imp, str):
+        return head + f'<p class="note">{esc(imp)}</p>'
+    return head + _figure("importances", _plots.to_div(_plots.importance_figure(imp)))
+
+
+def files_section(pngs: list[Path]) -> str:
+    if not pngs:
+        return ""
+    links = ", ".join(f'<a href="{esc(p.name)}">{esc(p.name)}</a>' for p in pngs)
+    return f'<p class="muted">PNG copies beside this file: {links}.</p>'
+
+
+# --- tables -----------------------------------------------------------------------------------------
+
+
+def tables_section(view: View) -> str:
+    shown = view.front + view.baselines
+    cis = [m for m in ci_metrics(shown) if m not in view.names]
+    columns = group_columns(shown)
+    parts = ["<h2>The front and the baselines</h2>", baseline_verdict(view)]
+    front = table(view, view.front, cis, columns) if view.front else (
+        '<p class="note">No fine-tuned trial is on the honest front.</p>')
+    base = table(view, view.baselines, cis, columns) if view.baselines else (
+        '<p class="muted">This study has no baseline trials.</p>')
+    parts.append(f'<div class="tables"><div><h3>Honest front ({len(view.front)} trial(s))</h3>{front}</div>'
+                 f'<div><h3>Baselines ({len(view.baselines)})</h3>{base}</div></div>')
+    return "\n".join(parts)
+
+
+def _with_ci(trial: "FrozenTrial", name: str, value: Any) -> str:
+    """The value, and under it its 95% confidence interval where the trial stores one (escaped HTML)."""
+    low, high = trial.user_attrs.get(f"{name}_ci_low"), trial.user_attrs.get(f"{name}_ci_high")
+    text = esc(fmt(value)) if value is not None else "–"
+    if low is not None and high is not None:
+        text += f"<br><small>[{esc(fmt(low))}, {esc(fmt(high))}]</small>"
+    return text
+
+
+def table(view: View, trials: list["FrozenTrial"], cis: list[str], columns: list[str]) -> str:
+    """Objectives (with their CI where stored), the other CI metrics, set-up, per-group macro-F1."""
+    heads = ["trial"] + [f"{n} {'↑' if up else '↓'}" for n, up in zip(view.names, view.maximize)]
+    heads += [f"{m} [95% CI]" for m in cis] + ["set-up"] + [f"macro-F1 by {c}" for c in columns]
+    rows = []
+    for t in trials:
+        cells = [f"<td>{t.number}</td>"]
+        cells += [f"<td>{_with_ci(t, n, v)}</td>" for n, v in zip(view.names, t.values or [])]
+        cells += [f"<td>{_with_ci(t, m, t.user_attrs.get(m))}</td>" for m in cis]
+        cells.append(f'<td class="text">{"<br>".join(esc(p) for p in param_text(t)) or "–"}</td>')
+        by_group = groups(t)
+        for c in columns:
+            values = by_group.get(c, {})
+            text = "<br>".join(esc(f"{g}: {fmt(v)}") for g, v in sorted(values.items()))
+            cells.append(f'<td class="text">{text or "–"}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    text_from = len(heads) - len(columns) - 1  # the set-up and group columns read left to right
+    head = "".join(f"<th{' class=text' if i >= text_from else ''}>{esc(h).replace('_', '_<wbr>')}</th>"
+                   for i, h in enumerate(heads))  # long metric names wrap at their underscores
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def baseline_verdict(view: View) -> str:
+    """One plain line per objective on which a baseline beats every trial on the front."""
+    if not view.baselines:
+        return ""
+    if not view.front:
+        return ('<p class="plain">No fine-tuned trial is on the honest front: on this study the baselines '
+                "are the only models that learned.</p>")
+    lines = []
+    for i, (name, up) in enumerate(zip(view.names, view.maximize)):
+        best = max(view.front, key=lambda t: t.values[i] if up else -t.values[i])
+        for b in view.baselines:
+            if better(b.values[i], best.values[i], up):
+                lines.append(f"On {name}, the baseline {baseline_label(b)} (trial {b.number}: {fmt(b.values[i])}) "
+                             f"beats every trial on the front (best: trial {best.number}, {fmt(best.values[i])}).")
+    if not lines:
+        return '<p class="muted">No baseline beats the best front trial on any objective.</p>'
+    return "".join(f'<p class="plain">{esc(line)}</p>' for line in lines)
