@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import Problem, UserError
 from hpsearch.objectives import FAIRNESS_METRICS
+from hpsearch.study import objective_names
 
 if TYPE_CHECKING:
     import optuna
@@ -23,10 +24,6 @@ if TYPE_CHECKING:
 
 #: Measured on every trial and worth a column whether or not they are objectives.
 SERVING = ("latency_p50_ms", "latency_p95_ms", "throughput_per_s")
-
-
-def objective_names(study: "optuna.Study") -> list[str]:
-    return list(study.metric_names or [f"value{i}" for i in range(len(study.directions))])
 
 
 def _fairness(name: str) -> tuple[str, str] | None:

@@ -12,9 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from hpsearch.report import _plots, _png
 from hpsearch.report._view import (
-    View, baseline_label, better, ci_metrics, fmt, gather, group_columns, groups, hypervolume, importances,
+    View,
+    baseline_label,
+    ci_metrics,
+    fmt,
+    gather,
+    group_columns,
+    groups,
+    hypervolume,
+    importances,
     param_text,
 )
+from hpsearch.study import HonestFront
 
 if TYPE_CHECKING:
     import optuna
@@ -235,13 +244,9 @@ def baseline_verdict(view: View) -> str:
     if not view.front:
         return ('<p class="plain">No fine-tuned trial is on the honest front: on this study the baselines '
                 "are the only models that learned.</p>")
-    lines = []
-    for i, (name, up) in enumerate(zip(view.names, view.maximize)):
-        best = max(view.front, key=lambda t: t.values[i] if up else -t.values[i])
-        for b in view.baselines:
-            if better(b.values[i], best.values[i], up):
-                lines.append(f"On {name}, the baseline {baseline_label(b)} (trial {b.number}: {fmt(b.values[i])}) "
-                             f"beats every trial on the front (best: trial {best.number}, {fmt(best.values[i])}).")
+    lines = [f"On {view.names[i]}, the baseline {baseline_label(b)} (trial {b.number}: {fmt(b.values[i])}) "
+             f"beats every trial on the front (best: trial {best.number}, {fmt(best.values[i])})."
+             for b, i, best in HonestFront(view.front, view.baselines).baseline_wins(view.maximize)]
     if not lines:
         return '<p class="muted">No baseline beats the best front trial on any objective.</p>'
     return "".join(f'<p class="plain">{esc(line)}</p>' for line in lines)

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hpsearch.report._plots import (
-    BASELINE_STYLE, FRONT, GREY, INFEASIBLE, NOT_LEARNED, joined, projection_names, projections, reference_text,
+    BASELINE_STYLE,
+    FRONT,
+    GREY,
+    INFEASIBLE,
+    NOT_LEARNED,
+    joined,
+    projection_names,
+    projections,
+    reference_text,
 )
 from hpsearch.report._view import Hypervolume, View, baseline_label
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hpsearch.study import objective_names
+
 if TYPE_CHECKING:
     import optuna
+    from optuna.trial import FrozenTrial
     from rich.console import Console
     from rich.table import Table
-
-    from optuna.trial import FrozenTrial
 
     from hpsearch.plan import Plan
     from hpsearch.study import HonestFront
@@ -29,7 +30,7 @@ def pareto_table(study: "optuna.Study", front: "HonestFront | None" = None, sort
     from hpsearch.study import honest_front, study_constraints
 
     front = front or honest_front(study)
-    names = _names(study)
+    names = objective_names(study)
     maximize = [d.name == "MAXIMIZE" for d in study.directions]
     i = names.index(sort) if sort in names else 0
     trials = sorted(front.trials, key=lambda t: (-t.values[i] if maximize[i] else t.values[i], t.number))
@@ -63,10 +64,6 @@ BASELINE_NAMES = {
     "linear_probe": "linear probe: logistic regression on the frozen base model's pooled features",
     "tfidf": "TF-IDF word and character n-grams with logistic regression",
 }
-
-
-def _names(study: "optuna.Study") -> list[str]:
-    return list(study.metric_names or [f"value{i}" for i in range(len(study.directions))])
 
 
 def _value(trial: "FrozenTrial", i: int) -> str:
@@ -111,33 +108,29 @@ def baseline_lines(study: "optuna.Study", front: "HonestFront | None" = None) ->
     """What fine-tuning gained over each baseline, and plainly where a baseline beats every trial.
 
     The gain is the best fine-tuned trial on the honest front against the baseline, objective by
-    objective; a baseline that is better than every trial on the front on some objective is said so.
+    objective (:meth:`HonestFront.baseline_wins` says where a baseline that learned is better).
     """
     from hpsearch.study import honest_front
 
     front = front or honest_front(study)
-    names = _names(study)
+    names = objective_names(study)
     maximize = [d.name == "MAXIMIZE" for d in study.directions]
+    wins = front.baseline_wins(maximize)
     lines = []
     for base in front.baselines:
         kind = str(base.user_attrs.get("baseline"))
-        parts, beaten = [], []
-        for i, (name, up) in enumerate(zip(names, maximize)):
-            if not front.trials:
-                continue
-            values = [t.values[i] for t in front.trials]
-            best = max(values) if up else min(values)
-            parts.append(f"{name} {base.values[i]:.4g} -> best {best:.4g}")
-            if (base.values[i] > best) if up else (base.values[i] < best):
-                beaten.append(name)
         label = f"Baseline {kind} (trial {base.number})"
         if not base.user_attrs.get("learned", True):
             label += ", which did not beat the trivial predictors"
-            beaten = []  # a model that learned nothing beats no trade-off worth having
-        if not parts:
+        if not front.trials:
             lines.append(f"{label}: " + ", ".join(f"{n} {v:.4g}" for n, v in zip(names, base.values)))
             continue
+        parts = []
+        for i, (name, up) in enumerate(zip(names, maximize)):
+            values = [t.values[i] for t in front.trials]
+            parts.append(f"{name} {base.values[i]:.4g} -> best {max(values) if up else min(values):.4g}")
         lines.append(f"{label}: " + "; ".join(parts))
+        beaten = [names[i] for b, i, _ in wins if b is base]
         if beaten:
             lines.append(f"  [bold yellow]The {kind} baseline beats every fine-tuned trial on the front on "
                          f"{', '.join(beaten)}.[/bold yellow]")

@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
-from hpsearch.study import BASELINE_ATTR, honest_front
+from hpsearch.study import BASELINE_ATTR, honest_front, objective_names
 
 if TYPE_CHECKING:
     import optuna
@@ -51,7 +51,7 @@ def gather(study: "optuna.Study") -> View:
     """Sort `study`'s complete trials for the report."""
     import optuna
 
-    names = list(study.metric_names or [f"value{i}" for i in range(len(study.directions))])
+    names = objective_names(study)
     maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in study.directions]
     honest = honest_front(study)
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])

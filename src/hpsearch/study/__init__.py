@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hpsearch.study._dashboard import DASHBOARD_HOST, DASHBOARD_PORT, Dashboard, open_dashboard
 from hpsearch.study._front import (
     BASELINE_ATTR,
     LEARNED_ATTR,
@@ -21,11 +22,11 @@ from hpsearch.study._front import (
     has_learned,
     honest_front,
     is_baseline,
+    objective_names,
     record_constraints,
     set_trial_constraints,
     study_constraints,
 )
-from hpsearch.study._dashboard import DASHBOARD_HOST, DASHBOARD_PORT, Dashboard, open_dashboard
 from hpsearch.study._open import open_study
 from hpsearch.study._storage import DEFAULT_STORAGE, mask_url, open_storage, scrub
 
@@ -45,6 +46,7 @@ __all__ = [
     "has_learned",
     "honest_front",
     "is_baseline",
+    "objective_names",
     "mask_url",
     "open_dashboard",
     "open_storage",

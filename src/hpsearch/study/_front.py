@@ -69,6 +69,11 @@ def feasible_front(study: "optuna.Study",
     return sorted(_get_pareto_front_trials_by_trials(feasible, study.directions), key=lambda t: t.number)
 
 
+def objective_names(study: "optuna.Study") -> list[str]:
+    """The study's objective names (``value0``, ``value1`` … where none were set)."""
+    return list(study.metric_names or [f"value{i}" for i in range(len(study.directions))])
+
+
 def is_baseline(trial: "FrozenTrial") -> bool:
     return bool(trial.user_attrs.get(BASELINE_ATTR))
 
@@ -95,6 +100,19 @@ class HonestFront:
     baselines: list["FrozenTrial"]
     not_learned: list["FrozenTrial"] = field(default_factory=list)
     infeasible: list["FrozenTrial"] = field(default_factory=list)
+
+    def baseline_wins(self, maximize: Sequence[bool]) -> list[tuple["FrozenTrial", int, "FrozenTrial"]]:
+        """(baseline, objective index, best front trial there) wherever a baseline that learned is
+        better than every trial on the front. A baseline that did not learn wins nothing."""
+        wins = []
+        for i, up in enumerate(maximize):
+            if not self.trials:
+                break
+            best = max(self.trials, key=lambda t: t.values[i] if up else -t.values[i])
+            for base in self.baselines:
+                if has_learned(base) and (base.values[i] > best.values[i] if up else base.values[i] < best.values[i]):
+                    wins.append((base, i, best))
+        return wins
 
     def left_off(self) -> str | None:
         """How many fine-tuned trials were kept off the front and why, in one line; None if none."""
