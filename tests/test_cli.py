@@ -150,3 +150,22 @@ def test_pareto_report_dashboard_help_do_not_import_torch_or_ray() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_report_to_a_path_that_cannot_be_a_folder_is_one_line_naming_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = _study_db(tmp_path, capsys)
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    code, errors = run_cli(["report", "--storage", url, "--study", "legal", "--out", str(tmp_path / "a-file" / "x")],
+                           capsys)
+    assert code == 2 and len(errors) == 1 and errors[0].startswith("error: --out: cannot write the report to")
+
+
+@pytest.mark.parametrize("command", [["pareto", "--study", "legal"], ["report", "--study", "legal", "--out", "out"],
+                                     ["dashboard", "--port", "0"]])
+def test_reading_commands_create_no_database(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             command: list[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'missing.db'}"
+    code, errors = run_cli([*command, "--storage", url], capsys)
+    assert code == 2 and len(errors) == 1 and errors[0].startswith("error: --storage: no study database at")
+    assert not (tmp_path / "missing.db").exists()

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Sequence
 
 from hpsearch import __version__
-from hpsearch.errors import USAGE_EXIT_CODE, UserError
+from hpsearch.errors import USAGE_EXIT_CODE, Problem, UserError
 from hpsearch.study import DASHBOARD_HOST, DASHBOARD_PORT, DEFAULT_STORAGE
 
 if TYPE_CHECKING:
@@ -104,7 +104,6 @@ def _validate(args: argparse.Namespace, console: "Console") -> int:
 
 
 def _run(args: argparse.Namespace, console: "Console") -> int:
-    from hpsearch.errors import Problem
     from hpsearch.plan import load_plan
 
     plan = load_plan(args.space)
@@ -159,14 +158,19 @@ def _report(args: argparse.Namespace, console: "Console") -> int:
     study = open_study(args.storage, args.study)
     from hpsearch.report._html import write_report
 
-    console.print(str(write_report(study, Path(args.out))), soft_wrap=True)
+    try:
+        written = write_report(study, Path(args.out))
+    except OSError as exc:
+        raise UserError(Problem("--out", "", f"cannot write the report to {args.out}: "
+                                f"{exc.strerror or exc}")) from None
+    console.print(str(written), soft_wrap=True)
     return 0
 
 
 def _dashboard(args: argparse.Namespace, console: "Console") -> int:
     from hpsearch.study import mask_url, open_dashboard, open_storage
 
-    dashboard = open_dashboard(open_storage(args.storage), args.host, args.port)
+    dashboard = open_dashboard(open_storage(args.storage, existing=True), args.host, args.port)
     console.print(f"optuna-dashboard on {dashboard.url}", soft_wrap=True)
     console.print(f"study database: {mask_url(args.storage)}", soft_wrap=True)
     console.print("Ctrl-C to stop", soft_wrap=True)

@@ -76,6 +76,9 @@ def test_bad_storage_url_is_one_line_without_the_password(capsys: pytest.Capture
 def test_a_port_in_use_is_one_line_naming_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import socket
 
+    import optuna
+
+    optuna.create_study(storage=f"sqlite:///{tmp_path}/x.db", study_name="s")  # a database to serve
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

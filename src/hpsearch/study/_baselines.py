@@ -36,7 +36,7 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
     missing = [kind for kind in kinds if kind not in have]
     if not missing:
         return []
-    from hpsearch.trial import TrialFailed, Worker, run_baseline
+    from hpsearch.trial import Worker, run_baseline
 
     names = plan.objectives.names()
     started = time.monotonic()
@@ -50,7 +50,7 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
         attrs: dict[str, Any] = {BASELINE_ATTR: kind}
         try:
             result = run_baseline(worker, kind)
-        except (TrialFailed, ValueError, RuntimeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - recorded on a failed baseline trial, as a trial's would be
             numbers.append(_add(study, None, {**attrs, "fail_reason": f"{type(exc).__name__}: {exc}"}))
             console.print(f"  baseline {kind} [red]failed[/red]: {exc}")
             continue

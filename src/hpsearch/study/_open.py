@@ -16,7 +16,7 @@ def open_study(url: str, name: str, source: str = "--study", storage_source: str
     database does hold) if there is none, or naming `storage_source` if the database cannot be opened."""
     import optuna
 
-    storage = open_storage(url, source=storage_source)
+    storage = open_storage(url, source=storage_source, existing=True)
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:

@@ -39,8 +39,12 @@ def scrub(text: str, url: str) -> str:
     return text
 
 
-def open_storage(url: str, source: str = "--storage") -> "optuna.storages.RDBStorage":
-    """Connect to the study database (creating Optuna's tables); raise UserError if we cannot."""
+def open_storage(url: str, source: str = "--storage", *, existing: bool = False) -> "optuna.storages.RDBStorage":
+    """Connect to the study database (creating Optuna's tables); raise UserError if we cannot.
+
+    With `existing` (the commands that only read a study), a SQLite file that is not there is an
+    error rather than a new empty database left behind.
+    """
     from pathlib import Path
 
     from sqlalchemy.engine import make_url
@@ -55,6 +59,9 @@ def open_storage(url: str, source: str = "--storage") -> "optuna.storages.RDBSto
         parent = Path(parsed.database).expanduser().resolve().parent
         if not parent.is_dir():
             raise UserError(Problem(source, "", f"directory does not exist for {mask_url(url)}"))
+        if existing and not Path(parsed.database).expanduser().is_file():
+            raise UserError(Problem(source, "", f"no study database at {mask_url(url)}; run `hpsearch run` "
+                                    "first, or give --storage (or $HPSEARCH_STORAGE)"))
     import optuna
 
     try:
