@@ -34,6 +34,7 @@ def _worker(space: Path) -> Worker:
     w = Worker(load_plan(space), threads=1)
     w.slot = MeasurementSlot(str(space.parent / "locks"))
     w.plan.objectives.latency.warmup, w.plan.objectives.latency.requests = 1, 5
+    w.plan.objectives.collapse.patience = 0  # these tests count steps: a collapse must not stop them
     return w
 
 
@@ -297,7 +298,7 @@ def test_max_steps_overrides_epochs(worker: Worker, optimizer_steps: list) -> No
 def history(worker: Worker, **values: Any) -> list[dict[str, float]]:
     """Train without the final evaluation: what the training loop itself did."""
     config = config_of(**values)
-    return worker.train(worker.build_model(config), config)
+    return worker.train(worker.build_model(config), config)[0]
 
 
 def _lrs(worker: Worker, **values: Any) -> list[float]:

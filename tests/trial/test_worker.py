@@ -17,7 +17,9 @@ def _worker(toy_space: Path, model: Path | None = None) -> Worker:
         text = toy_space.read_text(encoding="utf-8")
         head, _, rest = text.partition("\nmodel: ")
         toy_space.write_text(head + f"\nmodel: {model}\n" + rest.partition("\n")[2], encoding="utf-8")
-    return Worker(load_plan(toy_space), threads=1)
+    worker = Worker(load_plan(toy_space), threads=1)
+    worker.plan.objectives.collapse.patience = 0  # a tiny random model collapses; these tests count epochs
+    return worker
 
 
 def test_lora_trial_reports_each_epoch_and_measures_everything(toy_space: Path) -> None:

@@ -13,6 +13,7 @@ Imports neither torch nor Ray (latency imports torch when it times a model).
 from __future__ import annotations
 
 from hpsearch.objectives._constraints import (
+    LEARNED_CONSTRAINT,
     MISSING_VIOLATION,
     OPS,
     STRICT_EQUALITY_VIOLATION,
@@ -20,6 +21,7 @@ from hpsearch.objectives._constraints import (
     constraint_range_problem,
     evaluate_constraints,
     is_feasible,
+    learned_violation,
     parse_constraint,
     violations,
 )
@@ -30,7 +32,12 @@ from hpsearch.objectives._latency import (
     measure_request_latency,
     measure_throughput,
 )
-from hpsearch.objectives._metrics import classification_metrics, evaluate_predictions, trivial_scores
+from hpsearch.objectives._metrics import (
+    classification_metrics,
+    collapse_reason,
+    evaluate_predictions,
+    trivial_scores,
+)
 from hpsearch.objectives._registry import (
     FAIRNESS_METRICS,
     REGISTRY,
@@ -43,6 +50,7 @@ from hpsearch.objectives._registry import (
     valid_name,
 )
 from hpsearch.objectives._schema import (
+    CollapseConfig,
     FairnessConfig,
     LatencyConfig,
     ObjectivesConfig,
@@ -52,9 +60,9 @@ from hpsearch.objectives._schema import (
 )
 
 __all__ = [
-    "FAIRNESS_METRICS", "MISSING_VIOLATION", "OPS", "STRICT_EQUALITY_VIOLATION", "REGISTRY", "Constraint", "FairnessConfig",
+    "LEARNED_CONSTRAINT", "learned_violation", "FAIRNESS_METRICS", "MISSING_VIOLATION", "OPS", "STRICT_EQUALITY_VIOLATION", "REGISTRY", "CollapseConfig", "Constraint", "FairnessConfig",
     "LatencyConfig", "MeasurementSlot", "Objective", "ObjectiveError", "ObjectiveSpec", "ObjectivesConfig",
-    "classification_metrics", "constraint_range_problem", "trivial_scores", "default_objectives", "evaluate_constraints",
+    "classification_metrics", "collapse_reason", "constraint_range_problem", "trivial_scores", "default_objectives", "evaluate_constraints",
     "evaluate_predictions", "evaluate_user_objective", "fairness_stats", "group_metrics", "is_feasible",
     "known_names", "load_function", "load_objectives", "measure_latency", "measure_request_latency",
     "measure_throughput", "parse_constraint", "register_objective",

@@ -172,6 +172,20 @@ def constraint_range_problem(constraint: Constraint, bounds: tuple[float, float]
     return None
 
 
+#: The constraint every trial carries besides a study's own: it beat the trivial predictors by the
+#: objectives file's ``min_gain_over_trivial``. A trial that did not learn is infeasible, so that
+#: constraint-aware samplers (TPE, NSGA-II) move away from where it was.
+LEARNED_CONSTRAINT = "learned"
+
+
+def learned_violation(metrics: Mapping[str, Any], min_gain: float) -> float:
+    """How far `metrics` are from counting as learned (``<= 0``: learned); unmeasured counts as 1."""
+    gain = metrics.get("gain_over_trivial")
+    if not isinstance(gain, (int, float)) or gain != gain:
+        return 1.0
+    return float(min_gain - gain)
+
+
 def evaluate_constraints(constraints: Sequence[Constraint], metrics: Mapping[str, Any]) -> dict[str, float]:
     """Each constraint as written, with its violation on `metrics` (``<= 0``: satisfied)."""
     return {str(c): c.violation(metrics.get(c.metric)) for c in constraints}

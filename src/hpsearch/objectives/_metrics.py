@@ -113,6 +113,24 @@ def trivial_scores(y_true: Sequence[int], train_labels: Sequence[int], label_nam
     return out
 
 
+def collapse_reason(y_pred: Sequence[int], macro_f1: float, trivial_macro_f1: float, label_names: Sequence[str],
+                    majority: int, margin: float) -> str | None:
+    """Why predictions count as collapsed, or None when they do not.
+
+    Collapsed: a single class predicted for every example, or a macro-F1 within `margin` of the
+    better trivial predictor's (`trivial_macro_f1`, from :func:`trivial_scores`). `majority` is
+    the index of the most frequent training label, named as such in the reason.
+    """
+    distinct = set(y_pred)
+    if len(distinct) == 1:
+        (only,) = distinct
+        return f"predicts only {label_names[only]!r}" + (", the majority class" if only == majority else "")
+    if macro_f1 <= trivial_macro_f1 + margin:
+        return (f"macro-F1 {macro_f1:.3f} is within {margin:g} of the trivial predictors' "
+                f"{trivial_macro_f1:.3f}")
+    return None
+
+
 def classification_metrics(
     y_true: Sequence[int], y_pred: Sequence[int], label_names: Sequence[str]
 ) -> dict[str, float]:

@@ -55,10 +55,21 @@ class FairnessConfig(Strict):
         return value
 
 
+class CollapseConfig(Strict):
+    """When a trial is stopped because its validation predictions collapsed (checked after each
+    epoch): one class for every example, or a macro-F1 within `margin` of the trivial predictors'."""
+
+    patience: int = Field(default=1, ge=0, description="collapsed epochs in a row after which a trial "
+                          "stops (it is still evaluated and recorded, off the front); 0: never stop")
+    margin: float = Field(default=0.02, ge=0, le=1, description="macro-F1 at most this far above the "
+                          "better trivial predictor (majority class, stratified random) counts as collapsed")
+
+
 class ObjectivesConfig(Strict):
     objectives: list[ObjectiveSpec] = Field(min_length=1)
     latency: LatencyConfig = Field(default_factory=LatencyConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    collapse: CollapseConfig = Field(default_factory=CollapseConfig)
     constraints: list[str] = Field(
         default_factory=list,
         description="'<metric> <op> <number>' each, op <=, <, >= or >; a trial that breaks one is "

@@ -13,7 +13,9 @@ from typing import Any, Callable
 METHODS = ("lora", "full", "head")
 TARGET_MODULE_SETS = ("attention", "attention+mlp", "all-linear")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
-CLASS_WEIGHTING = ("none", "balanced")
+CLASS_WEIGHTING = ("none", "balanced", "sqrt")
+SAMPLING = ("none", "balanced")
+LONG_TEXT = ("head", "head_tail", "chunk_mean", "chunk_max")
 QUANTIZATION = ("none", "int8", "nf4", "fp4")
 
 
@@ -78,8 +80,18 @@ KNOBS: dict[str, Knob] = {
         Knob("scheduler", str, "linear", "learning-rate schedule after warm-up", choices=SCHEDULERS),
         Knob("label_smoothing", float, 0.0, "label smoothing of the cross-entropy loss",
              check=_fraction),
-        Knob("class_weighting", str, "none", "weight the loss by inverse class frequency",
+        Knob("class_weighting", str, "none", "weight the loss per class: balanced, by inverse class "
+             "frequency (scikit-learn's 'balanced'); sqrt, by its square root (milder)",
              choices=CLASS_WEIGHTING),
+        Knob("sampling", str, "none", "how training batches are drawn: none, each example once per epoch; "
+             "balanced, examples drawn with replacement so that every class is equally likely (epochs "
+             "keep the training split's size)", choices=SAMPLING),
+        Knob("long_text", str, "head", "how a text longer than max_length is read, in training, evaluation "
+             "and serving: head, its first tokens; head_tail, the first half and the last half of the "
+             "budget; chunk_mean / chunk_max, split into max_length windows (at most max_chunks) whose "
+             "logits are averaged / max-pooled", choices=LONG_TEXT),
+        Knob("max_chunks", int, 4, "chunk_mean / chunk_max: windows read per text at most (the rest is "
+             "dropped)", check=_positive),
         Knob("quantization", str, "none", "on a GPU, train on bitsandbytes-quantised base weights "
              "(QLoRA; method lora or head); on a CPU, train in fp32 and quantise the deployed model "
              "(int8: torch dynamic; nf4/fp4: bitsandbytes 4-bit weights)", choices=QUANTIZATION),
@@ -109,6 +121,9 @@ class TrialConfig:
     scheduler: str = KNOBS["scheduler"].default
     label_smoothing: float = KNOBS["label_smoothing"].default
     class_weighting: str = KNOBS["class_weighting"].default
+    sampling: str = KNOBS["sampling"].default
+    long_text: str = KNOBS["long_text"].default
+    max_chunks: int = KNOBS["max_chunks"].default
     quantization: str = KNOBS["quantization"].default
     seed: int = KNOBS["seed"].default
 

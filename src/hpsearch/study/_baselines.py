@@ -63,7 +63,8 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
             numbers.append(_add(study, None, attrs))
             console.print(f"  baseline {kind} [red]failed[/red]: {attrs['fail_reason']}")
             continue
-        numbers.append(_add(study, [float(v) for v in values], attrs, constraints))  # type: ignore[arg-type]
+        numbers.append(_add(study, [float(v) for v in values], attrs, constraints,
+                            plan.objectives.min_gain_over_trivial))  # type: ignore[arg-type]
         shown = "  ".join(f"{n}={v:.4g}" for n, v in zip(names, values))
         console.print(f"  baseline {kind}: {shown}" + ("" if attrs.get("learned", True) else
                                                         "  [yellow](did not beat the trivial predictors)[/yellow]"))
@@ -72,12 +73,12 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
 
 
 def _add(study: "optuna.Study", values: list[float] | None, attrs: dict[str, Any],
-         constraints: Sequence[Constraint] = ()) -> int:
+         constraints: Sequence[Constraint] = (), min_gain: float | None = None) -> int:
     import optuna
 
     state = optuna.trial.TrialState.COMPLETE if values is not None else optuna.trial.TrialState.FAIL
     trial = optuna.trial.create_trial(state=state, values=values, params={}, distributions={}, user_attrs=attrs)
     if values is not None:
-        set_trial_constraints(trial, constraints, attrs)
+        set_trial_constraints(trial, constraints, attrs, min_gain)
     study.add_trial(trial)
     return study.get_trials(deepcopy=False)[-1].number

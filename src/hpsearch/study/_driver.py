@@ -65,6 +65,8 @@ class StudySearch(OptunaSearch):
 
     #: The objectives file's constraints, recorded on each trial with ``Trial.set_constraint``.
     constraints: tuple[Constraint, ...] = ()
+    #: The objectives file's min_gain_over_trivial: a trial below it is infeasible (``learned``).
+    min_gain: float = 0.1
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         ot_trial = self._ot_trials.get(trial_id)
@@ -76,7 +78,7 @@ class StudySearch(OptunaSearch):
             metrics = json.loads(result[METRICS_KEY])
             for key, value in metrics.items():
                 ot_trial.set_user_attr(key, value)
-            set_trial_constraints(ot_trial, self.constraints, metrics)
+            set_trial_constraints(ot_trial, self.constraints, metrics, self.min_gain)
             for key, value in json.loads(result[ATTRS_KEY]).items():
                 ot_trial.set_user_attr(key, value)
             values = [result.get(name) for name in self.metric]
@@ -186,6 +188,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         storage=storage,
     )
     searcher.constraints = tuple(constraints)
+    searcher.min_gain = plan.objectives.min_gain_over_trivial
     optuna_study = searcher._ot_study
     assert optuna_study is not None  # OptunaSearch creates the study when given a space
     with warnings.catch_warnings():

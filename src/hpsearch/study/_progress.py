@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune import Callback
 
-from hpsearch.study._driver import ERROR_KEY
+from hpsearch.study._driver import ATTRS_KEY, ERROR_KEY
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -98,7 +98,8 @@ class Progress(Callback):
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         if "epoch" in result and "train_loss" in result:
             self._print(trial, f"[dim]epoch {result['epoch']:.0f}: loss {result['train_loss']:.3f}, "
-                               f"macro_f1 {result.get('macro_f1', float('nan')):.3f}[/dim]")
+                               f"macro_f1 {result.get('macro_f1', float('nan')):.3f}[/dim]"
+                        + ("  [yellow]collapsed[/yellow]" if result.get("collapsed") else ""))
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.done += 1
@@ -109,7 +110,13 @@ class Progress(Callback):
             what = f"[red]failed[/red]: {result[ERROR_KEY]}"
         else:
             what = "  ".join(f"{n}={result[n]:.4g}" for n in self.names if n in result)
-            self._record_best(result)
+            attrs = _attrs(result)
+            if attrs.get("collapsed"):
+                what += f"  [yellow]stopped, {attrs['collapsed']}[/yellow]"
+            elif attrs.get("learned") is False:
+                what += "  [yellow]did not beat the trivial predictors[/yellow]"
+            else:  # the best so far counts the trials that learned only
+                self._record_best(result)
         self._print(trial, f"done: {what}")
         self._update()
 
@@ -127,6 +134,15 @@ class Progress(Callback):
                 continue
             if name not in self.best or (value > self.best[name] if up else value < self.best[name]):
                 self.best[name] = float(value)
+
+
+def _attrs(result: dict) -> dict[str, Any]:
+    import json
+
+    try:
+        return dict(json.loads(result.get(ATTRS_KEY) or "{}"))
+    except (TypeError, ValueError):
+        return {}
 
 
 def _short(value: Any) -> str:

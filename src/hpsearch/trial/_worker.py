@@ -19,6 +19,7 @@ from hpsearch.plan import Plan
 from hpsearch.space import TrialConfig
 from hpsearch.trial._hardware import device_fingerprint
 from hpsearch.trial._memory import PeakMemory, model_size_mb
+from hpsearch.trial._reading import Frame, Reading
 
 Report = Callable[[dict[str, float]], None]
 
@@ -58,6 +59,10 @@ class Worker:
         self.base_model.config.id2label = dict(enumerate(self.splits.label_names))
         self.base_model.config.label2id = {n: i for i, n in enumerate(self.splits.label_names)}
         self._encoded: dict[tuple[str, int], list[list[int]]] = {}
+        self._tokens: dict[str, list[list[int]]] = {}
+        self._read: dict[tuple[str, Reading], list[list[list[int]]]] = {}
+        self._trivial: dict[str, float] | None = None
+        self.frame = Frame.of(self.tokenizer)
 
     # ------------------------------------------------------------------ data
 
@@ -69,6 +74,37 @@ class Worker:
                 split.texts, truncation=True, max_length=max_length
             )["input_ids"]
         return self._encoded[key]
+
+    def tokens(self, name: str, split: Split) -> list[list[int]]:
+        """Token ids of a split's whole texts, no special tokens, computed once."""
+        if name not in self._tokens:
+            self._tokens[name] = self.tokenizer(split.texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return self._tokens[name]
+
+    def read(self, name: str, split: Split, reading: Reading) -> list[list[list[int]]]:
+        """Each text of a split as the pieces `reading` cuts it into, computed once per reading."""
+        key = (name, reading)
+        if key not in self._read:
+            try:
+                self._read[key] = [reading.pieces(t, self.frame) for t in self.tokens(name, split)]
+            except ValueError as exc:
+                raise TrialFailed(str(exc)) from None
+        return self._read[key]
+
+    def forward(self, model: Any, texts: Sequence[Sequence[list[int]]], reading: Reading) -> Any:
+        """Logits per text of `texts` (each a list of pieces), pooled over pieces as `reading` says."""
+        from hpsearch.trial._training import forward
+
+        return forward(model, texts, reading, self._batch)
+
+    def trivial_validation(self) -> dict[str, float]:
+        """What the trivial predictors score on the validation split (computed once)."""
+        if self._trivial is None:
+            from hpsearch.objectives import trivial_scores
+
+            self._trivial = trivial_scores(self.splits.validation.labels, self.splits.train.labels,
+                                           self.splits.label_names)
+        return self._trivial
 
     def _batch(self, ids: list[list[int]], pad_to: int | None = None) -> dict[str, Any]:
         batch = self.tokenizer.pad(
@@ -173,7 +209,13 @@ class Worker:
         """Cross-entropy with the trial's label smoothing and class weights."""
         import torch
 
-        weight = self.class_weights() if config.class_weighting == "balanced" else None
+        from hpsearch.trial._training import TrainingError, class_weights
+
+        try:
+            weights = class_weights(self.splits.train.labels, len(self.splits.label_names), config.class_weighting)
+        except TrainingError as exc:
+            raise TrialFailed(str(exc)) from None
+        weight = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=self.device)
         return torch.nn.CrossEntropyLoss(weight=weight, label_smoothing=config.label_smoothing)
 
     # ------------------------------------------------------------------ trial
@@ -184,7 +226,7 @@ class Worker:
         with PeakMemory(self.device) as memory:
             model = self.build_model(config)
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            history = self.train(model, config, report)
+            history, collapse = self.train(model, config, report)
             train_seconds = time.perf_counter() - started
             result = self.evaluate(model, config)
         result.metrics["train_seconds"] = train_seconds
@@ -193,95 +235,36 @@ class Worker:
         result.metrics["peak_memory_mb"] = memory.peak_mb
         result.attrs["peak_memory"] = memory.basis
         result.attrs["history"] = history
+        if collapse is not None:
+            result.attrs["collapsed"] = str(collapse)
+            result.attrs["stopped_after_epoch"] = collapse.epoch
         return result
 
-    def train(self, model: Any, config: TrialConfig, report: Report | None = None) -> list[dict[str, float]]:
-        """Fine-tune `model` in place; one history row (and report) per pass over the data.
+    def train(self, model: Any, config: TrialConfig, report: Report | None = None) -> tuple[list[dict[str, float]], Any]:
+        """Fine-tune `model` in place: (history, the collapse it stopped for or None); see ``_training``."""
+        from hpsearch.trial._training import TrainingError, train
 
-        With max_steps > 0 training stops after that many optimizer steps, whatever `epochs`
-        says, and the last row is written at that step.
-        """
-        import torch
-        from transformers import get_scheduler
+        try:
+            return train(self, model, config, report)
+        except TrainingError as exc:
+            raise TrialFailed(str(exc)) from None
 
-        from hpsearch.objectives import classification_metrics
-
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
-        train_ids = self.encoded("train", self.splits.train, config.max_length)
-        labels = torch.tensor(self.splits.train.labels, device=self.device)
-        steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
-        total = config.max_steps or steps_per_epoch * config.epochs
-        scheduler = get_scheduler(
-            config.scheduler, optimizer, num_warmup_steps=int(config.warmup_ratio * total),
-            num_training_steps=total,
-        )
-        loss_fn = self.loss_function(config)
-        generator = torch.Generator().manual_seed(config.seed)
-        history: list[dict[str, float]] = []
-        step = 0
-        for epoch in range(1, math.ceil(total / steps_per_epoch) + 1):
-            model.train()
-            order = torch.randperm(len(train_ids), generator=generator).tolist()
-            loss_sum, seen = 0.0, 0
-            for start in range(0, len(order), config.batch_size):
-                if step >= total:
-                    break
-                idx = order[start:start + config.batch_size]
-                with self.slot.training_step():  # pauses while a trial on this node times
-                    logits = model(**self._batch([train_ids[i] for i in idx])).logits
-                    loss = loss_fn(logits.float(), labels[idx])
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-                    optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                loss_sum += loss.item() * len(idx)
-                seen += len(idx)
-                step += 1
-            if not math.isfinite(loss_sum):
-                raise TrialFailed(f"training loss became {loss_sum} in epoch {epoch}")
-            predictions = self.predict(model, "validation", self.splits.validation, config.max_length)
-            scores = classification_metrics(self.splits.validation.labels, predictions, self.splits.label_names)
-            row = {"epoch": float(epoch), "step": float(step), "train_loss": loss_sum / max(seen, 1),
-                   "learning_rate": scheduler.get_last_lr()[0],
-                   "macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"]}
-            history.append(row)
-            if report is not None:
-                report(row)
-        return history
-
-    def class_weights(self) -> Any:
-        """Inverse-frequency weights of the training labels (scikit-learn's 'balanced')."""
-        import numpy as np
-        import torch
-        from sklearn.utils.class_weight import compute_class_weight
-
-        present = set(self.splits.train.labels)
-        missing = [n for i, n in enumerate(self.splits.label_names) if i not in present]
-        if missing:
-            raise TrialFailed(f"class_weighting=balanced needs every class in the training split; "
-                              f"missing: {', '.join(missing)}")
-        classes = np.arange(len(self.splits.label_names))
-        weights = compute_class_weight("balanced", classes=classes, y=np.asarray(self.splits.train.labels))
-        return torch.tensor(weights, dtype=torch.float32, device=self.device)
-
-    def predict(self, model: Any, name: str, split: Split, max_length: int, batch_size: int = 64) -> list[int]:
-        return self.predict_proba(model, name, split, max_length, batch_size)[0]
+    def predict(self, model: Any, name: str, split: Split, reading: Reading, batch_size: int = 64) -> list[int]:
+        return self.predict_proba(model, name, split, reading, batch_size)[0]
 
     def predict_proba(
-        self, model: Any, name: str, split: Split, max_length: int, batch_size: int = 64
+        self, model: Any, name: str, split: Split, reading: Reading, batch_size: int = 64
     ) -> tuple[list[int], list[list[float]]]:
-        """Predicted labels and class probabilities for a split."""
+        """Predicted labels and class probabilities for a split, read as `reading` says."""
         import torch
 
-        ids = self.encoded(name, split, max_length)
+        texts = self.read(name, split, reading)
         model.eval()
         predictions: list[int] = []
         probabilities: list[list[float]] = []
         with torch.inference_mode():
-            for start in range(0, len(ids), batch_size):
-                logits = model(**self._batch(ids[start:start + batch_size])).logits.float()
+            for start in range(0, len(texts), batch_size):
+                logits = self.forward(model, texts[start:start + batch_size], reading).float()
                 predictions.extend(logits.argmax(-1).tolist())
                 probabilities.extend(torch.softmax(logits, -1).tolist())
         return predictions, probabilities
@@ -311,10 +294,11 @@ class Worker:
         """Every metric of the deployed model: task, per-group, latency, throughput, size."""
         model, applied = self.deploy(model, config)
         model.eval()
+        reading = Reading.of(config)
         result = self.assess(
-            lambda name, split: self.predict_proba(model, name, split, config.max_length),
-            *self.request_calls(lambda batch: model(**batch).logits.argmax(-1).tolist(), config.max_length),
-            tokens=[len(ids) for ids in self.encoded("validation", self.splits.validation, config.max_length)],
+            lambda name, split: self.predict_proba(model, name, split, reading),
+            *self.request_calls(lambda batch: model(**batch).logits, reading, lambda out: out.argmax(-1).tolist()),
+            tokens=[sum(map(len, pieces)) for pieces in self.read("validation", self.splits.validation, reading)],
         )
         result.metrics["model_size_mb"] = model_size_mb(model)
         result.metrics["layers"] = float(model.config.num_hidden_layers)
@@ -367,17 +351,28 @@ class Worker:
         return TrialResult(metrics, attrs)
 
     def request_calls(
-        self, forward: Callable[[dict[str, Any]], Any], max_length: int
+        self, forward: Callable[[dict[str, Any]], Any], reading: Reading | int,
+        finish: Callable[[Any], Any] | None = None,
     ) -> tuple[Callable[[str], Any], Callable[[Sequence[str]], Any]]:
-        """(predict_one, predict_batch) for raw texts, as a server would run them: tokenise (truncated
-        at `max_length`; a batch padded to its longest, a single text not at all), then `forward`
-        on the tokenised batch (on the worker's device), in inference mode."""
+        """(predict_one, predict_batch) for raw texts, as a server would run them: tokenise and cut
+        as `reading` says (an int: the first that many tokens), pad a batch's pieces to the longest
+        (a single piece not at all), `forward` them on the worker's device in inference mode, pool
+        the pieces' outputs (a tensor per piece) into one per text where the reading is chunked,
+        and `finish` the result (logits to labels, say)."""
         import torch
 
+        from hpsearch.trial._reading import flatten
+
+        if isinstance(reading, int):
+            reading = Reading("head", reading)
+
         def predict_batch(texts: Sequence[str]) -> Any:
-            batch = self.tokenizer(list(texts), truncation=True, max_length=max_length, padding="longest",
-                                   return_tensors="pt")
+            pieces, owners = flatten(reading.encode(texts, self.tokenizer, self.frame))
+            batch = self.tokenizer.pad({"input_ids": pieces}, padding="longest", return_tensors="pt")
             with torch.inference_mode():
-                return forward({k: v.to(self.device) for k, v in batch.items()})
+                out = forward({k: v.to(self.device) for k, v in batch.items()})
+                if reading.pooled and len(pieces) != len(texts):
+                    out = reading.pool(out, torch.tensor(owners, device=out.device), len(texts))
+            return out if finish is None else finish(out)
 
         return (lambda text: predict_batch([text])), predict_batch

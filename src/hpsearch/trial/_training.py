@@ -1,0 +1,177 @@
+"""The training loop of one trial: the loss with its class weights, the order batches are drawn
+in, long texts read in pieces, and the check after each epoch that stops a trial whose
+validation predictions have collapsed (one class, or no better than the trivial predictors).
+
+A collapsed trial stops early and says why (:class:`Collapse`); it is still evaluated and
+recorded like any other, so that the sampler sees a bad outcome in that region.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from hpsearch.space import TrialConfig
+from hpsearch.trial._reading import Reading, flatten
+
+if TYPE_CHECKING:
+    import torch
+
+    from hpsearch.trial._worker import Worker
+
+Report = Callable[[dict[str, float]], None]
+
+
+class TrainingError(Exception):
+    """Training cannot go on as configured (a non-finite loss, a class missing for weighting)."""
+
+
+def class_weights(labels: Sequence[int], count: int, kind: str) -> list[float] | None:
+    """Per-class loss weights: ``balanced`` n / (k · n_c) (scikit-learn's), ``sqrt`` its square root
+    (milder, for long tails), ``none`` None."""
+    if kind == "none":
+        return None
+    from collections import Counter
+
+    seen = Counter(labels)
+    missing = [c for c in range(count) if seen[c] == 0]
+    if missing:
+        raise TrainingError(f"class_weighting={kind} needs every class in the training split; "
+                            f"missing class index(es): {', '.join(map(str, missing))}")
+    balanced = [len(labels) / (count * seen[c]) for c in range(count)]
+    if kind == "balanced":
+        return balanced
+    if kind == "sqrt":
+        return [math.sqrt(w) for w in balanced]
+    raise ValueError(f"class_weighting must be one of none, balanced, sqrt; got {kind!r}")
+
+
+def epoch_order(labels: Sequence[int], sampling: str, generator: "torch.Generator") -> list[int]:
+    """Which training examples an epoch visits, in order.
+
+    ``none``: each once, shuffled. ``balanced``: as many draws, with replacement, each class equally
+    likely and an example uniformly within its class (balanced batches in expectation).
+    """
+    import torch
+
+    if sampling == "none":
+        return torch.randperm(len(labels), generator=generator).tolist()
+    if sampling != "balanced":
+        raise ValueError(f"sampling must be none or balanced, got {sampling!r}")
+    from collections import Counter
+
+    counts = Counter(labels)
+    weights = torch.tensor([1.0 / counts[y] for y in labels], dtype=torch.float64)
+    return torch.multinomial(weights, len(labels), replacement=True, generator=generator).tolist()
+
+
+@dataclass
+class Collapse:
+    """Why a trial was stopped: its validation predictions collapsed for `patience` epochs."""
+
+    epoch: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"collapsed after epoch {self.epoch}: {self.reason}"
+
+
+class CollapseWatch:
+    """Counts consecutive collapsed epochs; says when a trial should stop."""
+
+    def __init__(self, worker: "Worker") -> None:
+        settings = worker.plan.objectives.collapse
+        self.patience, self.margin = settings.patience, settings.margin
+        splits = worker.splits
+        self.labels = splits.label_names
+        trivial = worker.trivial_validation()
+        self.trivial = max(trivial["trivial_majority_macro_f1"], trivial["trivial_stratified_macro_f1"])
+        self.majority = max(range(len(self.labels)), key=splits.train.labels.count)
+        self.streak = 0
+
+    def check(self, epoch: int, predictions: Sequence[int], macro_f1: float) -> Collapse | None:
+        """The collapse to stop for after this epoch, or None to go on."""
+        from hpsearch.objectives import collapse_reason
+
+        reason = collapse_reason(predictions, macro_f1, self.trivial, self.labels, self.majority, self.margin)
+        self.streak = self.streak + 1 if reason else 0
+        if reason and self.patience and self.streak >= self.patience:
+            return Collapse(epoch, reason)
+        return None
+
+
+def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | None = None
+          ) -> tuple[list[dict[str, float]], Collapse | None]:
+    """Fine-tune `model` in place; one history row (and report) per pass over the data.
+
+    With max_steps > 0 training stops after that many optimizer steps, whatever `epochs` says.
+    After each epoch the validation split is predicted; when the predictions have collapsed for
+    the objectives file's ``collapse.patience`` epochs in a row, training stops there and the
+    collapse is returned with the history.
+    """
+    import torch
+    from transformers import get_scheduler
+
+    from hpsearch.objectives import classification_metrics
+
+    reading = Reading.of(config)
+    splits = worker.splits
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+    train_pieces = worker.read("train", splits.train, reading)
+    labels = torch.tensor(splits.train.labels, device=worker.device)
+    steps_per_epoch = math.ceil(len(train_pieces) / config.batch_size)
+    total = config.max_steps or steps_per_epoch * config.epochs
+    scheduler = get_scheduler(config.scheduler, optimizer, num_warmup_steps=int(config.warmup_ratio * total),
+                              num_training_steps=total)
+    loss_fn = worker.loss_function(config)
+    generator = torch.Generator().manual_seed(config.seed)
+    watch = CollapseWatch(worker)
+    history: list[dict[str, float]] = []
+    step = 0
+    for epoch in range(1, math.ceil(total / steps_per_epoch) + 1):
+        model.train()
+        order = epoch_order(splits.train.labels, config.sampling, generator)
+        loss_sum, seen = 0.0, 0
+        for start in range(0, len(order), config.batch_size):
+            if step >= total:
+                break
+            idx = order[start:start + config.batch_size]
+            with worker.slot.training_step():  # pauses while a trial on this node times
+                logits = worker.forward(model, [train_pieces[i] for i in idx], reading)
+                loss = loss_fn(logits.float(), labels[idx])
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+                optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            loss_sum += loss.item() * len(idx)
+            seen += len(idx)
+            step += 1
+        if not math.isfinite(loss_sum):
+            raise TrainingError(f"training loss became {loss_sum} in epoch {epoch}")
+        predictions = worker.predict(model, "validation", splits.validation, reading)
+        scores = classification_metrics(splits.validation.labels, predictions, splits.label_names)
+        collapse = watch.check(epoch, predictions, scores["macro_f1"])
+        row = {"epoch": float(epoch), "step": float(step), "train_loss": loss_sum / max(seen, 1),
+               "learning_rate": scheduler.get_last_lr()[0], "macro_f1": scores["macro_f1"],
+               "accuracy": scores["accuracy"], "collapsed": float(watch.streak > 0)}
+        history.append(row)
+        if report is not None:
+            report(row)
+        if collapse is not None and step < total:
+            return history, collapse
+    return history, None
+
+
+def forward(model: Any, texts: Sequence[Sequence[list[int]]], reading: Reading,
+            batch: Callable[[list[list[int]]], dict[str, Any]]) -> "torch.Tensor":
+    """Logits per text: every piece of every text through `model`, pooled as `reading` says."""
+    import torch
+
+    pieces, owners = flatten(texts)
+    logits = model(**batch(pieces)).logits
+    if len(pieces) == len(texts):
+        return logits
+    return reading.pool(logits, torch.tensor(owners, device=logits.device), len(texts))

@@ -1,0 +1,158 @@
+"""The training loop's parts: long texts read in pieces, class weights, balanced batches, and a
+collapsed trial stopped after its epoch (tiny random BERT; seconds)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+
+from hpsearch.objectives import collapse_reason
+from hpsearch.trial import Worker
+from hpsearch.trial._reading import Frame, Reading, flatten
+from hpsearch.trial._training import class_weights, epoch_order
+
+FRAME = Frame([101], [102])  # [CLS] … [SEP]
+TEXT = list(range(1, 21))  # 20 tokens
+
+
+def test_head_keeps_the_first_tokens_within_max_length() -> None:
+    assert Reading("head", 8).pieces(TEXT, FRAME) == [[101, 1, 2, 3, 4, 5, 6, 102]]
+    assert Reading("head", 64).pieces(TEXT, FRAME) == [[101, *TEXT, 102]]  # fits: read whole
+
+
+def test_head_tail_keeps_both_ends() -> None:
+    (piece,) = Reading("head_tail", 9).pieces(TEXT, FRAME)
+    assert piece == [101, 1, 2, 3, 4, 18, 19, 20, 102]  # 7 tokens of budget: the first 4, the last 3
+    assert len(piece) == 9
+
+
+def test_chunks_cover_the_text_up_to_max_chunks() -> None:
+    pieces = Reading("chunk_mean", 8, max_chunks=3).pieces(TEXT, FRAME)
+    assert pieces == [[101, *TEXT[0:6], 102], [101, *TEXT[6:12], 102], [101, *TEXT[12:18], 102]]
+    assert len(Reading("chunk_max", 8, max_chunks=10).pieces(TEXT, FRAME)) == 4  # 20 tokens / 6 per window
+
+
+def test_max_length_must_leave_room_for_text() -> None:
+    with pytest.raises(ValueError, match="special tokens"):
+        Reading("head", 2).pieces(TEXT, FRAME)
+
+
+def test_pooling_averages_or_takes_the_max_of_a_texts_pieces() -> None:
+    texts = [[[1], [2], [3]], [[4]]]
+    pieces, owners = flatten(texts)
+    assert owners == [0, 0, 0, 1] and len(pieces) == 4
+    logits = torch.tensor([[1.0, 0.0], [3.0, -2.0], [2.0, 5.0], [7.0, 7.0]])
+    mean = Reading("chunk_mean", 8, 3).pool(logits, torch.tensor(owners), 2)
+    assert mean.tolist() == [[2.0, 1.0], [7.0, 7.0]]
+    top = Reading("chunk_max", 8, 3).pool(logits, torch.tensor(owners), 2)
+    assert top.tolist() == [[3.0, 5.0], [7.0, 7.0]]
+
+
+def test_frame_is_found_from_the_tokenizer(worker: Worker) -> None:
+    cls, sep = worker.tokenizer.cls_token_id, worker.tokenizer.sep_token_id
+    assert (worker.frame.prefix, worker.frame.suffix) == ([cls], [sep])
+    (pieces,) = Reading("chunk_mean", 6, 8).encode(["crash error broken fails item twelve"], worker.tokenizer)
+    assert all(p[0] == cls and p[-1] == sep and len(p) <= 6 for p in pieces) and len(pieces) >= 2
+
+
+def test_class_weights_balanced_and_sqrt() -> None:
+    labels = [0] * 8 + [1] * 2
+    assert class_weights(labels, 2, "none") is None
+    assert class_weights(labels, 2, "balanced") == pytest.approx([10 / 16, 10 / 4])
+    assert class_weights(labels, 2, "sqrt") == pytest.approx([(10 / 16) ** 0.5, (10 / 4) ** 0.5])
+
+
+def test_balanced_sampling_draws_every_class_about_equally() -> None:
+    labels = [0] * 900 + [1] * 90 + [2] * 10
+    generator = torch.Generator().manual_seed(0)
+    assert sorted(epoch_order(labels, "none", generator)) == list(range(1000))
+    drawn = Counter(labels[i] for i in epoch_order(labels, "balanced", generator))
+    assert sum(drawn.values()) == 1000
+    assert all(250 < drawn[c] < 420 for c in range(3)), drawn
+
+
+def test_collapse_reason_names_a_single_class_and_a_score_near_the_trivial_one() -> None:
+    names = ["fair", "ltd", "ter"]
+    assert collapse_reason([0, 0, 0], 0.25, 0.25, names, 0, 0.02) == "predicts only 'fair', the majority class"
+    assert collapse_reason([2, 2], 0.1, 0.25, names, 0, 0.02) == "predicts only 'ter'"
+    assert "within 0.02" in collapse_reason([0, 1, 2], 0.26, 0.25, names, 0, 0.02)
+    assert collapse_reason([0, 1, 2], 0.40, 0.25, names, 0, 0.02) is None
+
+
+# ---------------------------------------------------------------- on a real (tiny) model
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Worker:
+    from hpsearch.objectives import MeasurementSlot
+    from hpsearch.plan import load_plan
+
+    from ..conftest import toy_rows, write_jsonl
+
+    tmp = tmp_path_factory.mktemp("training")
+    rows = toy_rows(120)
+    for i, row in enumerate(rows):  # some long texts
+        if i % 3 == 0:
+            row["text"] = " ".join([row["text"]] * 12)
+    data = write_jsonl(tmp / "toy.jsonl", rows)
+    space = tmp / "space.yaml"
+    space.write_text(f"name: t\nmodel: {tiny_model_dir}\ndataset: {{path: {data}, group_columns: group}}\n")
+    w = Worker(load_plan(space), threads=1)
+    w.slot = MeasurementSlot(str(tmp / "locks"))
+    w.plan.objectives.latency.warmup, w.plan.objectives.latency.requests = 1, 5
+    return w
+
+
+BASE = {"learning_rate": 5e-3, "batch_size": 16, "max_length": 16}
+
+
+def test_a_collapsed_trial_stops_after_patience_epochs_and_says_why(worker: Worker) -> None:
+    collapse = worker.plan.objectives.collapse
+    old = collapse.patience, collapse.margin
+    try:
+        collapse.patience, collapse.margin = 2, 1.0  # every epoch counts as collapsed: stop after the 2nd
+        result = worker.run({**BASE, "epochs": 5})
+    finally:
+        collapse.patience, collapse.margin = old
+    history = result.attrs["history"]
+    assert [h["epoch"] for h in history] == [1.0, 2.0] and all(h["collapsed"] == 1.0 for h in history)
+    assert result.attrs["stopped_after_epoch"] == 2
+    assert result.attrs["collapsed"].startswith("collapsed after epoch 2: ")
+    assert "macro_f1" in result.metrics and "latency_p50_ms" in result.metrics  # still evaluated and measured
+
+
+def test_patience_zero_never_stops(worker: Worker) -> None:
+    collapse = worker.plan.objectives.collapse
+    old = collapse.patience, collapse.margin
+    try:
+        collapse.patience, collapse.margin = 0, 1.0
+        result = worker.run({**BASE, "epochs": 2})
+    finally:
+        collapse.patience, collapse.margin = old
+    assert len(result.attrs["history"]) == 2 and "collapsed" not in result.attrs
+
+
+@pytest.mark.parametrize("long_text", ["head_tail", "chunk_mean", "chunk_max"])
+def test_long_text_readings_train_evaluate_and_serve(worker: Worker, long_text: str) -> None:
+    worker.plan.objectives.collapse.patience = 0
+    result = worker.run({**BASE, "epochs": 1, "long_text": long_text, "max_chunks": 3})
+    assert 0.0 <= result.metrics["macro_f1"] <= 1.0 and result.metrics["latency_p50_ms"] > 0
+    from hpsearch.trial._reading import Reading as R
+
+    pieces = worker.read("validation", worker.splits.validation, R(long_text, 16, 3))
+    counts = Counter(len(p) for p in pieces)
+    assert max(counts) == (3 if long_text != "head_tail" else 1)  # long texts are read in up to 3 windows
+
+
+def test_served_predictions_match_the_evaluated_ones_for_chunked_reading(worker: Worker) -> None:
+    from hpsearch.space import TrialConfig
+
+    config = TrialConfig.from_values({**BASE, "long_text": "chunk_mean", "max_chunks": 3})
+    model = worker.build_model(config).eval()
+    reading = Reading.of(config)
+    evaluated = worker.predict(model, "validation", worker.splits.validation, reading)
+    _, serve = worker.request_calls(lambda batch: model(**batch).logits, reading, lambda out: out.argmax(-1).tolist())
+    assert serve(worker.splits.validation.texts) == evaluated
