@@ -66,7 +66,7 @@ def test_json_holds_the_honest_front_and_the_baselines_beside_it(
     assert [r["number"] for r in data["front"]] == [1, 2, 5]
     assert [r["number"] for r in data["baselines"]] == [0]
     assert data["baselines"][0]["baseline"] == "head" and data["baselines"][0]["params"] == {}
-    assert data["left_off"] == {"not_learned": [3], "infeasible": [6]}
+    assert data["left_off"] == {"not_learned": [3], "collapsed": [], "infeasible": [6]}
     assert data["constraints"] == ["latency_p95_ms <= 10"]
 
     first = data["front"][0]

@@ -88,6 +88,7 @@ def front_export(study: "optuna.Study", sort: str | None = None) -> dict[str, An
         "front": [trial_row(study, t) for t in trials],
         "baselines": [trial_row(study, t) for t in front.baselines],
         "left_off": {"not_learned": [t.number for t in front.not_learned],
+                     "collapsed": [t.number for t in front.collapsed],  # of not_learned: stopped early
                      "infeasible": [t.number for t in front.infeasible]},
         "constraints": [str(c) for c in study_constraints(study)],
     }

@@ -1,6 +1,7 @@
 """The study report: one self-contained HTML file (plotly.js inlined once, no network needed to open
 it) with the study's provenance, the honest front in every projection, the hypervolume over trials,
-parameter importances and the front beside the baselines; PNG copies of the main plots beside it.
+parameter importances, the front beside the baselines and their F1 per class; where no fine-tuned
+trial learned, that said first with what to change. PNG copies of the main plots beside it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.report import _plots, _png
+from hpsearch.report._advice import nothing_learned_advice
+from hpsearch.report._classes import GAVE_UP, ClassF1, ClassRow, class_f1
 from hpsearch.report._view import (
     View,
     baseline_label,
@@ -23,7 +26,7 @@ from hpsearch.report._view import (
     importances,
     param_text,
 )
-from hpsearch.study import HonestFront
+from hpsearch.study import HonestFront, has_learned
 
 if TYPE_CHECKING:
     import optuna
@@ -46,6 +49,8 @@ table { border-collapse: collapse; font-size: .85rem; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: .25rem .6rem; text-align: right; vertical-align: top; }
 th { background: #f6f6f6; max-width: 10rem; } td { white-space: nowrap; }
 td.text, th.text { text-align: left; } td small { color: #666; }
+td.gave-up { background: #fdecea; color: #c0392b; font-weight: 600; }
+tbody.baselines tr:first-child td { border-top: 2px solid #bbb; }
 """
 
 
@@ -101,6 +106,7 @@ def header(view: View) -> str:
              "<p>Trials: " + esc(counts or "none") + ". Complete: " +
              esc(f"{len(view.tuned)} fine-tuned, {len(view.baselines)} baseline(s); "
                  f"{len(view.front)} on the honest front (learned, feasible, Pareto-optimal).") + "</p>"]
+    parts.append(nothing_learned(view))
     if view.left_off:
         parts.append(f'<p class="note">{esc(view.left_off)}</p>')
     failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
@@ -111,6 +117,22 @@ def header(view: View) -> str:
         parts.append(f"<details><summary>Failed trials{more}</summary><ul>{items}</ul></details>")
     parts.append("<h2>Provenance</h2>" + provenance(view))
     return "\n".join(parts)
+
+
+def _code(text: str) -> str:
+    """`text` escaped, its backticked spans as ``<code>``."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(text))
+
+
+def nothing_learned(view: View) -> str:
+    """Where no fine-tuned trial learned: that, in one sentence, and what to change; else ""."""
+    front = view.honest_front
+    sentence = front.nothing_learned() if front else None
+    if not sentence:
+        return ""
+    items = "".join(f"<li>{_code(line)}</li>" for line in nothing_learned_advice(view.study, front))
+    return (f'<div class="plain" id="nothing-learned"><p><strong>{esc(sentence)}</strong></p>'
+            f"<p>What to change:</p><ul>{items}</ul></div>")
 
 
 def provenance(view: View) -> str:
@@ -203,7 +225,38 @@ def tables_section(view: View) -> str:
         '<p class="muted">This study has no baseline trials.</p>')
     parts.append(f'<div class="tables"><div><h3>Honest front ({len(view.front)} trial(s))</h3>{front}</div>'
                  f'<div><h3>Baselines ({len(view.baselines)})</h3>{base}</div></div>')
+    parts.append(classes_section(class_f1(view.study, view.front, view.baselines)))
     return "\n".join(parts)
+
+
+def classes_section(data: ClassF1 | None) -> str:
+    """F1 per class of the front, then the baselines; a class a trial gave up marked (class gave-up, ✗)."""
+    if data is None:
+        return ""
+    heads = "".join(f"<th>{esc(label)}</th>" for label in ["trial", *data.labels]) + '<th class="text">gave up</th>'
+
+    def rows(chunk: list[ClassRow]) -> str:
+        out = []
+        for row in chunk:
+            name = f"{row.trial.number} <small>{esc(row.baseline)}</small>" if row.baseline else str(row.trial.number)
+            cells = [f"<td>{name}</td>"]
+            for label, v in row.values.items():
+                if v is None:
+                    cells.append('<td class="muted">–</td>')
+                elif v < GAVE_UP:
+                    cells.append(f'<td class="gave-up" title="gave up {esc(label)}">{v:.2f} ✗</td>')
+                else:
+                    cells.append(f"<td>{v:.2f}</td>")
+            cells.append(f'<td class="text">{esc(", ".join(row.gave_up)) or "–"}</td>')
+            out.append(f"<tr>{''.join(cells)}</tr>")
+        return "".join(out)
+
+    body = f"<tbody>{rows(data.front)}</tbody>" if data.front else ""
+    body += f'<tbody class="baselines">{rows(data.baselines)}</tbody>' if data.baselines else ""
+    return (f"<h3>{esc(data.title())}</h3>"
+            f'<p class="muted">One row per trial on the front, then the baselines; a class a trial gave up '
+            f"(F1 below {GAVE_UP:g}) is marked ✗ in red: the macro average hides it. {esc(data.note())}</p>"
+            f'<div class="scroll"><table class="classes"><thead><tr>{heads}</tr></thead>{body}</table></div>')
 
 
 def _with_ci(trial: "FrozenTrial", name: str, value: Any) -> str:
@@ -242,6 +295,8 @@ def baseline_verdict(view: View) -> str:
     if not view.baselines:
         return ""
     if not view.front:
+        if not any(has_learned(b) for b in view.baselines):
+            return '<p class="plain">No fine-tuned trial is on the honest front, and no baseline learned.</p>'
         return ('<p class="plain">No fine-tuned trial is on the honest front: on this study the baselines '
                 "are the only models that learned.</p>")
     lines = [f"On {view.names[i]}, the baseline {baseline_label(b)} (trial {b.number}: {fmt(b.values[i])}) "

@@ -1,4 +1,5 @@
-"""Tables people read: the plan before a run (``--dry-run``), the Pareto front of a study after."""
+"""Tables people read: the plan before a run (``--dry-run``), the Pareto front of a study after, the
+F1 per class of the front and the baselines, and what to change where no fine-tuned trial learned."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from hpsearch.plan import Plan
+    from hpsearch.report._classes import ClassF1, ClassRow
     from hpsearch.study import HonestFront
+
+#: More labels than this and the per-class table turns: one row per class, one column per trial.
+MANY_LABELS = 12
 
 
 def _fmt(value: Any) -> str:
@@ -32,8 +38,7 @@ def pareto_table(study: "optuna.Study", front: "HonestFront | None" = None, sort
     front = front or honest_front(study)
     names = objective_names(study)
     maximize = [d.name == "MAXIMIZE" for d in study.directions]
-    i = names.index(sort) if sort in names else 0
-    trials = sorted(front.trials, key=lambda t: (-t.values[i] if maximize[i] else t.values[i], t.number))
+    trials = sorted_front(study, front, sort)
     constraints = study_constraints(study)
     title = f"Pareto front of study {study.study_name!r}: {len(trials)} trial(s)"
     if constraints:
@@ -56,6 +61,80 @@ def pareto_table(study: "optuna.Study", front: "HonestFront | None" = None, sort
                           f"[italic]{BASELINE_NAMES.get(kind, kind)}[/italic]"
                           + ("" if t.user_attrs.get("learned", True) else "  (did not learn)"))
     return table
+
+
+def sorted_front(study: "optuna.Study", front: "HonestFront", sort: str | None = None) -> list["FrozenTrial"]:
+    """The front's trials best first on objective `sort` (default: the first), ties by number."""
+    names = objective_names(study)
+    i = names.index(sort) if sort in names else 0
+    up = study.directions[i].name == "MAXIMIZE"
+    return sorted(front.trials, key=lambda t: (-t.values[i] if up else t.values[i], t.number))
+
+
+def class_table(study: "optuna.Study", front: "HonestFront | None" = None, sort: str | None = None) -> "Table | None":
+    """F1 per class of the front (in the front table's order) and the baselines below it, a class a
+    trial gave up in red and marked ✗; None where no shown trial recorded F1 per class."""
+    from rich.table import Table
+
+    from hpsearch.report._classes import GAVE_UP, class_f1
+    from hpsearch.study import honest_front
+
+    front = front or honest_front(study)
+    data = class_f1(study, sorted_front(study, front, sort), front.baselines)
+    if data is None:
+        return None
+    table = Table(title=data.title(), caption=f"✗ gave up: F1 < {GAVE_UP:g}")
+    if len(data.labels) > MANY_LABELS:
+        return _classes_down(table, data)
+    table.add_column("trial", justify="right", no_wrap=True)
+    for label in data.labels:
+        table.add_column(escape(label), justify="right", overflow="fold", min_width=4)
+    table.add_column("gave up", justify="right", no_wrap=True)
+    for k, row in enumerate(data.rows):
+        if k == len(data.front) and data.front:
+            table.add_section()
+        name = f"{row.trial.number} [italic]{escape(row.baseline)}[/italic]" if row.baseline else str(row.trial.number)
+        table.add_row(name, *[_f1(v) for v in row.values.values()], _gave_up(row, data))
+    return table
+
+
+def _classes_down(table: "Table", data: "ClassF1") -> "Table":
+    """The per-class table turned for many labels: a row per class, a column per trial."""
+    table.add_column("class", overflow="fold")
+    for row in data.rows:
+        head = f"{row.baseline} ({row.trial.number})" if row.baseline else f"trial {row.trial.number}"
+        table.add_column(escape(head), justify="right", no_wrap=True)
+    for label in data.labels:
+        table.add_row(escape(label), *[_f1(row.values[label]) for row in data.rows])
+    table.add_section()
+    table.add_row("gave up", *[_gave_up(row, data) for row in data.rows])
+    return table
+
+
+def _f1(value: float | None) -> "Text":
+    from rich.text import Text
+
+    from hpsearch.report._classes import GAVE_UP
+
+    if value is None:
+        return Text("–", style="dim")
+    if value < GAVE_UP:
+        return Text(f"{value:.2f} ✗", style="bold red")
+    return Text(f"{value:.2f}")
+
+
+def _gave_up(row: "ClassRow", data: "ClassF1") -> "Text":
+    from rich.text import Text
+
+    n = len(row.gave_up)
+    return Text(f"{n} of {len(data.labels)}", style="bold red" if n else "")
+
+
+def escape(text: str) -> str:
+    """`text` with rich markup in it shown as written (a label may read ``[other]``)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(str(text))
 
 
 #: How each kind of baseline is named where people read it.
@@ -87,7 +166,11 @@ def print_summary(study: "optuna.Study", console: "Console", sort: str | None = 
     front = honest_front(study)
     if front.trials or front.baselines:
         console.print(pareto_table(study, front, sort))
-    if not front.trials:
+    classes = class_table(study, front, sort)
+    if classes is not None:
+        console.print(classes)
+    nothing = front.nothing_learned()
+    if not front.trials and not nothing:
         console.print("No fine-tuned trial that learned meets the constraints yet: no Pareto front.")
     constraints = study_constraints(study)
     for t in trials:  # every complete fine-tuned trial that misses a constraint, learned or not
@@ -99,9 +182,22 @@ def print_summary(study: "optuna.Study", console: "Console", sort: str | None = 
                           + ", ".join(f"{k} misses by {v:.4g}" for k, v in missed.items()))
     line = front.left_off()
     if line:
-        console.print(line)
+        console.print(escape(line))
     for line in baseline_lines(study, front):
         console.print(line)
+    if nothing:
+        from rich.table import Table
+
+        from hpsearch.report._advice import nothing_learned_advice
+
+        console.print(f"[bold red]{escape(nothing)}[/bold red]")
+        console.print("What to change:")
+        bullets = Table.grid(padding=(0, 1))  # a wrapped suggestion hangs under its own first line
+        bullets.add_column(no_wrap=True)
+        bullets.add_column(overflow="fold")
+        for advice in nothing_learned_advice(study, front):
+            bullets.add_row("  -", escape(advice))
+        console.print(bullets)
 
 
 def baseline_lines(study: "optuna.Study", front: "HonestFront | None" = None) -> list[str]:

@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
-from hpsearch.study import BASELINE_ATTR, honest_front, objective_names
+from hpsearch.study import BASELINE_ATTR, HonestFront, honest_front, objective_names
 
 if TYPE_CHECKING:
     import optuna
@@ -39,6 +39,8 @@ class View:
     infeasible: list["FrozenTrial"]
     left_off: str | None
     honest: list["FrozenTrial"] = field(default_factory=list)
+    #: The honest front as :func:`honest_front` read it (what it left off, by reason).
+    honest_front: HonestFront | None = None
 
     @property
     def others(self) -> list["FrozenTrial"]:
@@ -60,7 +62,7 @@ def gather(study: "optuna.Study") -> View:
     left = {t.number for t in honest.not_learned + honest.infeasible}
     return View(study, names, maximize, tuned, list(honest.trials), list(honest.baselines),
                 list(honest.not_learned), list(honest.infeasible), honest.left_off(),
-                honest=[t for t in tuned if t.number not in left])
+                honest=[t for t in tuned if t.number not in left], honest_front=honest)
 
 
 def baseline_label(trial: "FrozenTrial") -> str:

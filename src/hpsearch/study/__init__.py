@@ -4,7 +4,8 @@
 * ``run``: Ray Tune schedules, Optuna proposes, the trial worker trains (``_driver``: imports Ray,
   so it is loaded on first use, keeping `hpsearch validate` and `--help` free of it);
 * ``feasible_front``: the front as read from the database alone, constraints applied;
-  ``honest_front``: the one hpsearch shows and exports (learned, feasible, no baselines).
+  ``honest_front``: the one hpsearch shows and exports (learned, feasible, no baselines), and the
+  trials it left off, those stopped for collapse (``is_collapsed``) said apart.
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ from typing import Any
 from hpsearch.study._dashboard import DASHBOARD_HOST, DASHBOARD_PORT, Dashboard, open_dashboard
 from hpsearch.study._front import (
     BASELINE_ATTR,
+    COLLAPSED_ATTR,
     LEARNED_ATTR,
+    STOPPED_ATTR,
     STUDY_ATTR,
     HonestFront,
     baseline_trials,
+    collapse_cause,
     feasible_front,
     has_learned,
     honest_front,
     is_baseline,
+    is_collapsed,
     objective_names,
     record_constraints,
     set_trial_constraints,
+    stopped_epoch,
     study_constraints,
 )
 from hpsearch.study._open import open_study
@@ -34,18 +40,22 @@ _DRIVER = ("ATTRS_KEY", "ERROR_KEY", "METRICS_KEY", "RunOptions", "StudySearch",
 
 __all__ = [
     "BASELINE_ATTR",
+    "COLLAPSED_ATTR",
     "DASHBOARD_HOST",
     "DASHBOARD_PORT",
     "DEFAULT_STORAGE",
     "LEARNED_ATTR",
+    "STOPPED_ATTR",
     "STUDY_ATTR",
     "Dashboard",
     "HonestFront",
     "baseline_trials",
+    "collapse_cause",
     "feasible_front",
     "has_learned",
     "honest_front",
     "is_baseline",
+    "is_collapsed",
     "objective_names",
     "mask_url",
     "open_dashboard",
@@ -54,6 +64,7 @@ __all__ = [
     "record_constraints",
     "scrub",
     "set_trial_constraints",
+    "stopped_epoch",
     "study_constraints",
     *_DRIVER,
 ]

@@ -5,11 +5,14 @@ The honest front leaves off, besides infeasible trials, the baselines (shown bes
 trial that did not learn: one whose macro-F1 does not beat the trivial predictors (majority class,
 stratified random) on the same split by the study's margin. Such a model predicts one class or
 close to it, so it looks fair and, with layers dropped, fast; it is no trade-off anyone can use.
-The study keeps all of them; Optuna's own ``best_trials`` may still list them.
+The study keeps all of them; Optuna's own ``best_trials`` may still list them. A trial the trainer
+stopped early because its predictions collapsed (one class, or no better than the trivial predictors,
+for some epochs) records why in ``collapsed``: it did not learn, and is said so apart.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -24,6 +27,10 @@ if TYPE_CHECKING:
 STUDY_ATTR = "constraints"
 #: The trial user attribute saying whether the trial beat the trivial predictors by the margin.
 LEARNED_ATTR = "learned"
+#: The trial user attribute saying why the trainer stopped the trial early: its predictions collapsed.
+COLLAPSED_ATTR = "collapsed"
+#: The trial user attribute holding the last epoch a trial stopped early trained.
+STOPPED_ATTR = "stopped_after_epoch"
 
 
 def record_constraints(study: "optuna.Study", constraints: Sequence[Constraint]) -> None:
@@ -32,14 +39,20 @@ def record_constraints(study: "optuna.Study", constraints: Sequence[Constraint])
 
 
 def set_trial_constraints(trial: "optuna.Trial | FrozenTrial", constraints: Sequence[Constraint],
-                          metrics: Mapping[str, Any]) -> None:
+                          metrics: Mapping[str, Any], min_gain: float | None = None) -> None:
     """Record on `trial`, before it is told, how far its `metrics` are from meeting each constraint.
 
     Optuna 5's ``Trial.set_constraint`` (``<= 0``: met), keyed by the constraint as written: the
-    samplers read these values, and so does ``study.best_trials``.
+    samplers read these values, and so does ``study.best_trials``. With `min_gain`, also
+    ``learned`` (:data:`~hpsearch.objectives.LEARNED_CONSTRAINT`): a trial that did not beat the
+    trivial predictors by that much is infeasible, and the sampler moves away from it.
     """
+    from hpsearch.objectives import LEARNED_CONSTRAINT, learned_violation
+
     for constraint in constraints:
         trial.set_constraint(str(constraint), constraint.violation(metrics.get(constraint.metric)))
+    if min_gain is not None:
+        trial.set_constraint(LEARNED_CONSTRAINT, learned_violation(metrics, min_gain))
 
 
 def study_constraints(study: "optuna.Study") -> list[Constraint]:
@@ -80,8 +93,32 @@ def is_baseline(trial: "FrozenTrial") -> bool:
 
 def has_learned(trial: "FrozenTrial") -> bool:
     """Whether `trial` beat the trivial predictors; a trial recorded before hpsearch measured
-    them is taken as learned."""
-    return bool(trial.user_attrs.get(LEARNED_ATTR, True))
+    them is taken as learned, a trial stopped for collapse never is."""
+    return not is_collapsed(trial) and bool(trial.user_attrs.get(LEARNED_ATTR, True))
+
+
+def is_collapsed(trial: "FrozenTrial") -> bool:
+    """Whether the trainer stopped `trial` early because its predictions collapsed."""
+    return bool(trial.user_attrs.get(COLLAPSED_ATTR))
+
+
+def stopped_epoch(trial: "FrozenTrial") -> int | None:
+    """The epoch after which a collapsed trial was stopped (from its reason where not recorded apart)."""
+    epoch = trial.user_attrs.get(STOPPED_ATTR)
+    if isinstance(epoch, (int, float)) and not isinstance(epoch, bool):
+        return int(epoch)
+    found = re.search(r"after epoch (\d+)", str(trial.user_attrs.get(COLLAPSED_ATTR) or ""))
+    return int(found.group(1)) if found else None
+
+
+def collapse_cause(trial: "FrozenTrial") -> str:
+    """What a collapsed trial's predictions did, its reason without the ``collapsed after epoch N:``
+    that :meth:`HonestFront.left_off` says apart ("" where the reason says nothing more)."""
+    reason = trial.user_attrs.get(COLLAPSED_ATTR)
+    if not isinstance(reason, str):
+        return ""
+    cause = re.sub(r"^\s*collapsed\b[^:]*:\s*", "", reason).strip()
+    return "" if cause.lower() in ("", "collapsed") else cause
 
 
 def baseline_trials(study: "optuna.Study") -> list["FrozenTrial"]:
@@ -114,17 +151,47 @@ class HonestFront:
                     wins.append((base, i, best))
         return wins
 
+    @property
+    def collapsed(self) -> list["FrozenTrial"]:
+        """The trials that did not learn because the trainer stopped them when they collapsed."""
+        return [t for t in self.not_learned if is_collapsed(t)]
+
+    def nothing_learned(self) -> str | None:
+        """One sentence where every complete fine-tuned trial did not learn; None otherwise."""
+        if self.trials or self.infeasible or not self.not_learned:
+            return None
+        n = len(self.not_learned)
+        who = "the one fine-tuned trial" if n == 1 else f"all {n}"
+        return (f"No fine-tuned trial learned: {who} collapsed or stayed within the margin of the trivial "
+                "predictors; nothing is shown as the front.")
+
     def left_off(self) -> str | None:
         """How many fine-tuned trials were kept off the front and why, in one line; None if none."""
         parts = []
-        if self.not_learned:
-            parts.append(f"{len(self.not_learned)} did not beat the trivial predictors (majority class, "
-                         "stratified random) by the margin: trial(s) "
-                         + ", ".join(str(t.number) for t in self.not_learned))
+        collapsed = self.collapsed
+        if collapsed:
+            parts.append(f"{len(collapsed)} collapsed and {'was' if len(collapsed) == 1 else 'were'} stopped "
+                         f"early: {_collapses(collapsed)}")
+        others = [t for t in self.not_learned if not is_collapsed(t)]
+        if others:
+            parts.append(f"{len(others)}{' other' if collapsed else ''} did not beat the trivial predictors "
+                         "(majority class, stratified random) by the margin: trial(s) "
+                         + ", ".join(str(t.number) for t in others))
         if self.infeasible:
             parts.append(f"{len(self.infeasible)} miss a constraint: trial(s) "
                          + ", ".join(str(t.number) for t in self.infeasible))
         return "Left off the front: " + "; ".join(parts) if parts else None
+
+
+def _collapses(trials: Sequence["FrozenTrial"]) -> str:
+    """``trial 1 after epoch 1, trial 3 after epoch 1 (predicts only 'fair', …)``: trials sharing a
+    cause listed together, the cause said once after them."""
+    by_cause: dict[str, list[str]] = {}
+    for t in trials:
+        epoch = stopped_epoch(t)
+        by_cause.setdefault(collapse_cause(t), []).append(
+            f"trial {t.number}" + (f" after epoch {epoch}" if epoch is not None else ""))
+    return ", ".join(", ".join(items) + (f" ({cause})" if cause else "") for cause, items in by_cause.items())
 
 
 def honest_front(study: "optuna.Study", constraints: Sequence[Constraint] | None = None) -> HonestFront:
