@@ -32,6 +32,31 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="address of a running Ray cluster (default: start Ray here)")
     run.add_argument("--dry-run", action="store_true", help="print the resolved space and stop")
 
+    init = sub.add_parser(
+        "init", help="write a starting space from a dataset: its labels, text lengths and groups",
+        description="Write a space, and the search preset and objectives file it names beside it, from the\n"
+        "data: label balance sets class weighting, token counts set max_length and long_text, text\n"
+        "columns with few values are the groups, the hardware sets epochs. Every value carries a\n"
+        "comment saying why; nothing is written until all of it checks out.",
+        epilog="examples:\n  hpsearch init data/tickets.jsonl\n  hpsearch init data/tickets/ --text body "
+        "--label kind --group region --out spaces/tickets.yaml --force",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    init.add_argument("data", metavar="DATA", help="a JSONL or CSV file (split by seed), or a folder holding "
+                      "train.jsonl|csv and optionally validation.* and test.*")
+    init.add_argument("--text", metavar="COL", help="text column (default: 'text', else the longest text column)")
+    init.add_argument("--label", metavar="COL", help="label column (default: 'label')")
+    init.add_argument("--group", metavar="COL", nargs="+", action="extend", help="group column(s) for fairness "
+                      "(default: text columns with 2..20 values, two or more on >= 5%% of rows each)")
+    init.add_argument("--out", metavar="SPACE.yaml", help="where to write the space (default: "
+                      "spaces/<dataset name>.yaml); <stem>.search.yaml and <stem>.objectives.yaml go beside it")
+    init.add_argument("--model", default="minilm", help="packaged name, local folder or hub id; its tokenizer "
+                      "counts the tokens (default: minilm)")
+    init.add_argument("--method", choices=("lora", "full", "head"), default="lora",
+                      help="what is trained; sets the learning-rate range (default: lora)")
+    init.add_argument("--max-train-examples", type=int, metavar="N", help="training rows per trial (default: "
+                      "all on a GPU; at most 2000 on a CPU)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+
     validate = sub.add_parser("validate", help="check spaces, search presets and objectives files")
     validate.add_argument("files", nargs="+", metavar="FILE")
 
@@ -73,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
     try:
+        if args.command == "init":
+            return _init(args, console)
         if args.command == "validate":
             return _validate(args, console)
         if args.command == "run":
@@ -90,6 +117,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    return 0
+
+
+def _init(args: argparse.Namespace, console: "Console") -> int:
+    from hpsearch.plan import init_space
+
+    written = init_space(args.data, out=args.out, text=args.text, label=args.label, groups=args.group,
+                         model=args.model, method=args.method, max_train_examples=args.max_train_examples,
+                         force=args.force)
+    for line in written.summary:
+        console.print(line, markup=False, soft_wrap=True)
     return 0
 
 
