@@ -154,3 +154,49 @@ def test_postgresql_study_leaks_no_password_and_keeps_infeasible_trials_off_the_
         assert list((tmp_path / ".hpsearch").rglob("*.pkl")), "Ray wrote no experiment state to check"
     finally:
         optuna.delete_study(study_name=name, storage=PG)
+
+
+COLLAPSING = """name: legal-collapse
+model: minilm
+objectives: {objectives}
+baselines: []
+dataset:
+  train: {data}/train.jsonl
+  validation: {data}/test.jsonl
+  group_columns: group
+  max_train_examples: 160
+  max_eval_examples: 120
+params:
+  learning_rate: {{type: float, low: 4.0e-3, high: 8.0e-3, log: true}}
+fixed:
+  epochs: 3
+  batch_size: 16
+  max_length: 32
+  class_weighting: none
+"""
+
+
+def test_real_data_collapse_is_stopped_after_its_first_epoch_and_kept_off_the_front(
+    ray_session: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The issue's case on real data: unweighted LoRA at high learning rates on 56% 'fair' clauses
+    predicts 'fair' for everything. Each trial stops after epoch 1 (not 3), says why, is infeasible
+    to the sampler, and the summary says no trial learned and what to change."""
+    data = SHARED_DATASETS / "legal_unfair_tos"
+    need((data / "train.jsonl").is_file(), f"the curated dataset {data}")
+    space = tmp_path / "collapse.yaml"
+    space.write_text(COLLAPSING.format(data=data, objectives=ROOT / "objectives" / "default.yaml"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(space), "--trials", "2"]) == 0
+    out = capsys.readouterr().out
+    study = optuna.load_study(study_name="legal-collapse", storage="sqlite:///hpsearch.db")
+    trials = study.get_trials()
+    assert len(trials) == 2
+    for t in trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE and len(t.values) == 3
+        assert t.user_attrs["stopped_after_epoch"] == 1 and len(t.user_attrs["history"]) == 1
+        assert t.user_attrs["collapsed"] == "collapsed after epoch 1: predicts only 'fair', the majority class"
+        assert t.user_attrs["learned"] is False and t.constraints["learned"] > 0
+    assert study.best_trials == []
+    assert "No fine-tuned trial learned" in out and "class_weighting" in out
+    assert "collapsed and were stopped early" in out

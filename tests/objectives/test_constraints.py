@@ -167,6 +167,22 @@ def test_trial_constraints_are_recorded_the_optuna_5_way() -> None:
     assert study.best_trials == []  # Optuna itself reads them: the only trial is infeasible
 
 
+def test_a_trial_that_did_not_learn_is_infeasible_to_the_sampler() -> None:
+    """The `learned` constraint: the margin minus the gain over the trivial predictors."""
+    learned = optuna.trial.create_trial(values=[0.5], user_attrs={"gain_over_trivial": 0.3})
+    collapsed = optuna.trial.create_trial(values=[0.9], user_attrs={"gain_over_trivial": 0.01})
+    unmeasured = optuna.trial.create_trial(values=[0.95], user_attrs={})
+    for trial in (learned, collapsed, unmeasured):
+        set_trial_constraints(trial, [], trial.user_attrs, min_gain=0.1)
+    assert learned.constraints == {"learned": pytest.approx(-0.2)}
+    assert collapsed.constraints == {"learned": pytest.approx(0.09)}
+    assert unmeasured.constraints == {"learned": 1.0}
+    study = optuna.create_study(directions=["maximize"])
+    for trial in (learned, collapsed, unmeasured):
+        study.add_trial(trial)
+    assert [t.values for t in study.best_trials] == [[0.5]]  # the collapsed 0.9 is not best anywhere
+
+
 # --------------------------------------------------------------------------- with a real study
 
 #: (macro_f1, latency_p95_ms, f1_gap or None) for trials A-F, under latency <= 25 and f1_gap <= 0.1:

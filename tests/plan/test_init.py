@@ -72,8 +72,10 @@ def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixt
     assert params["class_weighting"]["choices"] == ["balanced", "sqrt"]
     assert params["sampling"]["choices"] == ["none", "balanced"]
     assert params["long_text"]["choices"] == ["head", "head_tail", "chunk_mean"]
-    assert fixed["max_chunks"] == 2 and "of texts are longer than the largest window (512 tokens)" in text
-    assert params["max_length"] == {"type": "categorical", "choices": [32, 128, 512]}  # p50 to p90, at most 3
+    # no GPU here: windows of at most 256 tokens, the longer texts read in up to 4 of them (p90 / 256)
+    assert fixed["max_chunks"] == 4 and "of texts are longer than the largest window (256 tokens)" in text
+    assert params["max_length"] == {"type": "categorical", "choices": [32, 128, 256]}  # p50 fits to p90, at most 3 and 256
+    assert "at most 256 without a GPU" in text
     assert params["learning_rate"] == {"type": "float", "low": 3e-4, "high": 3e-3, "log": True}
     assert params["lora_alpha"] == {"type": "derived", "from": "lora_r", "times": 2}
     assert params["epochs"] == {"type": "int", "low": 3, "high": 5}

@@ -39,6 +39,9 @@ LEARNING_RATE_WHY = {"lora": "LoRA trains new adapters from zero: larger steps t
                      "head": "only the new classifier head learns, on frozen features: large steps"}
 TRIALS, SAMPLED_TEXTS, CPU_TRAIN_CAP, VALIDATION_FRACTION = 12, 500, 2000, 0.25
 GROUP_VALUES, GROUP_SHARE = (2, 20), 0.05
+#: No GPU: windows of at most this many tokens (attention grows with the square of it); a longer text
+#: is read by `long_text` instead.
+CPU_WINDOW_CAP = 256
 WINDOWS, SUFFIXES = (32, 64, 128, 256, 512), (".jsonl", ".csv", ".json", ".ndjson", ".tsv")
 
 
@@ -107,7 +110,7 @@ def init_space(data: str | Path, *, out: str | Path | None = None, text: str | N
     fixed, params = _Doc(indent=2), _Doc(indent=2)
     _method(fixed, params, method, gpu, summary)
     _balance(fixed, params, found, summary)
-    _lengths(fixed, params, lengths, window_cap, model, summary)
+    _lengths(fixed, params, lengths, window_cap if gpu else min(window_cap, CPU_WINDOW_CAP), model, summary)
     doc.lines += ["params:", *params.lines, "fixed:", *fixed.lines]
 
     texts = {paths.space: "\n".join(doc.lines) + "\n", **_side_files(paths, gpu, bool(found.groups))}
@@ -262,11 +265,13 @@ def _balance(fixed: "_Doc", params: "_Doc", found: _Data, summary: list[str]) ->
     facts = (f"{top_n / len(found.train):.0%} of rows are {top!r}; the rarest label {rare!r} has {rare_n:,} rows "
              f"(ratio {shown}:1)")
     if ratio >= 3:
-        params.comment(f"{facts}: weight the loss by class")
-        params.put("class_weighting", {"type": "categorical", "choices": ["balanced", "sqrt"]})
+        params.comment(f"{facts}: unweighted, a fine-tune collapses to the majority class; either draw "
+                       "balanced batches or weight the loss by class (not both: that overcorrects)")
         params.put("sampling", {"type": "categorical", "choices": ["none", "balanced"]}, "balanced: rare labels drawn "
                    "as often as common ones")
-        chosen = "class_weighting [balanced, sqrt], sampling [none, balanced]"
+        params.put("class_weighting", {"type": "categorical", "choices": ["balanced", "sqrt"], "when": {"sampling": "none"}},
+                   "inverse frequency, or its square root")
+        chosen = "sampling [none, balanced], class_weighting [balanced, sqrt] when sampling is none"
     elif ratio >= 1.5:
         params.comment(f"{facts}: mildly imbalanced, so no weighting or a mild one")
         params.put("class_weighting", {"type": "categorical", "choices": ["none", "sqrt"]})
@@ -296,13 +301,17 @@ def _token_lengths(found: _Data, model: str) -> tuple[list[int], int]:
 def _lengths(fixed: "_Doc", params: "_Doc", lengths: list[int], cap: int, model: str, summary: list[str]) -> None:
     p50, p90, p99 = (lengths[max(0, math.ceil(q / 100 * len(lengths)) - 1)] for q in (50, 90, 99))
     windows = [w for w in WINDOWS if w <= cap] or [WINDOWS[0]]
-    low = max([w for w in windows if w <= p50], default=windows[0])
+    low = min([w for w in windows if w >= p50], default=windows[-1])  # half of the texts fit the smallest
+    if low == windows[-1] and len(windows) > 1:
+        low = windows[-2]  # most texts are longer than any window: offer a faster one too
     high = min([w for w in windows if w >= p90], default=windows[-1])
     choices = [w for w in windows if low <= w <= high]
     choices = choices if len(choices) <= 3 else [choices[0], choices[len(choices) // 2], choices[-1]]
     facts = f"tokens per text ({model} tokenizer, {len(lengths)} texts): p50 {p50}, p90 {p90}, p99 {p99}"
     if len(choices) > 1:
-        params.comment(f"{facts}; windows from p50 to p90, powers of two: shorter is faster, longer reads more")
+        params.comment(f"{facts}; windows (powers of two) from one that p50 fits to one that p90 fits"
+                       + (f", at most {cap} without a GPU" if cap == CPU_WINDOW_CAP else "")
+                       + ": shorter is faster, longer reads more")
         params.put("max_length", {"type": "categorical", "choices": choices})
     else:
         fixed.comment(f"{facts}: one window covers p50 to p90")
