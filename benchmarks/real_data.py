@@ -74,7 +74,7 @@ def bench(name: str, trials: int, max_train: int | None, work: Path) -> dict[str
     note = ""
     if not (source / "test.jsonl").is_file():
         data = work / f"{name}-data"
-        train, test = hold_out(source / "train.jsonl", data)
+        hold_out(source / "train.jsonl", data)
         note = f"no test split: a stratified {HOLDOUT:.0%} of train (seed 0) held out as test"
     space = work / f"{name}.yaml"
     init = ["init", str(data), "--out", str(space), "--force"]

@@ -69,14 +69,14 @@ def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "region splits the rows as lang does" in text and "source has 120 distinct values" in text
     assert "80% of rows are 'fair'; the rarest label 'j' has 8 rows (ratio 12:1)" in text
     params, fixed = space["params"], space["fixed"]
-    assert params["class_weighting"]["choices"] == ["balanced", "sqrt"]
+    assert params["class_weighting"] == {"type": "categorical", "choices": ["balanced", "sqrt"], "when": {"sampling": "none"}}
     assert params["sampling"]["choices"] == ["none", "balanced"]
     assert params["long_text"]["choices"] == ["head", "head_tail", "chunk_mean"]
     # no GPU here: windows of at most 256 tokens, the longer texts read in up to 4 of them (p90 / 256)
     assert fixed["max_chunks"] == 4 and "of texts are longer than the largest window (256 tokens)" in text
     assert params["max_length"] == {"type": "categorical", "choices": [32, 128, 256]}  # p50 fits to p90, at most 3 and 256
     assert "at most 256 without a GPU" in text
-    assert params["learning_rate"] == {"type": "float", "low": 3e-4, "high": 3e-3, "log": True}
+    assert params["learning_rate"] == {"type": "float", "low": 3e-4, "high": 1.5e-3, "log": True}
     assert params["lora_alpha"] == {"type": "derived", "from": "lora_r", "times": 2}
     assert params["epochs"] == {"type": "int", "low": 3, "high": 5}
     assert fixed["method"] == "lora" and fixed["warmup_ratio"] == 0.1 and fixed["batch_size"] == 16

@@ -156,3 +156,29 @@ def test_served_predictions_match_the_evaluated_ones_for_chunked_reading(worker:
     evaluated = worker.predict(model, "validation", worker.splits.validation, reading)
     _, serve = worker.request_calls(lambda batch: model(**batch).logits, reading, lambda out: out.argmax(-1).tolist())
     assert serve(worker.splits.validation.texts) == evaluated
+
+
+def test_mean_pooling_reads_the_masked_mean_of_the_token_states(worker: Worker) -> None:
+    """pooling=mean: the head reads the mean of the unpadded token states, so padding a text
+    changes nothing; the model's own pooler (cls) is gone from the trial's model."""
+    from hpsearch.space import TrialConfig
+
+    model = worker.build_model(TrialConfig.from_values({**BASE, "pooling": "mean"})).eval()
+    alone = worker.tokenizer(["crash error"], return_tensors="pt")
+    padded = worker.tokenizer(["crash error", "crash error broken fails item twelve more words"], padding=True,
+                              return_tensors="pt")
+    with torch.inference_mode():
+        a, b = model(**alone).logits[0], model(**padded).logits[0]
+        hidden = model.base_model.model.bert(**alone).last_hidden_state
+    assert torch.allclose(a, b, atol=1e-5)
+    head = model.base_model.model.classifier.modules_to_save["default"]
+    assert torch.allclose(a, head(hidden.mean(1))[0], atol=1e-5)
+    result = worker.run({**BASE, "epochs": 1, "pooling": "mean"})
+    assert 0.0 <= result.metrics["macro_f1"] <= 1.0
+
+
+def test_mean_pooling_needs_a_pooler() -> None:
+    from hpsearch.trial._models import use_mean_pooling
+
+    with pytest.raises(ValueError, match="needs a BERT-style model with a pooler"):
+        use_mean_pooling(torch.nn.Linear(2, 2))

@@ -16,6 +16,7 @@ SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 CLASS_WEIGHTING = ("none", "balanced", "sqrt")
 SAMPLING = ("none", "balanced")
 LONG_TEXT = ("head", "head_tail", "chunk_mean", "chunk_max")
+POOLING = ("cls", "mean")
 QUANTIZATION = ("none", "int8", "nf4", "fp4")
 
 
@@ -90,6 +91,9 @@ KNOBS: dict[str, Knob] = {
              "and serving: head, its first tokens; head_tail, the first half and the last half of the "
              "budget; chunk_mean / chunk_max, split into max_length windows (at most max_chunks) whose "
              "logits are averaged / max-pooled", choices=LONG_TEXT),
+        Knob("pooling", str, "cls", "what the classifier reads (BERT-style models): cls, the model's own "
+             "pooled first token; mean, the mean of the token states under the attention mask, as "
+             "sentence-transformers models (all-MiniLM-L6-v2) were trained to be read", choices=POOLING),
         Knob("max_chunks", int, 4, "chunk_mean / chunk_max: windows read per text at most (the rest is "
              "dropped)", check=_positive),
         Knob("quantization", str, "none", "on a GPU, train on bitsandbytes-quantised base weights "
@@ -123,6 +127,7 @@ class TrialConfig:
     class_weighting: str = KNOBS["class_weighting"].default
     sampling: str = KNOBS["sampling"].default
     long_text: str = KNOBS["long_text"].default
+    pooling: str = KNOBS["pooling"].default
     max_chunks: int = KNOBS["max_chunks"].default
     quantization: str = KNOBS["quantization"].default
     seed: int = KNOBS["seed"].default

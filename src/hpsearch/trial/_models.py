@@ -117,6 +117,46 @@ def load_base(path: str, num_labels: int) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+def use_mean_pooling(model: "torch.nn.Module") -> None:
+    """Make a BERT-style classifier read the mean of its token states under the attention mask
+    instead of its pooled first token, in place (the `pooling: mean` knob).
+
+    The base model's ``pooler`` is swapped for a masked-mean pooler; a forward pre-hook on the
+    base model hands it each call's attention mask. Raises ValueError for a model without a pooler.
+    """
+    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    if base is None or getattr(base, "pooler", None) is None:
+        raise ValueError(f"pooling=mean needs a BERT-style model with a pooler; {type(model).__name__} has none "
+                         "(use pooling: cls)")
+    pooler = _mean_pooler_class()()
+    base.pooler = pooler
+    base.register_forward_pre_hook(pooler.remember, with_kwargs=True)
+
+
+@functools.cache
+def _mean_pooler_class() -> type:
+    import torch
+
+    class _MaskedMeanPooler(torch.nn.Module):
+        """The mean of the token states where the attention mask is 1 (all of them without a mask)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.mask: Any = None
+
+        def remember(self, module: Any, args: Any, kwargs: dict[str, Any]) -> None:
+            self.mask = kwargs.get("attention_mask")
+
+        def forward(self, hidden_states: "torch.Tensor") -> "torch.Tensor":
+            mask = self.mask
+            if mask is None or tuple(mask.shape) != tuple(hidden_states.shape[:2]):
+                return hidden_states.mean(1)
+            weights = mask.unsqueeze(-1).to(hidden_states.dtype)
+            return (hidden_states * weights).sum(1) / weights.sum(1).clamp(min=1)
+
+    return _MaskedMeanPooler
+
+
 def transformer_layers(model: "torch.nn.Module") -> tuple[str, "torch.nn.ModuleList"]:
     """The attribute path and list of the transformer blocks (BERT `encoder.layer`, Llama `layers`)."""
     import torch

@@ -151,6 +151,13 @@ class Worker:
                 keep_layers(model, config.layers_kept)
             except ValueError as exc:
                 raise TrialFailed(str(exc)) from None
+        if config.pooling == "mean":
+            from hpsearch.trial._models import use_mean_pooling
+
+            try:
+                use_mean_pooling(model)
+            except ValueError as exc:
+                raise TrialFailed(str(exc)) from None
         heads = head_modules(model)
         for head in heads.values():
             for module in head.modules():
