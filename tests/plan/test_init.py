@@ -78,7 +78,7 @@ def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "at most 256 without a GPU" in text
     assert params["learning_rate"] == {"type": "float", "low": 3e-4, "high": 1.5e-3, "log": True}
     assert params["lora_alpha"] == {"type": "derived", "from": "lora_r", "times": 2}
-    assert params["epochs"] == {"type": "int", "low": 3, "high": 5}
+    assert params["epochs"] == {"type": "int", "low": 3, "high": 4}
     assert fixed["method"] == "lora" and fixed["warmup_ratio"] == 0.1 and fixed["batch_size"] == 16
     assert space["baselines"] == ["linear_probe", "tfidf"]
     assert "max_train_examples" not in space["dataset"]  # 90 training rows

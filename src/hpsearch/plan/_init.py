@@ -252,7 +252,7 @@ def _method(fixed: "Doc", params: "Doc", method: str, gpu: bool, summary: list[s
         params.put("lora_alpha", {"type": "derived", "from": "lora_r", "times": 2}, "scale alpha / r = 2 for any r")
         params.put("target_modules", {"type": "categorical", "choices": ["attention", "attention+mlp"]},
                    "adapters on attention, or on the feed-forward layers too")
-    epochs = (3, 8) if gpu else (3, 5)
+    epochs = (3, 8) if gpu else (3, 4)
     params.put("epochs", {"type": "int", "low": epochs[0], "high": epochs[1]},
                "a CUDA GPU was found: trials can afford more epochs" if gpu else "no GPU: a few epochs per trial")
     fixed.put("method", method, "given (--method)" if method != "lora" else "LoRA: cheap to train and to store")
