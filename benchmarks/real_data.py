@@ -137,7 +137,8 @@ def write_docs(results: dict[str, Any]) -> None:
     lines = [
         "## Real curated data: a search from `hpsearch init` against the baselines",
         "",
-        "Reproduce: `.venv/bin/python benchmarks/real_data.py --trials 12` (or `--datasets NAME`).",
+        "Reproduce a row with its command (listed below the table); the issue's full run is "
+        "`.venv/bin/python benchmarks/real_data.py --trials 12`.",
         "Each dataset: `hpsearch init` writes the space, `hpsearch run` searches it; the best fine-tuned trial",
         "is selected on the validation split and reported on the test split, beside the baselines the same",
         "run records in the same study. Test macro-F1, as measured, whoever wins.",
@@ -167,12 +168,16 @@ def write_docs(results: dict[str, Any]) -> None:
             for kind, v in r["by_reading"].items():
                 lines.append(f"| {name} | {kind} | {v['trials']} | {v['validation_macro_f1']:.3f} | "
                              f"{_f(v['test_macro_f1'])} |")
-    lines += ["", "Best trials' parameters:", ""]
+    lines += ["", "Commands, machines and the best trials' parameters:", ""]
     for name in DATASETS:
         r = results.get(name)
-        if r and r["best_trial"]:
-            params = ", ".join(f"{k}={v}" for k, v in sorted(r["best_trial"]["params"].items()))
-            lines.append(f"- {name}: {params}")
+        if r is None:
+            continue
+        lines.append(f"- {name}: `{r.get('command', '.venv/bin/python benchmarks/real_data.py')}` on "
+                     f"{r.get('machine', 'this machine')}, {r.get('date', '')}")
+        if r["best_trial"]:
+            params = ", ".join(f"{k}={_short(v)}" for k, v in sorted(r["best_trial"]["params"].items()))
+            lines.append(f"  - best trial: {params}")
     section = "\n".join(lines) + "\n"
     text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n\n"
     start = text.find("## Real curated data")
@@ -185,8 +190,18 @@ def write_docs(results: dict[str, Any]) -> None:
     DOCS.write_text(text, encoding="utf-8")
 
 
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def _f(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
+
+
+def _machine() -> str:
+    from hpsearch.trial import describe
+
+    return describe()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,12 +210,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--max-train-examples", type=int, help="passed to hpsearch init (default: init's choice)")
     parser.add_argument("--work", help="folder for spaces, held-out splits and the study database (default: a temp dir)")
+    parser.add_argument("--docs-only", action="store_true", help="rewrite docs/benchmarks.md from the kept results")
     args = parser.parse_args(argv)
     results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
+    if args.docs_only:
+        write_docs(results)
+        return 0
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="hpsearch-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     for name in args.datasets:
         results[name] = bench(name, args.trials, args.max_train_examples, work)
+        results[name]["command"] = (f".venv/bin/python benchmarks/real_data.py --trials {args.trials} --datasets {name}"
+                                    + (f" --max-train-examples {args.max_train_examples}" if args.max_train_examples else ""))
+        results[name]["machine"] = _machine()
+        results[name]["date"] = time.strftime("%Y-%m-%d")
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
         write_docs(results)
