@@ -77,7 +77,8 @@ def write_docs(rows: list[dict], args: argparse.Namespace, described: str, longe
     lines = [
         SECTION, "",
         f"Reproduce: `.venv/bin/python benchmarks/long_text.py --train {args.train} --epochs {args.epochs} "
-        f"--max-length {args.max_length} --max-chunks {args.max_chunks}`.",
+        f"--max-length {args.max_length} --max-chunks {args.max_chunks} --learning-rate {args.learning_rate:g} "
+        f"--readings {' '.join(args.readings)}`.",
         f"One run, the same LoRA trial (MiniLM, mean pooling, learning rate {args.learning_rate:g}, {args.epochs} epochs) "
         f"once per reading; {described}; test = a stratified 20% of train.jsonl held out (seed 0), 300 of it "
         f"scored. {longer:.0%} of the test texts are longer than max_length {args.max_length}. Ratios are against "
