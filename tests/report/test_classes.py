@@ -165,6 +165,20 @@ def test_advice_follows_what_the_trials_tried() -> None:
     assert advice[-1].startswith("Let `hpsearch init DATA` write a starting space")
 
 
+def test_mean_pooling_is_suggested_only_where_the_linear_probe_learned_and_no_trial_read_the_mean() -> None:
+    study = make_study()
+    assert not any("pooling: mean" in line for line in nothing_learned_advice(study))  # no probe in this study
+    probe = attrs({"fair": 0.7, "poor": 0.5, "good": 0.4}, baseline="linear_probe", learned=True)
+    study.add_trial(optuna.trial.create_trial(values=[probe["macro_f1"], 1.0], user_attrs=probe))
+    assert any("Set `pooling: mean`" in line for line in nothing_learned_advice(study))
+    params, user_attrs = collapsed(1e-4)
+    study.add_trial(optuna.trial.create_trial(params={**params, "pooling": "mean"},
+                                              distributions={"learning_rate": DISTRIBUTIONS["learning_rate"],
+                                                             "pooling": CategoricalDistribution(["cls", "mean"])},
+                                              values=[user_attrs["macro_f1"], 1.0], user_attrs=user_attrs))
+    assert not any("pooling: mean" in line for line in nothing_learned_advice(study))
+
+
 def test_no_advice_where_a_trial_learned() -> None:
     assert nothing_learned_advice(make_study(learned=True)) == []
 

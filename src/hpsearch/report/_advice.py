@@ -105,6 +105,17 @@ def _first_epoch(trials: Sequence["FrozenTrial"]) -> str | None:
             "objectives file.")
 
 
+def _pooling(trials: Sequence["FrozenTrial"], fixed: dict[str, Any], baselines: Sequence["FrozenTrial"]) -> str | None:
+    """`pooling: mean` where every trial read the first token and the frozen model's mean-pooled
+    features (the linear probe) did learn: the model was likely trained to be read by its mean."""
+    probe = [t for t in baselines if t.user_attrs.get(BASELINE_ATTR) == "linear_probe" and has_learned(t)]
+    if not probe or any(setting(t, "pooling", fixed) == "mean" for t in trials):
+        return None
+    return ("Every trial's head read the first token (`pooling: cls`), yet the linear probe on the frozen "
+            "model's mean-pooled token states learned: the model reads well by its mean (sentence-transformers "
+            "models such as all-MiniLM-L6-v2 were trained so). Set `pooling: mean` under `fixed:`.")
+
+
 def _baselines(baselines: Sequence["FrozenTrial"]) -> str | None:
     if not baselines:
         return None
@@ -133,7 +144,7 @@ def nothing_learned_advice(study: "optuna.Study", front: "HonestFront | None" = 
     fixed = (space.get("fixed") or {}) if isinstance(space, dict) else {}
     labels = study_labels(study, [*trials, *front.baselines])
     found = [_balance(trials, len(labels), fixed), _learning_rate(trials, fixed), _first_epoch(trials),
-             _baselines(front.baselines),
+             _pooling(trials, fixed, front.baselines), _baselines(front.baselines),
              "Let `hpsearch init DATA` write a starting space fitted to the data (its labels, their balance, "
              "its size), and run that."]
     return [line for line in found if line]
