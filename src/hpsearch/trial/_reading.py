@@ -57,8 +57,9 @@ class Reading:
         return [self.pieces(t, frame) for t in ids]
 
     def pool(self, logits: "torch.Tensor", owners: "torch.Tensor", count: int) -> "torch.Tensor":
-        """Logits per text from logits per piece; `owners[i]` is the text piece i belongs to."""
-        if not self.pooled and logits.shape[0] == count:
+        """Logits per text from logits per piece; `owners[i]` is the text piece i belongs to (one
+        piece per text: the logits as they are)."""
+        if logits.shape[0] == count:
             return logits
         import torch
 

@@ -58,7 +58,6 @@ class Worker:
         self.tokenizer, self.base_model = load_base(self.model_path, len(self.splits.label_names))
         self.base_model.config.id2label = dict(enumerate(self.splits.label_names))
         self.base_model.config.label2id = {n: i for i, n in enumerate(self.splits.label_names)}
-        self._encoded: dict[tuple[str, int], list[list[int]]] = {}
         self._tokens: dict[str, list[list[int]]] = {}
         self._read: dict[tuple[str, Reading], list[list[list[int]]]] = {}
         self._trivial: dict[str, float] | None = None
@@ -67,13 +66,8 @@ class Worker:
     # ------------------------------------------------------------------ data
 
     def encoded(self, name: str, split: Split, max_length: int) -> list[list[int]]:
-        """Token ids of a split, truncated to `max_length`, computed once per length."""
-        key = (name, max_length)
-        if key not in self._encoded:
-            self._encoded[key] = self.tokenizer(
-                split.texts, truncation=True, max_length=max_length
-            )["input_ids"]
-        return self._encoded[key]
+        """Token ids of a split, truncated to `max_length` (special tokens included): the ``head`` reading."""
+        return [pieces[0] for pieces in self.read(name, split, Reading("head", max_length))]
 
     def tokens(self, name: str, split: Split) -> list[list[int]]:
         """Token ids of a split's whole texts, no special tokens, computed once."""
@@ -378,7 +372,7 @@ class Worker:
             batch = self.tokenizer.pad({"input_ids": pieces}, padding="longest", return_tensors="pt")
             with torch.inference_mode():
                 out = forward({k: v.to(self.device) for k, v in batch.items()})
-                if reading.pooled and len(pieces) != len(texts):
+                if reading.pooled:
                     out = reading.pool(out, torch.tensor(owners, device=out.device), len(texts))
             return out if finish is None else finish(out)
 
