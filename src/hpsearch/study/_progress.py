@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune import Callback
 
-from hpsearch.study._driver import ATTRS_KEY, ERROR_KEY
+from hpsearch.study._trainable import ATTRS_KEY, ERROR_KEY
 
 if TYPE_CHECKING:
     from rich.console import Console
