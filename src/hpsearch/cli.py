@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
                       "all on a GPU; at most 2000 on a CPU)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
 
+    status = sub.add_parser("status", help="where a study stands: complete, running, failed, and who runs what")
+    _storage_argument(status)
+    status.add_argument("--study", required=True, help="study name")
+
     validate = sub.add_parser("validate", help="check spaces, search presets and objectives files")
     validate.add_argument("files", nargs="+", metavar="FILE")
 
@@ -104,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args, console)
         if args.command == "run":
             return _run(args, console)
+        if args.command == "status":
+            return _status(args, console)
         if args.command == "pareto":
             return _pareto(args, console)
         if args.command == "report":
@@ -117,6 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        from hpsearch.study._faults import DatabaseUnavailable
+        from hpsearch.study._ledger import StudyFailing
+
+        if not isinstance(exc, (DatabaseUnavailable, StudyFailing)):
+            raise
+        from hpsearch.study import scrub
+
+        url = getattr(args, "storage", None)
+        print(f"error: {scrub(str(exc), url) if url else exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -167,6 +184,15 @@ def _run(args: argparse.Namespace, console: "Console") -> int:
     )
     optuna_study = run(plan, options, console)
     print_summary(optuna_study, console)
+    return 0
+
+
+def _status(args: argparse.Namespace, console: "Console") -> int:
+    from hpsearch.study import open_storage, open_study
+    from hpsearch.study._status import print_status
+
+    study = open_study(args.storage, args.study)
+    print_status(study, open_storage(args.storage, existing=True), console)
     return 0
 
 

@@ -17,18 +17,21 @@ from ..conftest import need
 from .test_storage import PG, _postgres_up
 
 
-def _searcher(toy_space: Path, storage=None, name: str = "toy") -> StudySearch:
-    study = load_plan(toy_space)
+def _searcher(toy_space: Path, url: str | None = None, name: str = "toy") -> StudySearch:
     from functools import partial
 
-    return StudySearch(
-        space=partial(suggest, study.space),
-        metric=["macro_f1", "f1_gap", "latency_p50_ms"],
-        mode=["max", "min", "min"],
-        sampler=optuna.samplers.RandomSampler(seed=0),
-        study_name=name,
-        storage=storage,
-    )
+    from hpsearch.study._faults import StudyLock
+    from hpsearch.study._ledger import Ledger, Policy
+
+    plan = load_plan(toy_space)
+    url = url or f"sqlite:///{toy_space.parent / 'searcher.db'}"
+    storage = open_storage(url)
+    study = optuna.create_study(study_name=name, storage=storage, load_if_exists=True,
+                                directions=["maximize", "minimize", "minimize"],
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    ledger = Ledger(study, storage, StudyLock(url, name), Policy(budget=10))
+    ledger.register(0)
+    return StudySearch(ledger, partial(suggest, plan.space), ["macro_f1", "f1_gap", "latency_p50_ms"])
 
 
 def _final(values: tuple[float, float, float]) -> dict:
@@ -42,7 +45,7 @@ def test_complete_trial_records_every_metric(toy_space: Path) -> None:
     config = searcher.suggest("t1")
     assert {"learning_rate", "batch_size", "epochs", "max_length"} <= set(config)
     searcher.on_trial_complete("t1", _final((0.8, 0.1, 2.0)))
-    (trial,) = searcher._ot_study.get_trials()
+    (trial,) = searcher.ledger.study.get_trials()
     assert trial.state == optuna.trial.TrialState.COMPLETE
     assert trial.values == [0.8, 0.1, 2.0]
     assert trial.user_attrs["group/group=a/n"] == 60.0 and trial.user_attrs["device"] == {"cpu": "x"}
@@ -52,7 +55,6 @@ def test_complete_trial_records_every_metric(toy_space: Path) -> None:
     "result, reason",
     [
         ({ERROR_KEY: "quantization=nf4 needs a CUDA GPU"}, "quantization=nf4 needs a CUDA GPU"),
-        ({"epoch": 1.0, "macro_f1": 0.3}, "the worker stopped before reporting a result"),
         (_final((0.8, float("nan"), 2.0)), "objective(s) not measured: f1_gap"),
     ],
 )
@@ -60,9 +62,35 @@ def test_failed_trials_are_marked_fail_with_their_reason(toy_space: Path, result
     searcher = _searcher(toy_space)
     searcher.suggest("t1")
     searcher.on_trial_complete("t1", result, error=True)
-    (trial,) = searcher._ot_study.get_trials()
+    (trial,) = searcher.ledger.study.get_trials()
     assert trial.state == optuna.trial.TrialState.FAIL
-    assert trial.user_attrs["fail_reason"] == reason
+    assert trial.user_attrs["fail_reason"] == reason and trial.user_attrs["fail_kind"] == "trial"
+
+
+def test_a_trial_whose_worker_died_is_lost_and_its_parameters_run_again(toy_space: Path) -> None:
+    searcher = _searcher(toy_space)
+    config = searcher.suggest("t1")
+    searcher.on_trial_complete("t1", {"epoch": 1.0, "macro_f1": 0.3}, error=True)  # Ray: the actor died
+    lost, retry = searcher.ledger.study.get_trials()
+    assert lost.state == optuna.trial.TrialState.FAIL and lost.user_attrs["fail_kind"] == "lost"
+    assert lost.user_attrs["fail_reason"] == "lost: its worker stopped before reporting a result"
+    assert retry.state == optuna.trial.TrialState.WAITING and retry.params == lost.params
+    assert searcher.suggest("t2") == config  # the next claim runs it
+
+
+def test_a_tell_that_keeps_failing_stops_the_driver_with_the_reason(toy_space: Path, monkeypatch) -> None:
+    from hpsearch.study._faults import DatabaseUnavailable
+
+    searcher = _searcher(toy_space)
+    searcher.suggest("t1")
+
+    def broken(*args, **kwargs):
+        raise DatabaseUnavailable("recording trial 0: the study database kept failing for 180s")
+
+    monkeypatch.setattr(searcher.ledger, "tell", broken)
+    searcher.on_trial_complete("t1", _final((0.8, 0.1, 2.0)))
+    assert isinstance(searcher.fatal, DatabaseUnavailable)  # raised by run() once Tune stops
+    assert searcher.suggest("t2") == "FINISHED"
 
 
 def test_searcher_state_pickled_by_ray_holds_no_database_password(toy_space: Path) -> None:
@@ -71,13 +99,13 @@ def test_searcher_state_pickled_by_ray_holds_no_database_password(toy_space: Pat
 
     name = f"pickle-{uuid.uuid4().hex[:8]}"
     storage = open_storage(PG)
-    searcher = _searcher(toy_space, storage=storage, name=name)
+    searcher = _searcher(toy_space, url=PG, name=name)
     try:
         searcher.suggest("t1")
         blob = pickle.dumps(searcher)
         assert b"s3cret-pw" not in blob
         restored = pickle.loads(blob)
-        assert restored._storage is None and restored._ot_study is None
+        assert restored.ledger is None
     finally:
         optuna.delete_study(study_name=name, storage=storage)
 
@@ -87,13 +115,13 @@ def test_baseline_trial_trains_only_the_head_and_is_reported(toy_space: Path) ->
     from hpsearch.space import BASELINE_ATTR
 
     searcher = _searcher(toy_space)
-    searcher._ot_study.set_metric_names(["macro_f1", "f1_gap", "latency_p50_ms"])
-    searcher._ot_study.enqueue_trial({}, user_attrs={BASELINE_ATTR: "head"})
+    searcher.ledger.study.set_metric_names(["macro_f1", "f1_gap", "latency_p50_ms"])
+    searcher.ledger.study.enqueue_trial({}, user_attrs={BASELINE_ATTR: "head"})
     first, second = searcher.suggest("t1"), searcher.suggest("t2")
     assert first["method"] == "head" and second.get("method", "lora") == "lora"
     searcher.on_trial_complete("t1", _final((0.4, 0.2, 2.0)))
     searcher.on_trial_complete("t2", _final((0.8, 0.1, 2.5)))
-    lines = baseline_lines(searcher._ot_study)
+    lines = baseline_lines(searcher.ledger.study)
     assert lines[0] == "Baseline head (trial 0): macro_f1 0.4 -> best 0.8; f1_gap 0.2 -> best 0.1; " \
                        "latency_p50_ms 2 -> best 2.5"
     assert "beats every fine-tuned trial on the front on latency_p50_ms." in lines[1] and len(lines) == 2

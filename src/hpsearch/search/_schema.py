@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from hpsearch.config import Strict, read_yaml, show, validate_model
 from hpsearch.errors import Problem
@@ -27,6 +27,21 @@ class SearchConfig(Strict):
     cpus_per_trial: float | None = Field(default=None, gt=0, description="null: all of a node's CPUs")
     gpus_per_trial: float = Field(default=0, ge=0)
     time_budget_s: float | None = Field(default=None, gt=0)
+    max_failed_trials: int = Field(default=10, gt=0, description="the study stops after this many trials "
+                                   "failed on their own account (lost and interrupted ones do not count)")
+    max_retries: int = Field(default=2, ge=0, description="how many times a lost or interrupted trial's "
+                             "parameters are run again")
+    heartbeat_interval_s: int = Field(default=10, gt=0, description="how often a driver marks its running "
+                                      "trials as alive in the study")
+    stale_after_s: int = Field(default=60, gt=0, description="a running trial without a heartbeat for this "
+                               "long is lost: failed and run again")
+
+    @model_validator(mode="after")
+    def _beats_within_grace(self) -> "SearchConfig":
+        if self.stale_after_s < 2 * self.heartbeat_interval_s:
+            raise ValueError(f"stale_after_s ({self.stale_after_s}) must be at least twice heartbeat_interval_s "
+                             f"({self.heartbeat_interval_s}), or live trials are taken for lost")
+        return self
 
     @field_validator("sampler", mode="before")
     @classmethod

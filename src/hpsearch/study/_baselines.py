@@ -22,18 +22,29 @@ if TYPE_CHECKING:
     import optuna
     from rich.console import Console
 
+    from hpsearch.study._ledger import Ledger
+
 
 def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], constraints: Sequence[Constraint],
-                     *, threads: int, console: "Console") -> list[int]:
-    """Run each baseline of `kinds` the study does not hold yet; return the new trials' numbers."""
+                     *, threads: int, console: "Console", ledger: "Ledger") -> list[int]:
+    """Run each baseline of `kinds` the study does not hold, nor another driver is running; return
+    the numbers of the trials recorded."""
     import json
     import time
 
-    import optuna
+    claimed: dict[str, int] = {}
 
-    have = {t.user_attrs.get(BASELINE_ATTR) for t in study.get_trials(deepcopy=False)
-            if t.state == optuna.trial.TrialState.COMPLETE}
-    missing = [kind for kind in kinds if kind not in have]
+    def claim(trials: list["optuna.trial.FrozenTrial"]) -> None:
+        import optuna
+
+        have = {t.user_attrs.get(BASELINE_ATTR) for t in trials
+                if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)}
+        for kind in kinds:
+            if kind not in have:
+                claimed[kind] = ledger.start_baseline(kind)
+
+    ledger.once(claim)  # two drivers starting together run each baseline once
+    missing = list(claimed)
     if not missing:
         return []
     from hpsearch.trial import Worker, run_baseline
@@ -48,10 +59,11 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
     numbers = []
     for kind in missing:
         attrs: dict[str, Any] = {BASELINE_ATTR: kind}
+        number = claimed[kind]
         try:
             result = run_baseline(worker, kind)
         except Exception as exc:  # noqa: BLE001 - recorded on a failed baseline trial, as a trial's would be
-            numbers.append(_add(study, None, {**attrs, "fail_reason": f"{type(exc).__name__}: {exc}"}))
+            numbers.append(_finish(ledger, number, None, {**attrs, "fail_reason": f"{type(exc).__name__}: {exc}"}))
             console.print(f"  baseline {kind} [red]failed[/red]: {exc}")
             continue
         values = [result.metrics.get(name) for name in names]
@@ -60,11 +72,11 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
         if any(v is None or not math.isfinite(v) for v in values):
             missed = [n for n, v in zip(names, values) if v is None or not math.isfinite(v)]
             attrs["fail_reason"] = f"objective(s) not measured: {', '.join(missed)}"
-            numbers.append(_add(study, None, attrs))
+            numbers.append(_finish(ledger, number, None, attrs))
             console.print(f"  baseline {kind} [red]failed[/red]: {attrs['fail_reason']}")
             continue
-        numbers.append(_add(study, [float(v) for v in values], attrs, constraints,
-                            plan.objectives.min_gain_over_trivial))  # type: ignore[arg-type]
+        numbers.append(_finish(ledger, number, [float(v) for v in values], attrs, constraints,  # type: ignore[arg-type]
+                               plan.objectives.min_gain_over_trivial))
         shown = "  ".join(f"{n}={v:.4g}" for n, v in zip(names, values))
         console.print(f"  baseline {kind}: {shown}" + ("" if attrs.get("learned", True) else
                                                         "  [yellow](did not beat the trivial predictors)[/yellow]"))
@@ -72,13 +84,22 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
     return numbers
 
 
-def _add(study: "optuna.Study", values: list[float] | None, attrs: dict[str, Any],
-         constraints: Sequence[Constraint] = (), min_gain: float | None = None) -> int:
+def _finish(ledger: "Ledger", number: int, values: list[float] | None, attrs: dict[str, Any],
+            constraints: Sequence[Constraint] = (), min_gain: float | None = None) -> int:
+    """Record a baseline on the trial `number` this driver claimed for it."""
     import optuna
 
+    from hpsearch.study._faults import retrying
+
+    trial = optuna.Trial(ledger.study, ledger.trial_id(number))
+
+    def record() -> None:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        if values is not None:
+            set_trial_constraints(trial, constraints, attrs, min_gain)
+
+    retrying(record, f"recording baseline trial {number}")
     state = optuna.trial.TrialState.COMPLETE if values is not None else optuna.trial.TrialState.FAIL
-    trial = optuna.trial.create_trial(state=state, values=values, params={}, distributions={}, user_attrs=attrs)
-    if values is not None:
-        set_trial_constraints(trial, constraints, attrs, min_gain)
-    study.add_trial(trial)
-    return study.get_trials(deepcopy=False)[-1].number
+    ledger.tell(trial, values, state)
+    return number

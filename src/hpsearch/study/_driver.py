@@ -1,7 +1,8 @@
-"""Run a study on Ray Tune: Optuna proposes (`OptunaSearch`), Ray schedules, the runner trains.
+"""Run a study on Ray Tune: Optuna proposes, Ray schedules, the runner trains.
 
-The Optuna study database is the record of truth. Only this driver process writes to it; the
-workers never see its URL, and neither do Ray's experiment checkpoints.
+The Optuna study database is the record of truth, shared by every driver that runs the study
+(``hpsearch.study._ledger``: the budget, heartbeats, lost trials and retries). Only drivers write
+to it; the workers never see its URL, and neither do Ray's experiment checkpoints.
 """
 
 from __future__ import annotations
@@ -10,87 +11,134 @@ import json
 import logging
 import math
 import os
-import pickle
+import signal
 import time
 import warnings
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import optuna
+from optuna.trial import TrialState
 from ray import tune
-from ray.tune.search import ConcurrencyLimiter
-from ray.tune.search.optuna import OptunaSearch
+from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from hpsearch.errors import Problem, UserError
 from hpsearch.objectives import Constraint
 from hpsearch.plan import Plan
+from hpsearch.study._faults import DatabaseUnavailable, StudyLock, retrying
 from hpsearch.study._front import record_constraints, set_trial_constraints
+from hpsearch.study._ledger import FAIL_KIND_ATTR, Ledger, Policy, StudyFailing, count
 from hpsearch.study._trainable import ATTRS_KEY, ERROR_KEY, METRICS_KEY, trainable
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-class StudySearch(OptunaSearch):
-    """OptunaSearch that records every measured value, the constraint violations and the failure
-    reason on the trial."""
+    from hpsearch.data import Splits
 
-    #: The objectives file's constraints, recorded on each trial with ``Trial.set_constraint``.
-    constraints: tuple[Constraint, ...] = ()
-    #: The objectives file's min_gain_over_trivial: a trial below it is infeasible (``learned``).
-    min_gain: float = 0.1
+log = logging.getLogger("hpsearch.study")
+
+#: The study attribute every worker checks the data it received against.
+CONTENT_ATTR = "dataset_content_fingerprint"
+
+
+class StudySearch(Searcher):
+    """Ray Tune's searcher over a shared Optuna study: each suggestion is a trial claimed from the
+    study's budget (:class:`Ledger`), each result is told to the study with every measured value,
+    the constraint violations and, for a failure, its reason."""
+
+    def __init__(self, ledger: Ledger, space: Callable[[optuna.Trial], dict[str, Any]], names: list[str],
+                 constraints: tuple[Constraint, ...] = (), min_gain: float = 0.1) -> None:
+        super().__init__()
+        self.ledger = ledger
+        self.space = space
+        self.names = names
+        self.constraints = constraints
+        self.min_gain = min_gain
+        self.trials: dict[str, optuna.Trial] = {}
+        #: What stopped the search (too many failures, the database gone): raised after Tune stops.
+        self.fatal: Exception | None = None
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        return True  # the space is the plan's, the objectives the study's
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self.fatal is not None:
+            return Searcher.FINISHED
+        try:
+            claimed = self.ledger.claim()
+            if claimed == "finished":
+                return Searcher.FINISHED
+            if claimed == "wait":
+                return None
+            assert isinstance(claimed, optuna.Trial)
+            config = retrying(lambda: self.space(claimed), f"sampling trial {claimed.number}")
+        except (StudyFailing, DatabaseUnavailable) as exc:
+            self.fatal = exc
+            return Searcher.FINISHED
+        self.trials[trial_id] = claimed
+        return config
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        ot_trial = self._ot_trials.get(trial_id)
-        if ot_trial is None or trial_id in self._completed_trials:
-            return super().on_trial_complete(trial_id, result, error)
-        result = result or {}
+        trial = self.trials.pop(trial_id, None)
+        if trial is None:
+            return
+        try:
+            self._record(trial, result or {}, error)
+        except Exception as exc:  # noqa: BLE001 - Tune would log it and go on: the driver stops and says it
+            self.fatal = exc
+
+    def _record(self, trial: optuna.Trial, result: dict, error: bool) -> None:
         reason = result.get(ERROR_KEY)
+        if METRICS_KEY not in result and reason is None:
+            # the worker process or its node died: the trial is lost, not failed on its own account
+            why = "its worker stopped before reporting a result" if error else "no result reported"
+            self.ledger.fail(trial.number, f"lost: {why}", "lost", retry=True)
+            return
+        values: list[float] | None = None
         if METRICS_KEY in result:
             metrics = json.loads(result[METRICS_KEY])
-            for key, value in metrics.items():
-                ot_trial.set_user_attr(key, value)
-            set_trial_constraints(ot_trial, self.constraints, metrics, self.min_gain)
-            for key, value in json.loads(result[ATTRS_KEY]).items():
-                ot_trial.set_user_attr(key, value)
-            values = [result.get(name) for name in self.metric]
-            bad = [n for n, v in zip(self.metric, values) if v is None or not math.isfinite(v)]
+            attrs = {**metrics, **json.loads(result[ATTRS_KEY])}
+            values = [result.get(name) for name in self.names]
+            bad = [n for n, v in zip(self.names, values) if v is None or not math.isfinite(v)]
             if bad:
                 reason = f"objective(s) not measured: {', '.join(bad)}"
-        elif reason is None:
-            reason = "the worker stopped before reporting a result" if error else "no result reported"
+
+            def record() -> None:
+                for key, value in attrs.items():
+                    trial.set_user_attr(key, value)
+                set_trial_constraints(trial, self.constraints, metrics, self.min_gain)
+
+            retrying(record, f"recording trial {trial.number}")
+        elif ATTRS_KEY in result:  # a failed trial's node
+            retrying(lambda: [trial.set_user_attr(k, v) for k, v in json.loads(result[ATTRS_KEY]).items()],
+                     f"recording trial {trial.number}")
         if reason is not None:
-            ot_trial.set_user_attr("fail_reason", reason)
-            ot_trial.study.tell(ot_trial, None, state=optuna.trial.TrialState.FAIL)
-            self._completed_trials.add(trial_id)
-            return None
-        return super().on_trial_complete(trial_id, result, error)
+            retrying(lambda: (trial.set_user_attr("fail_reason", reason), trial.set_user_attr(FAIL_KIND_ATTR, "trial")),
+                     f"recording trial {trial.number}")
+            self.ledger.tell(trial, None, TrialState.FAIL)
+            return
+        if not self.ledger.tell(trial, values, TrialState.COMPLETE):
+            log.warning("trial %d had been taken for lost by another driver; its retry is recorded instead",
+                        trial.number)
 
-    # The storage holds the database URL and its password: Ray pickles searchers into its
-    # experiment state and checkpoints, so the study and storage never go with them.
-    _UNPICKLED = ("_storage", "_ot_study", "_ot_trials", "_sampler")
+    def running(self) -> list[int]:
+        return sorted(t.number for t in self.trials.values())
 
+    # Ray pickles searchers into its experiment state: the ledger holds the database URL and its
+    # password, so none of it goes with them. The study database, not Ray's state, is what resumes.
     def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
-        state["trial_numbers"] = {tid: t.number for tid, t in self._ot_trials.items()}
-        return state
+        return {"names": self.names, "min_gain": self.min_gain}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        state.pop("trial_numbers", None)
-        self.__dict__.update(state)
-        self.__dict__.update({k: None for k in self._UNPICKLED if k != "_ot_trials"})
-        self._ot_trials = {}
+        self.__dict__.update({"ledger": None, "space": None, "constraints": (), "trials": {}, "fatal": None,
+                              **state})
 
     def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as fh:
-            pickle.dump(self.__getstate__(), fh)
+        pass
 
     def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as fh:
-            state = pickle.load(fh)
-        state.pop("trial_numbers", None)
-        self.__dict__.update({k: v for k, v in state.items() if k not in self._UNPICKLED})
+        pass
 
 
 @dataclass
@@ -101,8 +149,21 @@ class RunOptions:
     address: str | None = None
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: the driver marks its trials as interrupted and stops."""
+
+
+#: The signal that stopped the run (Tune may re-raise our exception as a plain KeyboardInterrupt).
+_received: list[str] = []
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    _received.append(signal.Signals(signum).name)
+    raise Interrupted(_received[-1])
+
+
 def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
-    """Validate what needs the stack, open the database, run the trials on Ray Tune."""
+    """Join (or create) the study, then run trials on Ray Tune until the study's budget is met."""
     source = plan.path
     from hpsearch.search import make_sampler
     from hpsearch.trial import check_model
@@ -112,125 +173,222 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     search = plan.search
     constraints = plan.objectives.parsed_constraints()
     try:
-        sampler = make_sampler(search.sampler.name, search.seed, search.sampler.options)
+        make_sampler(search.sampler.name, search.seed, search.sampler.options)
     except (TypeError, ValueError) as exc:
         raise UserError(Problem(source, "search.sampler.options", str(exc))) from None
 
     from hpsearch.study._storage import mask_url, open_storage
 
+    splits = plan.splits()
+    policy = Policy(budget=options.trials, max_failed_trials=search.max_failed_trials,
+                    max_retries=search.max_retries, heartbeat_interval_s=search.heartbeat_interval_s,
+                    stale_after_s=search.stale_after_s)
     storage = open_storage(options.storage)
-    directions = plan.objectives.directions()
+    lock = StudyLock(options.storage, options.study_name)
+    with lock.held():  # one driver at a time decides whether the study is new, and what it holds
+        study = _join(storage, options.study_name, plan, splits, constraints)
+    ledger = Ledger(study, storage, lock, policy)
+    seed = ledger.register(search.seed)
+    sampler = make_sampler(search.sampler.name, seed, search.sampler.options)
+    study = retrying(lambda: optuna.load_study(study_name=options.study_name, storage=storage, sampler=sampler),
+                     "loading the study")
+    ledger.study = study
     names = plan.objectives.names()
-    _check_existing(storage, options.study_name, names, directions)
+    directions = plan.objectives.directions()
+
+    from hpsearch.space import BASELINE_ATTR, suggest
+
+    if plan.space.baseline != "none":
+        def enqueue_head(trials: list[Any]) -> None:
+            if not any(t.user_attrs.get(BASELINE_ATTR) == plan.space.baseline for t in trials):
+                study.enqueue_trial({}, user_attrs={BASELINE_ATTR: plan.space.baseline})
+
+        ledger.once(enqueue_head)
 
     import ray
 
     # Per-epoch reports carry progress metrics only; the objectives come with the last one.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    init_started = time.monotonic()
-    if not ray.is_initialized():
-        ray.init(
-            address=options.address,
-            include_dashboard=False,
-            logging_level=logging.ERROR,
-            log_to_driver=False,
-            configure_logging=True,
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"  # Ctrl-C is ours: the trials are marked, then Ray stops
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ledger.start()
+    searcher: StudySearch | None = None
+    progress = None
+    try:
+        init_started = time.monotonic()
+        if not ray.is_initialized():
+            ray.init(
+                address=options.address,
+                include_dashboard=False,
+                logging_level=logging.ERROR,
+                log_to_driver=False,
+                configure_logging=True,
+            )
+            if options.address is None:  # the Ray this driver started goes with it, however it ends
+                from hpsearch.study._reaper import start as start_reaper
+
+                start_reaper(os.getpid())
+        for sig in (signal.SIGINT, signal.SIGTERM):  # again: Ray's core put its own (a stack dump) in place
+            signal.signal(sig, _on_signal)
+        from hpsearch.study._cluster import alive_nodes, check_placeable, trial_resources
+        from hpsearch.trial._shipping import ship
+
+        nodes = alive_nodes()
+        resources = trial_resources(search, nodes)
+        check_placeable(resources, nodes, os.path.join(plan.base_dir, plan.space.search or "search preset"))
+        cluster = ray.cluster_resources()
+        counts = count(study.get_trials(deepcopy=False))
+        console.print(
+            f"Ray: {len(nodes)} node(s), {int(cluster.get('CPU', 0))} CPUs, {int(cluster.get('GPU', 0))} GPUs "
+            f"({'cluster ' + options.address if options.address else 'local'}, "
+            f"{time.monotonic() - init_started:.1f}s); {resources.cpu:g} CPUs"
+            + (f" and {resources.gpu:g} GPUs" if resources.gpu else "")
+            + f" per trial, {search.max_concurrent_trials} at a time"
         )
-    cluster = ray.cluster_resources()
-    cpus = search.cpus_per_trial or max(1.0, math.floor(cluster.get("CPU", 1) / search.max_concurrent_trials))
-    console.print(
-        f"Ray: {int(cluster.get('CPU', 0))} CPUs, {int(cluster.get('GPU', 0))} GPUs "
-        f"({'cluster ' + options.address if options.address else 'local'}, "
-        f"{time.monotonic() - init_started:.1f}s); {cpus:g} CPUs per trial, "
-        f"{search.max_concurrent_trials} at a time"
-    )
-    console.print(f"Study {options.study_name!r} in {mask_url(options.storage)}: "
-                  f"{options.trials} trials, sampler {search.sampler.name}, objectives "
-                  + ", ".join(f"{n} ({d[:3]})" for n, d in zip(names, directions))
-                  + (f"; constraints {', '.join(map(str, constraints))}" if constraints else ""))
+        console.print(f"Study {options.study_name!r} in {mask_url(options.storage)}: "
+                      f"{options.trials} trials ({counts.complete} complete, {counts.running} running elsewhere), "
+                      f"sampler {search.sampler.name} (seed {seed}), objectives "
+                      + ", ".join(f"{n} ({d[:3]})" for n, d in zip(names, directions))
+                      + (f"; constraints {', '.join(map(str, constraints))}" if constraints else ""))
 
-    from hpsearch.space import BASELINE_ATTR, suggest
+        if plan.space.baselines:
+            from hpsearch.study._baselines import record_baselines
 
-    searcher = StudySearch(
-        space=partial(suggest, plan.space),
-        metric=names,
-        mode=["max" if d == "maximize" else "min" for d in directions],
-        sampler=sampler,
-        study_name=options.study_name,
-        storage=storage,
-    )
-    searcher.constraints = tuple(constraints)
-    searcher.min_gain = plan.objectives.min_gain_over_trivial
-    optuna_study = searcher._ot_study
-    assert optuna_study is not None  # OptunaSearch creates the study when given a space
+            record_baselines(study, plan, plan.space.baselines, constraints, threads=int(resources.cpu),
+                             console=console, ledger=ledger)
+
+        from hpsearch.study._progress import Progress
+
+        searcher = StudySearch(ledger, partial(suggest, plan.space), names, tuple(constraints),
+                               plan.objectives.min_gain_over_trivial)
+        progress = Progress(console, options.trials, names, directions, search.max_concurrent_trials,
+                            done=counts.complete)
+        shipment = ship(plan)
+        tuner = tune.Tuner(
+            tune.with_resources(
+                tune.with_parameters(trainable, plan=plan, threads=int(resources.cpu), shipment=shipment,
+                                     fingerprint=study.user_attrs.get(CONTENT_ATTR, shipment.content_fingerprint)),
+                {"cpu": resources.cpu, "gpu": resources.gpu},
+            ),
+            tune_config=tune.TuneConfig(
+                search_alg=ConcurrencyLimiter(searcher, max_concurrent=search.max_concurrent_trials),
+                num_samples=-1,  # the study's budget decides (StudySearch returns FINISHED)
+                reuse_actors=True,
+                time_budget_s=search.time_budget_s,
+            ),
+            run_config=tune.RunConfig(
+                name=f"{options.study_name}-{ledger.identity['id']}",
+                storage_path=os.path.abspath(os.path.join(".hpsearch", "ray")),
+                verbose=0,
+                callbacks=[progress],
+            ),
+        )
+        progress.start()
+        tuner.fit()
+        if searcher.fatal is not None:
+            raise searcher.fatal
+        stopped = ledger.release(f"stopped by the time budget (time_budget_s={search.time_budget_s:g})"
+                                 if search.time_budget_s else "stopped before it reported", "stopped")
+        if stopped:
+            console.print(f"Stopped by the time budget: trial(s) {', '.join(map(str, stopped))} recorded as "
+                          "stopped; the next run resumes them")
+        _say_where(study, ledger, console)
+    except KeyboardInterrupt:
+        what = _received[-1] if _received else "SIGINT"
+        released = ledger.release(f"interrupted ({what}); the next run resumes it", "interrupted")
+        if released:
+            console.print(f"Interrupted: trial(s) {', '.join(map(str, released))} marked as interrupted; "
+                          "running the same command resumes them")
+        raise
+    finally:
+        ledger.stop()
+        if progress is not None:
+            progress.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return study
+
+
+def _say_where(study: "optuna.Study", ledger: Ledger, console: "Console") -> None:
+    counts = count(study.get_trials(deepcopy=False))
+    if counts.complete < ledger.policy.budget:
+        console.print(f"Study {study.study_name!r}: {counts.complete}/{ledger.policy.budget} complete, "
+                      f"{counts.running} running elsewhere ({', '.join(counts.running_by)})")
+
+
+def _join(storage: Any, name: str, plan: Plan, splits: "Splits", constraints: list[Constraint]) -> "optuna.Study":
+    """The study `name`, created with what it holds (space, dataset, objectives, constraints) if it
+    is new; a UserError, with nothing written, if it exists and holds a different search."""
+    names = plan.objectives.names()
+    directions = plan.objectives.directions()
+    fingerprint = splits.fingerprint
+    try:
+        existing = retrying(lambda: optuna.load_study(study_name=name, storage=storage), "loading the study")
+    except KeyError:
+        existing = None
+    if existing is not None:
+        differences = _differences(existing, plan, fingerprint, constraints)
+        if differences:
+            raise UserError(Problem("--study", "", f"study {name!r} holds another search ({'; '.join(differences)}); "
+                                    "run the same files against it, or use another --study name"))
+        if not existing.user_attrs.get("space"):
+            _record_study_attrs(existing, plan, splits)  # a study an earlier hpsearch, or Optuna, began
+        return existing
+    study = retrying(lambda: optuna.create_study(study_name=name, storage=storage, directions=directions,
+                                                 load_if_exists=True), "creating the study")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna_study.set_metric_names(names)
-    _record_study_attrs(optuna_study, plan)
-    record_constraints(optuna_study, constraints)
-    if plan.space.baseline != "none" and not any(
-        t.user_attrs.get(BASELINE_ATTR) == plan.space.baseline for t in optuna_study.get_trials(deepcopy=False)
-    ):
-        optuna_study.enqueue_trial({}, user_attrs={BASELINE_ATTR: plan.space.baseline})
-
-    if plan.space.baselines:
-        from hpsearch.study._baselines import record_baselines
-
-        record_baselines(optuna_study, plan, plan.space.baselines, constraints, threads=int(cpus), console=console)
-
-    from hpsearch.study._progress import Progress
-
-    progress = Progress(console, options.trials, names, directions, search.max_concurrent_trials)
-    resources = {"cpu": cpus, "gpu": search.gpus_per_trial}
-    tuner = tune.Tuner(
-        tune.with_resources(
-            tune.with_parameters(trainable, plan=plan, threads=int(cpus)), resources
-        ),
-        tune_config=tune.TuneConfig(
-            search_alg=ConcurrencyLimiter(searcher, max_concurrent=search.max_concurrent_trials),
-            num_samples=options.trials,
-            reuse_actors=True,
-            time_budget_s=search.time_budget_s,
-        ),
-        run_config=tune.RunConfig(
-            name=options.study_name,
-            storage_path=os.path.abspath(os.path.join(".hpsearch", "ray")),
-            verbose=0,
-            callbacks=[progress],
-        ),
-    )
-    progress.start()
-    try:
-        tuner.fit()
-    finally:
-        progress.stop()
-    return optuna_study
+        retrying(lambda: study.set_metric_names(names), "creating the study")
+    _record_study_attrs(study, plan, splits)
+    retrying(lambda: record_constraints(study, constraints), "creating the study")
+    return study
 
 
-def _check_existing(storage: Any, name: str, names: list[str], directions: list[str]) -> None:
-    """A study of that name must measure the same objectives in the same directions."""
-    try:
-        existing = optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        return
-    have = [d.name.lower() for d in existing.directions]
-    metric_names = existing.metric_names
-    if have != directions or (metric_names and list(metric_names) != names):
-        raise UserError(Problem(
-            "--study", "",
-            f"study {name!r} already exists with objectives "
-            f"{list(metric_names or [])} {have}; this space has {names} {directions}. "
-            "Use another --study name.",
-        ))
+def _differences(study: "optuna.Study", plan: Plan, fingerprint: str, constraints: list[Constraint]) -> list[str]:
+    """What the study holds that this plan does not: objectives, constraints, dataset, space."""
+    from hpsearch.study._front import STUDY_ATTR
+
+    names = plan.objectives.names()
+    directions = plan.objectives.directions()
+    have = [d.name.lower() for d in study.directions]
+    metric_names = list(study.metric_names or [])
+    out = []
+    if have != directions or (metric_names and metric_names != names):
+        out.append(f"objectives {list(zip(metric_names, have))} in the study, {list(zip(names, directions))} here")
+    attrs = study.user_attrs
+    if not attrs.get("space"):
+        return out
+    recorded = attrs.get(STUDY_ATTR, [])
+    if recorded != [str(c) for c in constraints]:
+        out.append(f"constraints {recorded} in the study, {[str(c) for c in constraints]} here")
+    if attrs.get("dataset_fingerprint") not in (None, fingerprint):
+        out.append(f"dataset fingerprint {attrs['dataset_fingerprint']} in the study, {fingerprint} here")
+    space = plan.space.model_dump(mode="json", by_alias=True)
+    theirs = attrs["space"]
+    for key in sorted(set(space) | set(theirs)):
+        if key in ("name", "search", "objectives"):  # names of files; what they hold is compared above
+            continue
+        if space.get(key) != theirs.get(key):
+            if isinstance(space.get(key), dict) and isinstance(theirs.get(key), dict):
+                inner = sorted(k for k in set(space[key]) | set(theirs[key]) if space[key].get(k) != theirs[key].get(k))
+                out.append(f"space {key}.{', '.join(inner)} differ{'s' if len(inner) == 1 else ''}")
+            else:
+                out.append(f"space {key} differs")
+    return out
 
 
-def _record_study_attrs(optuna_study: "optuna.Study", plan: Plan) -> None:
+def _record_study_attrs(study: "optuna.Study", plan: Plan, splits: "Splits") -> None:
     from hpsearch import __version__
+    from hpsearch.trial._shipping import content_fingerprint
 
-    splits = plan.splits()
-    optuna_study.set_user_attr("hpsearch_version", __version__)
-    optuna_study.set_user_attr("space_file", os.path.basename(plan.path))
-    optuna_study.set_user_attr("space", plan.space.model_dump(mode="json", by_alias=True))
-    optuna_study.set_user_attr("dataset_fingerprint", splits.fingerprint)
-    optuna_study.set_user_attr("dataset", splits.describe())
-    optuna_study.set_user_attr("labels", splits.label_names)
+    attrs = {
+        "hpsearch_version": __version__,
+        "space_file": os.path.basename(plan.path),
+        "space": plan.space.model_dump(mode="json", by_alias=True),
+        "dataset_fingerprint": splits.fingerprint,
+        CONTENT_ATTR: content_fingerprint(splits),
+        "dataset": splits.describe(),
+        "labels": splits.label_names,
+    }
+    for key, value in attrs.items():
+        retrying(lambda: study.set_user_attr(key, value), "recording the study")

@@ -23,13 +23,13 @@ class Progress(Callback):
     """Ray Tune callback: trial start, epochs and end as lines, and the run's status."""
 
     def __init__(self, console: "Console", total: int, names: list[str], directions: list[str],
-                 concurrency: int = 1) -> None:
+                 concurrency: int = 1, done: int = 0) -> None:
         self.console: Console | None = console
         self.total = total
         self.names = names
         self.maximize = [d == "maximize" for d in directions]
         self.concurrency = max(1, concurrency)
-        self.done = 0
+        self.done = done  # complete in the study before this driver started (other drivers', earlier runs)
         self.failed = 0
         self.running: set[str] = set()
         self.best: dict[str, float] = {}

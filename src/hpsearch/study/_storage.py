@@ -39,11 +39,18 @@ def scrub(text: str, url: str) -> str:
     return text
 
 
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def open_storage(url: str, source: str = "--storage", *, existing: bool = False) -> "optuna.storages.RDBStorage":
     """Connect to the study database (creating Optuna's tables); raise UserError if we cannot.
 
     With `existing` (the commands that only read a study), a SQLite file that is not there is an
-    error rather than a new empty database left behind.
+    error rather than a new empty database left behind. A server in the middle of a restart is
+    waited for; a SQLite database is switched to WAL, so several local drivers
+    and readers share it.
     """
     from pathlib import Path
 
@@ -64,11 +71,30 @@ def open_storage(url: str, source: str = "--storage", *, existing: bool = False)
                                     "first, or give --storage (or $HPSEARCH_STORAGE)"))
     import optuna
 
+    from hpsearch.study._faults import is_restarting, retrying
+
+    def connect() -> "optuna.storages.RDBStorage":
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(parsed.get_backend_name()))
+        if parsed.get_backend_name() == "sqlite":
+            _use_wal(storage)
+        return storage
+
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(parsed.get_backend_name()))
+        if existing:  # the reading commands answer at once
+            return connect()
+        # a server in the middle of a restart is waited for; one that refuses is a wrong URL
+        return retrying(connect, f"opening {mask_url(url)}", deadline_s=60, retry_if=is_restarting)
     except Exception as exc:  # noqa: BLE001 - any driver error is the user's URL or server
-        reason = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, url)
-        raise UserError(Problem(source, "", f"cannot open {mask_url(url)}: {reason}")) from None
+        raise UserError(Problem(source, "", f"cannot open {mask_url(url)}: {scrub(first_line(exc), url)}")) from None
+
+
+def _use_wal(storage: "optuna.storages.RDBStorage") -> None:
+    """Write-ahead logging: readers never block the writer, and a busy database waits (the engine's
+    timeout) rather than failing."""
+    from sqlalchemy import text
+
+    with storage.engine.connect() as connection:
+        connection.execute(text("PRAGMA journal_mode=WAL"))
 
 
 def _engine_kwargs(backend: str) -> dict[str, object]:

@@ -7,35 +7,53 @@ database: the driver alone writes to it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray import tune
 
 from hpsearch.plan import Plan
+
+if TYPE_CHECKING:
+    from hpsearch.trial import Shipment
 
 #: Result keys the trainable uses to hand over what the runner measured.
 METRICS_KEY = "hpsearch_metrics"
 ATTRS_KEY = "hpsearch_attrs"
 ERROR_KEY = "hpsearch_error"
 
+#: This worker process's runner, kept across trials (``reuse_actors``), and what it was built from.
 _WORKER: Any = None
+_BUILT_FROM: tuple[Plan, str | None] | None = None
 
 
-def trainable(config: dict[str, Any], plan: Plan, threads: int) -> None:
-    """Ray Tune function trainable: one trial on this worker's cached data and weights."""
-    global _WORKER
-    from hpsearch.trial import TrialFailed, Worker
+def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipment | None = None,
+              fingerprint: str | None = None) -> None:
+    """Ray Tune function trainable: one trial on this worker's cached data and weights.
 
+    `shipment` is the data and the model as the driver sent them (any node can run the trial);
+    `fingerprint` is the study's, which the data must match. Each result records the node it ran on.
+    """
+    global _WORKER, _BUILT_FROM
+    from hpsearch.study._cluster import where
+    from hpsearch.trial import TrialFailed, Worker, unpack
+
+    node = where()
     try:
-        if _WORKER is None or _WORKER.plan != plan:
-            _WORKER = Worker(plan, threads=threads)
+        if _WORKER is None or _BUILT_FROM != (plan, fingerprint):
+            _WORKER = _BUILT_FROM = None
+            splits, model_path = None, None
+            if shipment is not None:
+                splits, model_path = unpack(shipment, fingerprint or shipment.content_fingerprint)
+            _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path)
+            _BUILT_FROM = (plan, fingerprint)
         result = _WORKER.run(config, report=lambda row: tune.report(dict(row)))
     except TrialFailed as exc:
-        tune.report({ERROR_KEY: str(exc)})
+        tune.report({ERROR_KEY: str(exc), ATTRS_KEY: json.dumps({"node": node})})
         return
     except Exception as exc:  # noqa: BLE001 - recorded on the trial, which is marked FAIL
-        tune.report({ERROR_KEY: f"{type(exc).__name__}: {exc}"})
+        tune.report({ERROR_KEY: f"{type(exc).__name__}: {exc}", ATTRS_KEY: json.dumps({"node": node})})
         return
+    result.attrs["node"] = node
     final = {k: v for k, v in result.metrics.items() if k in plan.objectives.names()}
     final[METRICS_KEY] = json.dumps(result.metrics)
     final[ATTRS_KEY] = json.dumps(result.attrs, default=str)

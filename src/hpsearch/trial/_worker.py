@@ -37,7 +37,10 @@ class TrialFailed(Exception):
 
 
 class Worker:
-    def __init__(self, plan: Plan, threads: int | None = None) -> None:
+    def __init__(self, plan: Plan, threads: int | None = None, *, splits: Splits | None = None,
+                 model_path: str | None = None) -> None:
+        """`splits` and `model_path`, where given (a worker on another node: ``unpack``), stand in
+        for reading the plan's dataset and resolving its model from the driver's paths."""
         import torch
 
         self.plan = plan
@@ -50,11 +53,11 @@ class Worker:
         self.kbit_training = self.device.type == "cuda"
         if threads:
             torch.set_num_threads(max(1, int(threads)))
-        self.splits: Splits = plan.splits()
+        self.splits: Splits = splits if splits is not None else plan.splits()
         from hpsearch.space import resolve_model
         from hpsearch.trial._models import load_base
 
-        self.model_path = resolve_model(plan.space.model, plan.path)
+        self.model_path = model_path or resolve_model(plan.space.model, plan.path)
         self.tokenizer, self.base_model = load_base(self.model_path, len(self.splits.label_names))
         self.base_model.config.id2label = dict(enumerate(self.splits.label_names))
         self.base_model.config.label2id = {n: i for i, n in enumerate(self.splits.label_names)}
