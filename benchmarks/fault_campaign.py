@@ -327,8 +327,8 @@ def figures(trials: list[Any], requested: int) -> dict[str, Any]:
         by_params.setdefault(json.dumps(t.params, sort_keys=True), []).append(t)
     repeats = [group for group in by_params.values() if len(group) > 1]
 
-    def enqueued(t: Any) -> bool:  # Optuna's enqueue_trial: a retry, a baseline or a warm start
-        return "fixed_params" in t.system_attrs
+    def enqueued(t: Any) -> bool:  # hpsearch's retry of a lost trial, or Optuna's enqueue_trial
+        return "retry_of" in t.user_attrs or "fixed_params" in t.system_attrs
 
     proposed: dict[str, list[Any]] = {}
     for t in mine:
@@ -670,10 +670,12 @@ def write_docs(r: dict[str, Any]) -> None:
     if r.get("proposed_twice_groups"):
         lines += ["Trials the samplers proposed with the same parameters (neither enqueued, any state): " + "; ".join(
             ", ".join(map(str, g)) for g in r["proposed_twice_groups"][:20]) + ".", ""]
+    lines += _kill_rerun_lines()
     lines += [
         "How the campaign works (`benchmarks/fault_campaign.py`):",
         "",
-        "- The drivers run the same command with the same space and search preset (so the same sampler seed),",
+        "- The drivers run the same command with the same space and search preset (each draws its sampler seed",
+        "  from the study: the preset's seed, plus one for every driver that joined before it),",
         "  each in its own process group, working directory and `RAY_TMPDIR` (so each starts its own local Ray",
         "  instance), with `RAY_ADDRESS` unset. Every process the campaign starts carries a marker in its",
         f"  environment (`{MARKER}`, and `{START_MARKER}` for the driver start), which Ray's processes inherit:",
@@ -690,13 +692,40 @@ def write_docs(r: dict[str, Any]) -> None:
         "- The campaign ends when no driver is running, or at `--max-minutes` (SIGTERM to each driver's",
         "  process, 60 s, then SIGKILL to its process group).",
         "- *Run twice* counts complete trials only; *proposed twice* counts any two trials with the same",
-        "  parameters that no one enqueued (a retry shares its failed trial's parameters by design), which is",
-        "  what drivers sampling with the same seed produce.",
+        "  parameters that no one enqueued (a retry, `retry_of`, shares its lost trial's parameters by design),",
+        "  which is what drivers sampling with the same seed would produce.",
         "- Process timings differ between runs, so the same seed gives the same choices, not the same campaign.",
         "",
     ]
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _kill_rerun_lines() -> list[str]:
+    """The issue's two checks on the shipped demo space, from `benchmarks/kill_rerun.py`, if run."""
+    path = ROOT / "benchmarks" / "results" / "kill_rerun.json"
+    if not path.is_file():
+        return []
+    r = json.loads(path.read_text(encoding="utf-8"))
+    k, t = r["killed_and_rerun"], r["two_drivers"]
+    return [
+        "## The demo space, killed and run again; two drivers on one study",
+        "",
+        "The real packaged MiniLM on the shipped `spaces/legal.yaml`, against the same PostgreSQL "
+        f"(measured {r['date']}):",
+        "",
+        "    .venv/bin/python benchmarks/kill_rerun.py --storage postgresql://postgres@127.0.0.1:5432/test",
+        "",
+        "| check | result |",
+        "|---|---|",
+        f"| `{k['command']}`, driver SIGKILLed in trial {k['killed_in_trial']}, then the same command | "
+        f"{k['complete']} complete, {k['left_running']} RUNNING or waiting; states {k['states']}; the killed trial: "
+        f"\"{k['killed_trial_reason']}\", run again as trial(s) {', '.join(map(str, k['rerun_of_killed'])) or 'none'} "
+        f"({k['minutes']} min) |",
+        f"| `{t['command']}` | {t['complete']} complete, {t['distinct_parameters']} distinct parameter sets; "
+        f"trials per driver {list(t['by_driver'].values())}; states {t['states']} ({t['minutes']} min) |",
+        "",
+    ]
 
 
 def _code_version() -> str:

@@ -221,3 +221,19 @@ def test_a_driver_with_other_data_refuses_to_join_and_writes_nothing(
     after = optuna.load_study(study_name=study, storage=PG)
     assert after.user_attrs == before.user_attrs and _system_attrs(study) == system_before
     assert after.get_trials() == []
+
+
+def test_trials_cut_by_the_time_budget_are_recorded_as_stopped_not_left_running(
+        postgres: None, tmp_path: Path, tiny_model_dir: Path) -> None:
+    study = f"budget-{uuid.uuid4().hex[:8]}"
+    space = _space(tmp_path, tiny_model_dir, epochs=200, extra="time_budget_s: 25\n")
+    log = tmp_path / "budget.log"
+    driver = _driver(space, study, 3, log)
+    assert driver.wait(timeout=300) == 0, log.read_text()[-3000:]
+    trials = _trials(study)
+    assert TrialState.RUNNING not in {t.state for t in trials}
+    stopped = [t for t in trials if t.state == TrialState.FAIL]
+    assert stopped and all(t.user_attrs["fail_kind"] == "stopped" for t in stopped), \
+        [(t.number, t.user_attrs) for t in stopped]
+    assert "stopped by the time budget (time_budget_s=25)" in stopped[0].user_attrs["fail_reason"]
+    assert "the next run resumes them" in log.read_text()

@@ -229,3 +229,17 @@ def test_a_postgresql_restart_mid_study_loses_no_trial_and_crashes_nothing(toy_s
     trials = optuna.load_study(study_name=name, storage=url).get_trials()
     assert [t.state for t in trials].count(TrialState.COMPLETE) == 12
     assert TrialState.RUNNING not in {t.state for t in trials}
+
+
+def test_a_retry_left_waiting_when_the_budget_is_met_is_closed_with_the_reason() -> None:
+    url, name = _pg(), f"unneeded-{uuid.uuid4().hex[:8]}"
+    driver = Driver(url, name, Policy(budget=1))
+    lost = driver.claim()
+    lost.suggest_float("x", 0, 1)
+    driver.ledger.fail(lost.number, "lost: test", "lost", retry=True)  # retry enqueued, waiting
+    driver.ledger.study.add_trial(optuna.trial.create_trial(values=[0.5], params={"x": 0.1},
+                                                            distributions={"x": optuna.distributions.FloatDistribution(0, 1)}))
+    assert driver.claim() == "finished"
+    retry = driver.ledger.study.get_trials()[1]
+    assert retry.state == TrialState.FAIL and retry.user_attrs[FAIL_KIND_ATTR] == "unneeded"
+    assert "budget of 1 complete trials was met first" in retry.user_attrs["fail_reason"]

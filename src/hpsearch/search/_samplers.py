@@ -18,13 +18,17 @@ if TYPE_CHECKING:
 SamplerFactory = Callable[..., "optuna.samplers.BaseSampler"]
 
 
-def _optuna(class_name: str) -> SamplerFactory:
+def _optuna(class_name: str, **defaults: Any) -> SamplerFactory:
     """A factory for Optuna's sampler `class_name`, imported when a sampler is built."""
 
     def factory(seed: int, **options: Any) -> "optuna.samplers.BaseSampler":
+        import warnings
+
         import optuna
 
-        return getattr(optuna.samplers, class_name)(seed=seed, **options)  # type: ignore[no-any-return]
+        with warnings.catch_warnings():  # constant_liar is "experimental" in Optuna 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return getattr(optuna.samplers, class_name)(seed=seed, **{**defaults, **options})  # type: ignore[no-any-return]
 
     factory.__name__ = class_name
     return factory
@@ -39,8 +43,10 @@ def register_sampler(name: str, factory: SamplerFactory) -> None:
     SAMPLERS[name] = factory
 
 
-for _name, _class in [("tpe", "TPESampler"), ("nsga2", "NSGAIISampler"), ("random", "RandomSampler"),
-                      ("gp", "GPSampler")]:
+# TPE's constant liar: trials running elsewhere (other drivers, concurrent trials) count as bad
+# outcomes while they run, so a proposal does not repeat what is already being tried.
+register_sampler("tpe", _optuna("TPESampler", constant_liar=True))
+for _name, _class in [("nsga2", "NSGAIISampler"), ("random", "RandomSampler"), ("gp", "GPSampler")]:
     register_sampler(_name, _optuna(_class))
 
 

@@ -217,13 +217,24 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     try:
         init_started = time.monotonic()
         if not ray.is_initialized():
-            ray.init(
-                address=options.address,
-                include_dashboard=False,
-                logging_level=logging.ERROR,
-                log_to_driver=False,
-                configure_logging=True,
-            )
+            try:
+                ray.init(
+                    address=options.address,
+                    include_dashboard=False,
+                    logging_level=logging.ERROR,
+                    log_to_driver=False,
+                    configure_logging=True,
+                )
+            except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+                if options.address is None:
+                    raise
+                from hpsearch.study._storage import first_line
+
+                auth = "" if os.environ.get("RAY_AUTH_MODE") == "token" else (
+                    "; a cluster started with `ray start --head` needs RAY_AUTH_MODE=token here, with its token "
+                    "in ~/.ray/auth_token or RAY_AUTH_TOKEN (see the README, On a Ray cluster)")
+                raise UserError(Problem("--address", "", f"cannot join the Ray cluster at {options.address}: "
+                                        f"{first_line(exc)}{auth}")) from None
             if options.address is None:  # the Ray this driver started goes with it, however it ends
                 from hpsearch.study._reaper import start as start_reaper
 
@@ -285,13 +296,14 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         )
         progress.start()
         tuner.fit()
+        why = (f"stopped by the time budget (time_budget_s={search.time_budget_s:g})" if searcher.fatal is None
+               and search.time_budget_s else "stopped: its driver stopped before the trial reported")
+        stopped = ledger.release(why, "stopped")
+        if stopped:
+            console.print(f"{why[0].upper()}{why[1:]}: trial(s) {', '.join(map(str, stopped))} recorded as "
+                          "stopped; the next run resumes them")
         if searcher.fatal is not None:
             raise searcher.fatal
-        stopped = ledger.release(f"stopped by the time budget (time_budget_s={search.time_budget_s:g})"
-                                 if search.time_budget_s else "stopped before it reported", "stopped")
-        if stopped:
-            console.print(f"Stopped by the time budget: trial(s) {', '.join(map(str, stopped))} recorded as "
-                          "stopped; the next run resumes them")
         _say_where(study, ledger, console)
     except KeyboardInterrupt:
         what = _received[-1] if _received else "SIGINT"

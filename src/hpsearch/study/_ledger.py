@@ -185,6 +185,7 @@ class Ledger:
             self.sweep()
             counts = count(self._trials())
             if counts.complete >= self.policy.budget:
+                self._drop_unneeded_retries()
                 self.finished = True
                 return "finished"
             if counts.failed_own >= self.policy.max_failed_trials:
@@ -207,6 +208,13 @@ class Ledger:
         number = retrying(lambda: self.storage.get_trial_number_from_id(trial_id), "reading a trial")
         self.hold(number)
         return number
+
+    def _drop_unneeded_retries(self) -> None:
+        """Retries still waiting once the study is complete will never run: say so (call under the lock)."""
+        for trial in self._trials():
+            if trial.state == TrialState.WAITING and counts_toward_budget(trial):
+                self.fail(trial.number, f"not run: the study's budget of {self.policy.budget} complete trials "
+                          "was met first", "unneeded", retry=False)
 
     def hold(self, number: int) -> int:
         """Beat the heartbeat of a trial this driver runs, from now until :meth:`drop`."""
