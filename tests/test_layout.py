@@ -19,6 +19,7 @@ LAYERS = [
     {"trial"},
     {"study"},
     {"report"},
+    {"export"},
     {"cli"},
     {"__main__"},
 ]

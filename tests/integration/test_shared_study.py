@@ -203,11 +203,11 @@ def test_a_driver_with_other_data_refuses_to_join_and_writes_nothing(
     study = f"join-{uuid.uuid4().hex[:8]}"
     space = _space(tmp_path, tiny_model_dir)
     from hpsearch.plan import load_plan
-    from hpsearch.study._driver import _join
+    from hpsearch.study._join import join_study
     from hpsearch.study._storage import open_storage
 
     plan = load_plan(space)  # the first driver's record of the study, as `run` leaves it
-    _join(open_storage(PG), study, plan, plan.splits(), plan.objectives.parsed_constraints())
+    join_study(open_storage(PG), study, plan, plan.splits(), plan.objectives.parsed_constraints())
     before = optuna.load_study(study_name=study, storage=PG)
     system_before = _system_attrs(study)
     other = tmp_path / "other"

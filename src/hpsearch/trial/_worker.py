@@ -9,7 +9,6 @@ quantity it measured.
 from __future__ import annotations
 
 import copy
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence

@@ -1,0 +1,9 @@
+"""The hand-off from a study to a training team: a policy that picks one trial (parsed, never
+evaluated), and the bundle written from it."""
+
+from __future__ import annotations
+
+from hpsearch.export._pick import Pick, explain_no_pick, metric_value, pick
+from hpsearch.export._policy import Condition, Policy, check_metrics, parse_policy
+
+__all__ = ["Condition", "Pick", "Policy", "check_metrics", "explain_no_pick", "metric_value", "parse_policy", "pick"]

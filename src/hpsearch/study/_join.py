@@ -1,0 +1,101 @@
+"""Joining a study: a new study is created with what it holds (space, dataset, objectives,
+constraints); an existing one is joined only by a driver that runs the same search, else one line
+says what differs and nothing is written."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from hpsearch.errors import Problem, UserError
+from hpsearch.objectives import Constraint
+from hpsearch.plan import Plan
+from hpsearch.study._faults import retrying
+from hpsearch.study._front import record_constraints
+
+if TYPE_CHECKING:
+    from hpsearch.data import Splits
+
+#: The study attribute every worker checks the data it received against.
+CONTENT_ATTR = "dataset_content_fingerprint"
+
+
+def join_study(storage: Any, name: str, plan: Plan, splits: "Splits", constraints: list[Constraint]) -> "optuna.Study":
+    """The study `name`, created with what it holds (space, dataset, objectives, constraints) if it
+    is new; a UserError, with nothing written, if it exists and holds a different search."""
+    names = plan.objectives.names()
+    directions = plan.objectives.directions()
+    fingerprint = splits.fingerprint
+    try:
+        existing = retrying(lambda: optuna.load_study(study_name=name, storage=storage), "loading the study")
+    except KeyError:
+        existing = None
+    if existing is not None:
+        differ = differences(existing, plan, fingerprint, constraints)
+        if differ:
+            raise UserError(Problem("--study", "", f"study {name!r} holds another search ({'; '.join(differ)}); "
+                                    "run the same files against it, or use another --study name"))
+        if not existing.user_attrs.get("space"):
+            record_study_attrs(existing, plan, splits)  # a study an earlier hpsearch, or Optuna, began
+        return existing
+    study = retrying(lambda: optuna.create_study(study_name=name, storage=storage, directions=directions,
+                                                 load_if_exists=True), "creating the study")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retrying(lambda: study.set_metric_names(names), "creating the study")
+    record_study_attrs(study, plan, splits)
+    retrying(lambda: record_constraints(study, constraints), "creating the study")
+    return study
+
+
+def differences(study: "optuna.Study", plan: Plan, fingerprint: str, constraints: list[Constraint]) -> list[str]:
+    """What the study holds that this plan does not: objectives, constraints, dataset, space."""
+    from hpsearch.study._front import STUDY_ATTR
+
+    names = plan.objectives.names()
+    directions = plan.objectives.directions()
+    have = [d.name.lower() for d in study.directions]
+    metric_names = list(study.metric_names or [])
+    out = []
+    if have != directions or (metric_names and metric_names != names):
+        out.append(f"objectives {list(zip(metric_names, have))} in the study, {list(zip(names, directions))} here")
+    attrs = study.user_attrs
+    if not attrs.get("space"):
+        return out
+    recorded = attrs.get(STUDY_ATTR, [])
+    if recorded != [str(c) for c in constraints]:
+        out.append(f"constraints {recorded} in the study, {[str(c) for c in constraints]} here")
+    if attrs.get("dataset_fingerprint") not in (None, fingerprint):
+        out.append(f"dataset fingerprint {attrs['dataset_fingerprint']} in the study, {fingerprint} here")
+    space = plan.space.model_dump(mode="json", by_alias=True)
+    theirs = attrs["space"]
+    for key in sorted(set(space) | set(theirs)):
+        if key in ("name", "search", "objectives"):  # names of files; what they hold is compared above
+            continue
+        if space.get(key) != theirs.get(key):
+            if isinstance(space.get(key), dict) and isinstance(theirs.get(key), dict):
+                inner = sorted(k for k in set(space[key]) | set(theirs[key]) if space[key].get(k) != theirs[key].get(k))
+                out.append(f"space {key}.{', '.join(inner)} differ{'s' if len(inner) == 1 else ''}")
+            else:
+                out.append(f"space {key} differs")
+    return out
+
+
+def record_study_attrs(study: "optuna.Study", plan: Plan, splits: "Splits") -> None:
+    from hpsearch import __version__
+    from hpsearch.trial._shipping import content_fingerprint
+
+    attrs = {
+        "hpsearch_version": __version__,
+        "space_file": os.path.basename(plan.path),
+        "space": plan.space.model_dump(mode="json", by_alias=True),
+        "dataset_fingerprint": splits.fingerprint,
+        CONTENT_ATTR: content_fingerprint(splits),
+        "dataset": splits.describe(),
+        "labels": splits.label_names,
+    }
+    for key, value in attrs.items():
+        retrying(lambda: study.set_user_attr(key, value), "recording the study")
