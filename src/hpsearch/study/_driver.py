@@ -29,7 +29,7 @@ from hpsearch.study._faults import DatabaseUnavailable, StudyLock, retrying
 from hpsearch.study._front import set_trial_constraints
 from hpsearch.study._join import CONTENT_ATTR, join_study
 from hpsearch.study._ledger import FAIL_KIND_ATTR, Ledger, Policy, StudyFailing, count
-from hpsearch.study._trainable import ATTRS_KEY, ERROR_KEY, METRICS_KEY, trainable
+from hpsearch.study._trainable import ARTIFACT_KEY, ARTIFACT_KIND_KEY, ATTRS_KEY, ERROR_KEY, METRICS_KEY, trainable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,8 +44,9 @@ class StudySearch(Searcher):
     the constraint violations and, for a failure, its reason."""
 
     def __init__(self, ledger: Ledger, space: Callable[[optuna.Trial], dict[str, Any]], names: list[str],
-                 constraints: tuple[Constraint, ...] = (), min_gain: float = 0.1) -> None:
+                 constraints: tuple[Constraint, ...] = (), min_gain: float = 0.1, store: Any = None) -> None:
         super().__init__()
+        self.store = store  # Optuna's artifact store for the trained adapters; None keeps none
         self.ledger = ledger
         self.space = space
         self.names = names
@@ -106,6 +107,12 @@ class StudySearch(Searcher):
                 set_trial_constraints(trial, self.constraints, metrics, self.min_gain)
 
             retrying(record, f"recording trial {trial.number}")
+            if self.store is not None and ARTIFACT_KEY in result:
+                import base64
+
+                from hpsearch.study._artifacts import keep
+
+                keep(self.store, trial, result[ARTIFACT_KIND_KEY], base64.b64decode(result[ARTIFACT_KEY]))
         elif ATTRS_KEY in result:  # a failed trial's node
             retrying(lambda: [trial.set_user_attr(k, v) for k, v in json.loads(result[ATTRS_KEY]).items()],
                      f"recording trial {trial.number}")
@@ -128,7 +135,7 @@ class StudySearch(Searcher):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update({"ledger": None, "space": None, "constraints": (), "trials": {}, "fatal": None,
-                              **state})
+                              "store": None, **state})
 
     def save(self, checkpoint_path: str) -> None:
         pass
@@ -205,6 +212,8 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
 
     # Per-epoch reports carry progress metrics only; the objectives come with the last one.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+    # Tune's own result files would copy every trained adapter; the study and its store hold them.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"  # Ctrl-C is ours: the trials are marked, then Ray stops
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     ledger.start()
@@ -266,8 +275,10 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
 
         from hpsearch.study._progress import Progress
 
+        from hpsearch.study._artifacts import open_store
+
         searcher = StudySearch(ledger, partial(suggest, plan.space), names, tuple(constraints),
-                               plan.objectives.min_gain_over_trivial)
+                               plan.objectives.min_gain_over_trivial, store=open_store(study, options.storage))
         progress = Progress(console, options.trials, names, directions, search.max_concurrent_trials,
                             done=counts.complete)
         shipment = ship(plan)

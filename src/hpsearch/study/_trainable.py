@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 METRICS_KEY = "hpsearch_metrics"
 ATTRS_KEY = "hpsearch_attrs"
 ERROR_KEY = "hpsearch_error"
+#: The trained adapter or head, base64 of a gzip'd tar, and its kind (``trial._artifact``).
+ARTIFACT_KEY = "hpsearch_artifact"
+ARTIFACT_KIND_KEY = "hpsearch_artifact_kind"
 
 #: This worker process's runner, kept across trials (``reuse_actors``), and what it was built from.
 _WORKER: Any = None
@@ -57,4 +60,9 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
     final = {k: v for k, v in result.metrics.items() if k in plan.objectives.names()}
     final[METRICS_KEY] = json.dumps(result.metrics)
     final[ATTRS_KEY] = json.dumps(result.attrs, default=str)
+    if result.artifact is not None:
+        import base64
+
+        final[ARTIFACT_KIND_KEY], data = result.artifact
+        final[ARTIFACT_KEY] = base64.b64encode(data).decode("ascii")
     tune.report(final)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 from hpsearch.data import Split, Splits
 from hpsearch.plan import Plan
 from hpsearch.space import TrialConfig
 from hpsearch.trial._hardware import device_fingerprint
+from hpsearch.trial._artifact import pack_trained, versions
 from hpsearch.trial._memory import PeakMemory, model_size_mb
 from hpsearch.trial._reading import Frame, Reading
 
@@ -29,6 +30,8 @@ class TrialResult:
 
     metrics: dict[str, float]
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: (kind, gzip'd tar) of the trained adapter or head (``_artifact``), None where nothing is kept.
+    artifact: tuple[str, bytes] | None = None
 
 
 class TrialFailed(Exception):
@@ -231,7 +234,14 @@ class Worker:
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             history, collapse = self.train(model, config, report)
             train_seconds = time.perf_counter() - started
+            artifact = pack_trained(model, config.method)  # before evaluate() merges the adapters
             result = self.evaluate(model, config)
+        result.artifact = artifact
+        # everything needed to run this trial again, from the study alone
+        result.attrs["config"] = asdict(config)
+        result.attrs["model"] = self.plan.space.model
+        result.attrs["dataset_fingerprint"] = self.splits.fingerprint
+        result.attrs["versions"] = versions()
         result.metrics["train_seconds"] = train_seconds
         result.metrics["train_steps"] = history[-1]["step"] if history else 0.0
         result.metrics["trainable_params"] = float(trainable)
