@@ -61,6 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     _storage_argument(status)
     status.add_argument("--study", required=True, help="study name")
 
+    export = sub.add_parser(
+        "export", help="pick a trial by a policy and write its bundle for a training team",
+        description="Pick one complete, feasible, fine-tuned trial by a policy (validation metrics only) and\n"
+        "write its bundle: config.yaml, lora_config.json, training_arguments.json, the trained adapter,\n"
+        "MODEL_CARD.md and the test split's scores (measured once, after selection).",
+        epilog="policies:\n  max macro_f1 where latency_p95_ms <= 20 and f1_gap <= 0.05\n"
+        "  min latency_p50_ms where macro_f1 >= 0.8 tie max macro_f1",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _storage_argument(export)
+    export.add_argument("--study", required=True, help="study name")
+    export.add_argument("--policy", required=True, help="how to pick, e.g. 'max macro_f1 where latency_p95_ms <= 20'")
+    export.add_argument("--out", required=True, metavar="DIR", help="where to write the bundle (new or empty)")
+    export.add_argument("--force", action="store_true", help="replace DIR if it holds something")
+
     validate = sub.add_parser("validate", help="check spaces, search presets and objectives files")
     validate.add_argument("files", nargs="+", metavar="FILE")
 
@@ -108,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args, console)
         if args.command == "run":
             return _run(args, console)
+        if args.command == "export":
+            return _export(args, console)
         if args.command == "status":
             return _status(args, console)
         if args.command == "pareto":
@@ -184,6 +200,24 @@ def _run(args: argparse.Namespace, console: "Console") -> int:
     )
     optuna_study = run(plan, options, console)
     print_summary(optuna_study, console)
+    return 0
+
+
+def _export(args: argparse.Namespace, console: "Console") -> int:
+    from pathlib import Path
+
+    from hpsearch.export import NothingQualifies, export_bundle
+    from hpsearch.study import open_study
+
+    study = open_study(args.storage, args.study)
+    try:
+        out = export_bundle(study, args.storage, args.policy, Path(args.out), force=args.force)
+    except NothingQualifies as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 1
+    picked = sorted(p.name for p in out.iterdir())
+    console.print(f"{out}: {', '.join(picked)}", soft_wrap=True)
     return 0
 
 

@@ -3,7 +3,8 @@ evaluated), and the bundle written from it."""
 
 from __future__ import annotations
 
+from hpsearch.export._bundle import NothingQualifies, choose, export_bundle
 from hpsearch.export._pick import Pick, explain_no_pick, metric_value, pick
 from hpsearch.export._policy import Condition, Policy, check_metrics, parse_policy
 
-__all__ = ["Condition", "Pick", "Policy", "check_metrics", "explain_no_pick", "metric_value", "parse_policy", "pick"]
+__all__ = ["Condition", "NothingQualifies", "Pick", "choose", "export_bundle", "Policy", "check_metrics", "explain_no_pick", "metric_value", "parse_policy", "pick"]

@@ -38,12 +38,17 @@ def store_root(url: str) -> Path:
     return Path(".hpsearch", "artifacts").resolve()
 
 
-def open_store(study: "optuna.Study", url: str) -> "FileSystemArtifactStore":
-    """The study's artifact store, made (and recorded on the study) if it is new."""
+def open_store(study: "optuna.Study", url: str, *, create: bool = True) -> "FileSystemArtifactStore":
+    """The study's artifact store, made (and recorded on the study) if it is new; with `create`
+    False (reading), FileNotFoundError if it is not there."""
     from optuna.artifacts import FileSystemArtifactStore
 
     recorded = study.user_attrs.get(STORE_ATTR)
     root = Path(recorded) if recorded and not os.environ.get("HPSEARCH_ARTIFACTS") else store_root(url)
+    if not create:
+        if not root.is_dir():
+            raise FileNotFoundError(f"{root} is not there")
+        return FileSystemArtifactStore(str(root))
     root.mkdir(parents=True, exist_ok=True)
     if recorded != str(root):
         retrying(lambda: study.set_user_attr(STORE_ATTR, str(root)), "recording the artifact store")

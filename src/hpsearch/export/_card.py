@@ -1,0 +1,103 @@
+"""MODEL_CARD.md of an exported trial: the task, the data, every objective with its interval, the
+groups, latency and where it was measured, the baselines beside it, the policy, the test split's
+scores (measured once, after selection) and where it all came from."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:.4g}"
+
+
+def model_card(study: "optuna.Study", trial: "FrozenTrial", config: dict[str, Any], policy: str,
+               test: dict[str, Any]) -> str:
+    from hpsearch.study import baseline_trials, objective_names
+
+    attrs = trial.user_attrs
+    names = objective_names(study)
+    space = study.user_attrs.get("space", {})
+    dataset = space.get("dataset", {}) or {}
+    groups = dataset.get("group_columns") or []
+    labels = study.user_attrs.get("labels") or []
+    lines = [
+        f"# {study.study_name}: trial {trial.number}",
+        "",
+        f"Sequence classification into {len(labels)} labels ({', '.join(map(str, labels))}), fine-tuned from "
+        f"`{attrs.get('model', space.get('model'))}` with method `{config.get('method')}`; picked from study "
+        f"`{study.study_name}` by the policy `{policy}` on validation metrics.",
+        "",
+        "## Data",
+        "",
+        f"- {study.user_attrs.get('dataset', 'sizes not recorded')}",
+        f"- fingerprint `{attrs.get('dataset_fingerprint', study.user_attrs.get('dataset_fingerprint'))}`",
+        f"- text column `{dataset.get('text_column', 'text')}`, label column `{dataset.get('label_column', 'label')}`"
+        + (f", group column(s) {', '.join(f'`{g}`' for g in groups)}" if groups else ""),
+        "",
+        "## Objectives (validation split)",
+        "",
+        "| objective | value | 95% interval |",
+        "|---|---|---|",
+    ]
+    for name in names:
+        base, slash, column = name.partition("/")
+        low = attrs.get(f"{base}_ci_low{slash}{column}")
+        high = attrs.get(f"{base}_ci_high{slash}{column}")
+        interval = f"{_fmt(low)} – {_fmt(high)}" if low is not None and high is not None else "—"
+        lines.append(f"| {name} | {_fmt(attrs.get(name))} | {interval} |")
+    lines += ["", "## Per group (validation split)", ""]
+    group_rows = sorted(k for k in attrs if k.startswith("group/") and k.endswith("/macro_f1"))
+    if group_rows:
+        lines += ["| group | macro-F1 | n |", "|---|---|---|"]
+        for key in group_rows:
+            group = key.removeprefix("group/").removesuffix("/macro_f1")
+            lines.append(f"| {group} | {_fmt(attrs[key])} | {_fmt(attrs.get(f'group/{group}/n'))} |")
+    else:
+        lines.append("No group column was measured.")
+    device = attrs.get("device")
+    lines += [
+        "", "## Latency and size", "",
+        f"- latency p50 {_fmt(attrs.get('latency_p50_ms'))} ms, p95 {_fmt(attrs.get('latency_p95_ms'))} ms per "
+        f"request; throughput {_fmt(attrs.get('throughput_per_s'))} examples/s; model {_fmt(attrs.get('model_size_mb'))} MB",
+        f"- measured as: {json.dumps(attrs.get('latency_method'), sort_keys=True)}",
+        f"- on: {json.dumps(device, sort_keys=True) if device else 'not recorded'} (compare timings on the same "
+        "hardware only)",
+        "", "## Baselines (same splits, same measurements)", "",
+    ]
+    baselines = baseline_trials(study)
+    if baselines:
+        lines += ["| baseline | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for b in baselines:
+            lines.append(f"| {b.user_attrs.get('baseline')} | "
+                         + " | ".join(_fmt(b.user_attrs.get(n)) for n in names) + " |")
+    else:
+        lines.append("The study holds no baseline.")
+    lines += ["", "## Test split (measured once, after selection)", ""]
+    if test:
+        lines.append("These were not looked at to pick the trial; `test_metrics.json` holds them all.")
+        lines.append("")
+        lines += [f"- {name}: {_fmt(test[name])}" for name in names if name in test]
+        lines += [f"- {name}: {_fmt(test[name])}" for name in ("accuracy",) if name in test and name not in names]
+    else:
+        lines.append("The dataset has no test split.")
+    versions = attrs.get("versions", {})
+    lines += [
+        "", "## Configuration and provenance", "",
+        "```json", json.dumps(config, indent=2, sort_keys=True), "```", "",
+        f"- study `{study.study_name}`, trial {trial.number}, seed {config.get('seed')}",
+        "- versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "not recorded"),
+        f"- policy: `{policy}`",
+        "",
+    ]
+    return "\n".join(lines)

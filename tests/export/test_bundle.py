@@ -1,0 +1,135 @@
+"""`hpsearch export`: a real study (tiny model, real Ray) picked by policy into a bundle whose files
+instantiate the classes they name and whose adapter loads with peft."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+from hpsearch.cli import main
+
+from ..conftest import toy_rows, write_jsonl
+
+pytestmark = pytest.mark.integration
+
+SPACE = """name: handoff
+model: {model}
+objectives: objectives.yaml
+baselines: [tfidf]
+dataset:
+  path: {data}
+  group_columns: group
+params:
+  learning_rate: {{type: float, low: 3.0e-3, high: 8.0e-3, log: true}}
+  lora_r: {{type: categorical, choices: [4, 8]}}
+fixed:
+  epochs: 12
+  batch_size: 16
+  max_length: 16
+"""
+
+OBJECTIVES = """objectives:
+  - {name: macro_f1, direction: maximize}
+  - {name: f1_gap, direction: minimize}
+  - {name: latency_p50_ms, direction: minimize}
+collapse: {patience: 1000}
+min_gain_over_trivial: 0.0
+"""
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> tuple[str, Path]:
+    root = tmp_path_factory.mktemp("handoff")
+    data = write_jsonl(root / "toy.jsonl", toy_rows(240))
+    (root / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
+    space = root / "handoff.yaml"
+    space.write_text(SPACE.format(model=tiny_model_dir, data=data), encoding="utf-8")
+    url = f"sqlite:///{root / 'study.db'}"
+    run = subprocess.run([sys.executable, "-m", "hpsearch", "run", str(space), "--storage", url, "--trials", "2"],
+                         cwd=root, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return url, root
+
+
+def test_export_writes_a_bundle_whose_files_instantiate_and_whose_adapter_loads(study, tmp_path: Path) -> None:
+    import peft
+    import transformers
+    import yaml
+
+    url, _ = study
+    out = tmp_path / "bundle"
+    assert main(["export", "--study", "handoff", "--storage", url, "--out", str(out),
+                 "--policy", "max macro_f1 where latency_p50_ms <= 10000"]) == 0
+    trials = [t for t in optuna.load_study(study_name="handoff", storage=url).get_trials()
+              if t.state.name == "COMPLETE" and not t.user_attrs.get("baseline")]
+    config = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))
+    (picked,) = [t for t in trials if t.number == config["provenance"]["trial"]]
+    assert picked.user_attrs["macro_f1"] == max(t.user_attrs["macro_f1"] for t in trials)
+    assert config["config"] == picked.user_attrs["config"]
+    assert set(config["provenance"]["versions"]) >= {"hpsearch", "torch", "transformers", "peft"}
+    lora = peft.LoraConfig(**json.loads((out / "lora_config.json").read_text(encoding="utf-8")))
+    assert lora.r == picked.params["lora_r"]
+    args = transformers.TrainingArguments(**{**json.loads((out / "training_arguments.json").read_text()),
+                                             "output_dir": str(tmp_path / "args")})
+    assert args.learning_rate == pytest.approx(picked.params["learning_rate"])
+    base = transformers.AutoModelForSequenceClassification.from_pretrained(
+        config["model"], num_labels=len(config["labels"]), ignore_mismatched_sizes=True)
+    model = peft.PeftModel.from_pretrained(base, str(out / "adapter"))
+    assert isinstance(model, peft.PeftModel)
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "max macro_f1 where latency_p50_ms <= 10000" in card and "| tfidf |" in card
+    assert not (out / "bitsandbytes_config.json").exists()
+
+
+def test_quantised_trials_carry_a_bitsandbytes_config_that_instantiates() -> None:
+    import transformers
+
+    from hpsearch.export._bundle import bitsandbytes_config
+
+    for kind in ("int8", "nf4", "fp4"):
+        transformers.BitsAndBytesConfig(**bitsandbytes_config({"quantization": kind}))
+    assert bitsandbytes_config({"quantization": "none"}) is None
+
+
+@pytest.mark.parametrize("policy, code, says", [
+    ("max macro_f1 where latency_p50_ms <= 0.000001", 1, "latency_p50_ms <= 1e-06 excluded 2 of 2 trials"),
+    ("max macro_f1 where latency_p50_ms is 3", 2, "expected an operator"),
+    ("max test/macro_f1", 2, "validation metrics only"),
+    ("max macro_f2", 2, "macro_f1"),
+])
+def test_a_policy_that_picks_nothing_or_is_wrong_says_so(study, tmp_path: Path, capsys, policy: str, code: int,
+                                                         says: str) -> None:
+    url, _ = study
+    out = tmp_path / "bundle"
+    assert main(["export", "--study", "handoff", "--storage", url, "--out", str(out), "--policy", policy]) == code
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1
+    assert not out.exists() and not list(tmp_path.glob(".bundle-*"))  # nothing half-written
+
+
+def test_export_refuses_a_full_directory_and_a_missing_adapter(study, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    url, root = study
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("x")
+    assert main(["export", "--study", "handoff", "--storage", url, "--out", str(full), "--policy", "max macro_f1"]) == 2
+    assert "is not empty" in capsys.readouterr().err
+    store = Path(optuna.load_study(study_name="handoff", storage=url).user_attrs["artifact_store"])
+    moved = tmp_path / "store"
+    shutil.move(store, moved)
+    try:
+        assert main(["export", "--study", "handoff", "--storage", url, "--out", str(tmp_path / "b"),
+                     "--policy", "max macro_f1"]) == 2
+        assert "has no trained adapter in the artifact store" in capsys.readouterr().err
+        assert not (tmp_path / "b").exists()
+    finally:
+        shutil.move(moved, store)
