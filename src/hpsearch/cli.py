@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="where to write the bundle (new or empty)")
     export.add_argument("--force", action="store_true", help="replace DIR if it holds something")
 
+    train = sub.add_parser("train", help="retrain an exported bundle: adapter, merged model, metrics, model card")
+    train.add_argument("bundle", metavar="BUNDLE", help="a directory `hpsearch export` wrote")
+    train.add_argument("--data", metavar="SPACE_OR_FILE", help="other data: a space file (its dataset section) or "
+                       "a JSONL/CSV file with the same columns (default: the bundle's)")
+    train.add_argument("--out", required=True, metavar="DIR", help="where to write (new or empty)")
+    train.add_argument("--force", action="store_true", help="replace DIR if it holds something")
+
     validate = sub.add_parser("validate", help="check spaces, search presets and objectives files")
     validate.add_argument("files", nargs="+", metavar="FILE")
 
@@ -124,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args, console)
         if args.command == "export":
             return _export(args, console)
+        if args.command == "train":
+            return _train(args, console)
         if args.command == "status":
             return _status(args, console)
         if args.command == "pareto":
@@ -218,6 +227,20 @@ def _export(args: argparse.Namespace, console: "Console") -> int:
         return 1
     picked = sorted(p.name for p in out.iterdir())
     console.print(f"{out}: {', '.join(picked)}", soft_wrap=True)
+    return 0
+
+
+def _train(args: argparse.Namespace, console: "Console") -> int:
+    from pathlib import Path
+
+    from hpsearch.export import retrain
+
+    metrics = retrain(Path(args.bundle), Path(args.out), args.data, force=args.force)
+    shown = ", ".join(f"{k} {metrics['validation'][k]:.4g}" for k in ("macro_f1", "f1_gap", "latency_p50_ms")
+                      if k in metrics["validation"])
+    diff = metrics.get("macro_f1_difference")
+    console.print(f"{args.out}: validation {shown}"
+                  + (f" (macro-F1 {diff:+.4f} against the exported trial)" if diff is not None else ""), soft_wrap=True)
     return 0
 
 

@@ -45,7 +45,10 @@ min_gain_over_trivial: 0.0
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> tuple[str, Path]:
     root = tmp_path_factory.mktemp("handoff")
-    data = write_jsonl(root / "toy.jsonl", toy_rows(240))
+    rows = toy_rows(240)
+    for row in rows[::4]:  # a quarter of the labels wrong: no trial scores 1.0, so reproducing one means something
+        row["label"] = {"bug": "feature", "feature": "question", "question": "bug"}[row["label"]]
+    data = write_jsonl(root / "toy.jsonl", rows)
     (root / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
     space = root / "handoff.yaml"
     space.write_text(SPACE.format(model=tiny_model_dir, data=data), encoding="utf-8")
@@ -133,3 +136,38 @@ def test_export_refuses_a_full_directory_and_a_missing_adapter(study, tmp_path: 
         assert not (tmp_path / "b").exists()
     finally:
         shutil.move(moved, store)
+
+
+def test_train_reproduces_the_exported_trial_and_writes_adapter_merged_model_and_card(study, tmp_path: Path) -> None:
+    import transformers
+
+    url, _ = study
+    bundle = tmp_path / "bundle"
+    assert main(["export", "--study", "handoff", "--storage", url, "--out", str(bundle), "--policy", "max macro_f1"]) == 0
+    out = tmp_path / "retrained"
+    assert main(["train", str(bundle), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert 0.3 < metrics["exported_validation"]["macro_f1"] < 0.95  # a score that could move
+    assert abs(metrics["macro_f1_difference"]) <= 0.02, metrics  # same data, same seed, on a CPU
+    assert metrics["validation"]["macro_f1"] == pytest.approx(metrics["exported_validation"]["macro_f1"], abs=0.02)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(out / "merged")
+    assert model.config.id2label[0] == "bug"
+    assert (out / "adapter" / "adapter_config.json").is_file()
+    assert "## Retrained" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+
+def test_train_refuses_a_bundle_from_a_newer_hpsearch_and_a_missing_one(study, tmp_path: Path, capsys) -> None:
+    import yaml
+
+    url, _ = study
+    bundle = tmp_path / "bundle"
+    assert main(["export", "--study", "handoff", "--storage", url, "--out", str(bundle), "--policy", "max macro_f1"]) == 0
+    config = yaml.safe_load((bundle / "config.yaml").read_text(encoding="utf-8"))
+    config["hpsearch_bundle"] = 99
+    (bundle / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["train", str(bundle), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("format 99 comes from a newer hpsearch; this one reads formats up to 1: upgrade hpsearch")
+    assert main(["train", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")]) == 2
+    assert "not an hpsearch bundle" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -137,13 +137,24 @@ def _json(path: Path, data: dict[str, Any]) -> None:
 
 
 def bundle_config(study: "optuna.Study", trial: "FrozenTrial", config: dict[str, Any], policy: str) -> dict[str, Any]:
+    from hpsearch.study import objective_names
+
     space = study.user_attrs.get("space", {})
+    section = dict(space.get("dataset") or {})
+    base = study.user_attrs.get("space_dir")
+    for key in ("path", "train", "validation", "test"):  # where the data is, wherever the bundle goes
+        if base and section.get(key):
+            section[key] = str((Path(base) / section[key]).expanduser().resolve())
     return {
         "hpsearch_bundle": BUNDLE_FORMAT,
         "model": trial.user_attrs.get("model", space.get("model")),
         "config": config,
         "labels": study.user_attrs.get("labels"),
-        "dataset": {"section": space.get("dataset"), "fingerprint": trial.user_attrs.get(
+        "objectives": study.user_attrs.get("objectives_config"),
+        "validation": {k: v for k, v in trial.user_attrs.items()
+                       if "/" not in k and isinstance(v, (int, float)) and not isinstance(v, bool)
+                       and k in {*objective_names(study), "macro_f1", "accuracy", "f1_gap", "latency_p50_ms"}},
+        "dataset": {"section": section, "fingerprint": trial.user_attrs.get(
             "dataset_fingerprint", study.user_attrs.get("dataset_fingerprint")),
             "description": study.user_attrs.get("dataset")},
         "policy": policy,

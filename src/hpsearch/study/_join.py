@@ -96,6 +96,8 @@ def record_study_attrs(study: "optuna.Study", plan: Plan, splits: "Splits") -> N
         CONTENT_ATTR: content_fingerprint(splits),
         "dataset": splits.describe(),
         "labels": splits.label_names,
+        "space_dir": str(plan.base_dir),  # the dataset's relative paths start here (export, retrain)
+        "objectives_config": plan.objectives.model_dump(mode="json"),
     }
     for key, value in attrs.items():
         retrying(lambda: study.set_user_attr(key, value), "recording the study")
