@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="where to write the bundle (new or empty)")
     export.add_argument("--force", action="store_true", help="replace DIR if it holds something")
 
+    confirm = sub.add_parser("confirm", help="re-run the best trials with more seeds: mean and spread per objective")
+    _storage_argument(confirm)
+    confirm.add_argument("--study", required=True, help="study name")
+    confirm.add_argument("--top", type=int, default=3, help="how many trials, best first by the policy (default 3)")
+    confirm.add_argument("--seeds", type=int, default=2, help="further seeds per trial (default 2)")
+    confirm.add_argument("--policy", help="how to rank (default: the study's first objective, e.g. 'max macro_f1')")
+    confirm.add_argument("--address", help="address of a running Ray cluster (default: start Ray here)")
+
     train = sub.add_parser("train", help="retrain an exported bundle: adapter, merged model, metrics, model card")
     train.add_argument("bundle", metavar="BUNDLE", help="a directory `hpsearch export` wrote")
     train.add_argument("--data", metavar="SPACE_OR_FILE", help="other data: a space file (its dataset section) or "
@@ -131,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args, console)
         if args.command == "export":
             return _export(args, console)
+        if args.command == "confirm":
+            return _confirm(args, console)
         if args.command == "train":
             return _train(args, console)
         if args.command == "status":
@@ -227,6 +237,29 @@ def _export(args: argparse.Namespace, console: "Console") -> int:
         return 1
     picked = sorted(p.name for p in out.iterdir())
     console.print(f"{out}: {', '.join(picked)}", soft_wrap=True)
+    return 0
+
+
+def _confirm(args: argparse.Namespace, console: "Console") -> int:
+    import optuna
+
+    from hpsearch.export import NothingQualifies, confirm
+    from hpsearch.study import objective_names, open_study
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(args.storage, args.study)
+    first = objective_names(study)[0]
+    policy = args.policy or f"{'max' if study.directions[0].name == 'MAXIMIZE' else 'min'} {first}"
+    try:
+        confirmed = confirm(args.storage, study, policy, args.top, args.seeds, console, args.address)
+    except NothingQualifies as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 1
+    for number, figures in confirmed.items():
+        shown = "; ".join(f"{name} {f['mean']:.4g} ± {f['std']:.2g} (n={f['n']})" for name, f in figures.items()
+                          if isinstance(f, dict))
+        console.print(f"trial {number}: {shown}", soft_wrap=True)
     return 0
 
 

@@ -171,3 +171,32 @@ def test_train_refuses_a_bundle_from_a_newer_hpsearch_and_a_missing_one(study, t
     assert main(["train", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")]) == 2
     assert "not an hpsearch bundle" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_confirm_reruns_the_top_trial_with_more_seeds_and_export_uses_the_means(study, tmp_path: Path) -> None:
+    from hpsearch.study import honest_front
+
+    url, root = study
+    top = max((t for t in optuna.load_study(study_name="handoff", storage=url).get_trials()
+               if t.state.name == "COMPLETE" and not t.user_attrs.get("baseline")),
+              key=lambda t: (t.user_attrs["macro_f1"], -t.user_attrs["f1_gap"], -t.user_attrs["latency_p50_ms"],
+                             -t.number))
+    result = subprocess.run([sys.executable, "-m", "hpsearch", "confirm", "--study", "handoff", "--storage", url,
+                             "--top", "2", "--seeds", "2", "--policy", "max macro_f1"],
+                            cwd=root, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    study_ = optuna.load_study(study_name="handoff", storage=url)
+    reruns = [t for t in study_.get_trials() if t.user_attrs.get("confirm_of") == top.number]
+    assert [t.state.name for t in reruns] == ["COMPLETE", "COMPLETE"]
+    base = top.user_attrs["config"]["seed"]
+    assert sorted(t.user_attrs["config"]["seed"] for t in reruns) == [base + 1, base + 2]
+    assert all(t.params == top.params for t in reruns)
+    figures = study_.user_attrs["confirmed"][str(top.number)]
+    values = [top.user_attrs["macro_f1"], *(t.user_attrs["macro_f1"] for t in reruns)]
+    assert figures["macro_f1"]["n"] == 3 and figures["macro_f1"]["mean"] == pytest.approx(sum(values) / 3)
+    assert not {t.number for t in reruns} & {t.number for t in honest_front(study_).trials}  # never on the front
+    out = tmp_path / "bundle"
+    assert main(["export", "--study", "handoff", "--storage", url, "--out", str(out), "--policy", "max macro_f1"]) == 0
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "Confirmed over seeds" in card  # both trials confirmed: the pick, on their means, has figures
+    assert len(study_.user_attrs["confirmed"]) == 2

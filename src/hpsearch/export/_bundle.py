@@ -45,11 +45,24 @@ def candidates(study: "optuna.Study") -> list["FrozenTrial"]:
     import optuna
 
     from hpsearch.objectives import is_feasible
-    from hpsearch.study import has_learned, is_baseline, study_constraints
+    from hpsearch.study import has_learned, is_baseline, is_confirmation, study_constraints
 
     constraints = study_constraints(study)
-    return [t for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-            if not is_baseline(t) and has_learned(t) and is_feasible(t, constraints)]
+    return [confirmed_view(study, t) for t in study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
+            if not is_baseline(t) and not is_confirmation(t) and has_learned(t) and is_feasible(t, constraints)]
+
+
+def confirmed_view(study: "optuna.Study", trial: "FrozenTrial") -> "FrozenTrial":
+    """`trial` with each objective confirmed over seeds (``hpsearch confirm``) as its mean; as is
+    where there is none."""
+    from hpsearch.export._confirm import CONFIRMED_ATTR
+
+    figures = (study.user_attrs.get(CONFIRMED_ATTR) or {}).get(str(trial.number))
+    if not figures:
+        return trial
+    means = {name: f["mean"] for name, f in figures.items() if isinstance(f, dict) and "mean" in f}
+    trial.user_attrs = {**trial.user_attrs, **means, "confirmed_over_seeds": figures}
+    return trial
 
 
 def choose(study: "optuna.Study", policy_text: str) -> tuple[Any, "FrozenTrial"]:
@@ -158,6 +171,7 @@ def bundle_config(study: "optuna.Study", trial: "FrozenTrial", config: dict[str,
             "dataset_fingerprint", study.user_attrs.get("dataset_fingerprint")),
             "description": study.user_attrs.get("dataset")},
         "policy": policy,
+        "confirmed_over_seeds": trial.user_attrs.get("confirmed_over_seeds"),
         "provenance": {"study": study.study_name, "trial": trial.number, "seed": config.get("seed"),
                        "versions": trial.user_attrs.get("versions", {})},
     }

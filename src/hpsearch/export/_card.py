@@ -56,6 +56,13 @@ def model_card(study: "optuna.Study", trial: "FrozenTrial", config: dict[str, An
         high = attrs.get(f"{base}_ci_high{slash}{column}")
         interval = f"{_fmt(low)} – {_fmt(high)}" if low is not None and high is not None else "—"
         lines.append(f"| {name} | {_fmt(attrs.get(name))} | {interval} |")
+    confirmed = attrs.get("confirmed_over_seeds")
+    if isinstance(confirmed, dict):
+        lines += ["", f"Confirmed over seeds {', '.join(map(str, confirmed.get('seeds', [])))} (trials "
+                  f"{', '.join(map(str, confirmed.get('trials', [])))}; `hpsearch confirm`): the values above are "
+                  "the means, and the policy picked on them.", "", "| objective | mean | std | n |", "|---|---|---|---|"]
+        lines += [f"| {name} | {_fmt(f['mean'])} | {_fmt(f['std'])} | {f['n']} |" for name, f in confirmed.items()
+                  if isinstance(f, dict)]
     lines += ["", "## Per group (validation split)", ""]
     group_rows = sorted(k for k in attrs if k.startswith("group/") and k.endswith("/macro_f1"))
     if group_rows:

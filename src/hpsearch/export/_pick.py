@@ -40,6 +40,8 @@ class Pick:
     total: int = 0
     qualified: int = 0
     missing: dict[str, int] = field(default_factory=dict)
+    #: Every qualifying trial, best first (``confirm`` re-runs the top of it).
+    ranked: list[FrozenTrial] = field(default_factory=list)
 
 
 def metric_value(trial: FrozenTrial, metric: str, objective_names: Sequence[str] = ()) -> float | None:
@@ -82,8 +84,9 @@ def pick(policy: Policy, trials: Sequence[FrozenTrial], objective_directions: Ma
     excluded = [(c, sum(not c.holds(value(t, c.metric)) for t in trials)) for c in policy.conditions]
     qualifying = [t for t in trials if value(t, policy.metric) is not None
                   and all(c.holds(value(t, c.metric)) for c in policy.conditions)]
-    result = Pick(min(qualifying, key=rank) if qualifying else None, excluded, total=len(trials),
-                  qualified=len(qualifying), missing=missing)
+    ranked = sorted(qualifying, key=rank)
+    result = Pick(ranked[0] if ranked else None, excluded, total=len(trials), qualified=len(qualifying),
+                  missing=missing, ranked=ranked)
     if result.trial is None and policy.conditions:
         measured = [t for t in trials if all(value(t, m) is not None for m in filtered)]
         if measured:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 #: logistic-regression probe) or ``tfidf`` (TF-IDF n-grams with logistic regression). Baselines
 #: are shown beside the front, never on it.
 BASELINE_ATTR = "baseline"
+#: Knob values a trial was enqueued with that override the space (``hpsearch confirm``: the seed).
+FIXED_ATTR = "fixed_knobs"
 
 
 def _active(spec: Any, values: dict[str, Any]) -> bool:
@@ -30,6 +32,7 @@ def suggest(space: SpaceConfig, trial: "optuna.Trial") -> dict[str, Any]:
     A trial enqueued as the study's baseline (user attribute ``baseline``) trains only the head.
     """
     forced = {"method": "head"} if trial.user_attrs.get(BASELINE_ATTR) == "head" else {}
+    forced.update(trial.user_attrs.get(FIXED_ATTR) or {})  # a confirmation's seed
     values: dict[str, Any] = {**space.fixed, **forced}
     for name, spec in space.params.items():
         if name in forced or not _active(spec, values):

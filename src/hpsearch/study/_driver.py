@@ -150,6 +150,8 @@ class RunOptions:
     study_name: str
     trials: int
     address: str | None = None
+    #: A confirmation run: only the trials enqueued under this batch (no baselines, nothing sampled).
+    batch: str | None = None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -185,7 +187,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     splits = plan.splits()
     policy = Policy(budget=options.trials, max_failed_trials=search.max_failed_trials,
                     max_retries=search.max_retries, heartbeat_interval_s=search.heartbeat_interval_s,
-                    stale_after_s=search.stale_after_s)
+                    stale_after_s=search.stale_after_s, batch=options.batch)
     storage = open_storage(options.storage)
     lock = StudyLock(options.storage, options.study_name)
     with lock.held():  # one driver at a time decides whether the study is new, and what it holds
@@ -201,7 +203,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
 
     from hpsearch.space import BASELINE_ATTR, suggest
 
-    if plan.space.baseline != "none":
+    if plan.space.baseline != "none" and options.batch is None:
         def enqueue_head(trials: list[Any]) -> None:
             if not any(t.user_attrs.get(BASELINE_ATTR) == plan.space.baseline for t in trials):
                 study.enqueue_trial({}, user_attrs={BASELINE_ATTR: plan.space.baseline})
@@ -253,7 +255,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         resources = trial_resources(search, nodes)
         check_placeable(resources, nodes, os.path.join(plan.base_dir, plan.space.search or "search preset"))
         cluster = ray.cluster_resources()
-        counts = count(study.get_trials(deepcopy=False))
+        counts = count(study.get_trials(deepcopy=False), options.batch)
         console.print(
             f"Ray: {len(nodes)} node(s), {int(cluster.get('CPU', 0))} CPUs, {int(cluster.get('GPU', 0))} GPUs "
             f"({'cluster ' + options.address if options.address else 'local'}, "
@@ -267,7 +269,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
                       + ", ".join(f"{n} ({d[:3]})" for n, d in zip(names, directions))
                       + (f"; constraints {', '.join(map(str, constraints))}" if constraints else ""))
 
-        if plan.space.baselines:
+        if plan.space.baselines and options.batch is None:
             from hpsearch.study._baselines import record_baselines
 
             record_baselines(study, plan, plan.space.baselines, constraints, threads=int(resources.cpu),

@@ -91,6 +91,15 @@ def is_baseline(trial: "FrozenTrial") -> bool:
     return bool(trial.user_attrs.get(BASELINE_ATTR))
 
 
+#: A re-run of a front trial with another seed (``hpsearch confirm``): its number.
+CONFIRM_ATTR = "confirm_of"
+
+
+def is_confirmation(trial: "FrozenTrial") -> bool:
+    """A seed re-run of another trial: its figures go to the original, never onto the front itself."""
+    return trial.user_attrs.get(CONFIRM_ATTR) is not None
+
+
 def has_learned(trial: "FrozenTrial") -> bool:
     """Whether `trial` beat the trivial predictors; a trial recorded before hpsearch measured
     them is taken as learned, a trial stopped for collapse never is."""
@@ -203,7 +212,7 @@ def honest_front(study: "optuna.Study", constraints: Sequence[Constraint] | None
     if constraints is None:
         constraints = study_constraints(study)
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    tuned = [t for t in complete if not is_baseline(t)]
+    tuned = [t for t in complete if not is_baseline(t) and not is_confirmation(t)]
     not_learned = [t for t in tuned if not has_learned(t)]
     infeasible = [t for t in tuned if has_learned(t) and not is_feasible(t, constraints)]
     candidates = [t for t in tuned if has_learned(t) and is_feasible(t, constraints)]

@@ -36,7 +36,8 @@ import optuna
 from optuna.trial import TrialState
 
 from hpsearch.study._faults import StudyLock, retrying
-from hpsearch.study._front import BASELINE_ATTR
+from hpsearch.space import FIXED_ATTR
+from hpsearch.study._front import BASELINE_ATTR, CONFIRM_ATTR
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -68,6 +69,9 @@ class Policy:
     max_retries: int = 2
     heartbeat_interval_s: int = 10
     stale_after_s: int = 60
+    #: A confirmation run (``hpsearch confirm``): the budget counts only the trials enqueued under
+    #: this batch, and no trial is sampled beyond them.
+    batch: str | None = None
 
 
 @dataclass
@@ -82,15 +86,26 @@ class Counts:
     running_by: dict[str, list[int]] = field(default_factory=dict)
 
 
-def counts_toward_budget(trial: "FrozenTrial") -> bool:
-    return trial.user_attrs.get(BASELINE_ATTR) not in STUDY_BASELINES
+#: The confirmation batch a trial was enqueued under (``hpsearch confirm``).
+BATCH_ATTR = "confirm_batch"
 
 
-def count(trials: list["FrozenTrial"]) -> Counts:
+def is_study_baseline(trial: "FrozenTrial") -> bool:
+    return trial.user_attrs.get(BASELINE_ATTR) in STUDY_BASELINES
+
+
+def counts_toward_budget(trial: "FrozenTrial", batch: str | None = None) -> bool:
+    """A search trial (not a study baseline, not a confirmation) or, with `batch`, one of its trials."""
+    if batch is not None:
+        return trial.user_attrs.get(BATCH_ATTR) == batch
+    return trial.user_attrs.get(BASELINE_ATTR) not in STUDY_BASELINES and trial.user_attrs.get(BATCH_ATTR) is None
+
+
+def count(trials: list["FrozenTrial"], batch: str | None = None) -> Counts:
     """The study's trials by state (baselines left out), failures on the trial's own account apart."""
     counts = Counts()
     for trial in trials:
-        if not counts_toward_budget(trial):
+        if not counts_toward_budget(trial, batch):
             continue
         if trial.state == TrialState.COMPLETE:
             counts.complete += 1
@@ -183,7 +198,13 @@ class Ledger:
             return "wait"
         with self.lock.held():
             self.sweep()
-            counts = count(self._trials())
+            counts = count(self._trials(), self.policy.batch)
+            if self.policy.batch is not None and not counts.waiting:  # a confirmation samples nothing new
+                if counts.running:
+                    self._next_look = now + self.poll_s
+                    return "wait"
+                self.finished = True
+                return "finished"
             if counts.complete >= self.policy.budget:
                 self._drop_unneeded_retries()
                 self.finished = True
@@ -259,7 +280,7 @@ class Ledger:
         trial_id = self.trial_id(trial_number)
         trial = retrying(lambda: self.storage.get_trial(trial_id), "reading a trial")
         retries = int(trial.user_attrs.get(RETRIES_ATTR, 0))
-        retry = retry and counts_toward_budget(trial)  # a study baseline is run by the next driver that starts
+        retry = retry and not is_study_baseline(trial)  # a study baseline is run by the next driver that starts
         if retry and retries >= self.policy.max_retries:
             reason += f"; not run again: retried {retries} times (max_retries {self.policy.max_retries})"
             retry = False
@@ -278,8 +299,9 @@ class Ledger:
             self.drop(trial_number)
         if failed and retry:
             attrs = {RETRY_OF_ATTR: trial.number, RETRIES_ATTR: retries + 1}
-            if trial.user_attrs.get(BASELINE_ATTR):
-                attrs[BASELINE_ATTR] = trial.user_attrs[BASELINE_ATTR]
+            for key in (BASELINE_ATTR, BATCH_ATTR, CONFIRM_ATTR, FIXED_ATTR):  # what it was enqueued as
+                if trial.user_attrs.get(key) is not None:
+                    attrs[key] = trial.user_attrs[key]
             again = optuna.trial.create_trial(state=TrialState.WAITING, params=trial.params,
                                               distributions=trial.distributions, user_attrs=attrs)
             retrying(lambda: self.study.add_trial(again), "enqueueing a retry")
@@ -311,7 +333,7 @@ class Ledger:
                 continue
             driver = trial.user_attrs.get(DRIVER_ATTR)
             if not isinstance(driver, dict):  # every claim names its driver before it lets go of the lock
-                if not counts_toward_budget(trial):
+                if is_study_baseline(trial):
                     continue
                 reason = "lost: no driver ran it (a claim cut short by a database fault, or an earlier hpsearch)"
             elif driver.get("id") == self.identity["id"]:
