@@ -107,6 +107,11 @@ def export_bundle(study: "optuna.Study", url: str, policy_text: str, out: Path, 
         if config.get("method") != "full":
             from optuna.artifacts.exceptions import ArtifactNotFound
 
+            from hpsearch.study._artifacts import REMOVED_ATTR
+
+            if trial.number in (study.user_attrs.get(REMOVED_ATTR) or []):
+                raise UserError(Problem("--study", "", f"trial {trial.number}'s adapter was removed when it left the "
+                                        "front (keep_artifacts: front); pick with a policy that lands on the front"))
             try:
                 fetch(open_store(study, url, create=False), trial, staging / "adapter")
             except (KeyError, ArtifactNotFound, OSError) as exc:

@@ -6,7 +6,7 @@ builds it so that a misspelt option fails in `hpsearch validate`, not in `run`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -31,6 +31,9 @@ class SearchConfig(Strict):
                                    "failed on their own account (lost and interrupted ones do not count)")
     max_retries: int = Field(default=2, ge=0, description="how many times a lost or interrupted trial's "
                              "parameters are run again")
+    keep_artifacts: Literal["all", "front"] = Field(default="all", description="the trained adapters kept in "
+                                                    "the artifact store: every complete trial's, or only the "
+                                                    "current honest front's (the rest removed as the front moves)")
     heartbeat_interval_s: int = Field(default=10, gt=0, description="how often a driver marks its running "
                                       "trials as alive in the study")
     stale_after_s: int = Field(default=60, gt=0, description="a running trial without a heartbeat for this "

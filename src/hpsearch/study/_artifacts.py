@@ -78,8 +78,34 @@ def fetch(store: "FileSystemArtifactStore", trial: "FrozenTrial", into: Path) ->
 
     record = trial.user_attrs.get(ARTIFACT_ATTR)
     if not isinstance(record, dict):
-        raise KeyError(trial.number)
+        raise KeyError(f"trial {trial.number} kept none")
     with tempfile.TemporaryDirectory(prefix="hpsearch-download-") as tmp:
         path = Path(tmp) / "artifact.tar.gz"
         download_artifact(artifact_store=store, file_path=str(path), artifact_id=record["id"])
         return unpack_trained(path.read_bytes(), into)
+
+
+REMOVED_ATTR = "artifacts_removed"
+
+
+def keep_front_only(study: "optuna.Study", store: "FileSystemArtifactStore") -> list[int]:
+    """Remove the artifacts of complete trials that are not on the honest front (``keep_artifacts:
+    front``); the study lists the trials whose artifact is gone. Return their numbers."""
+    from hpsearch.study._front import honest_front
+
+    front = {t.number for t in honest_front(study).trials}
+    removed = list(study.user_attrs.get(REMOVED_ATTR) or [])
+    gone = []
+    for trial in study.get_trials(deepcopy=False):
+        record = trial.user_attrs.get(ARTIFACT_ATTR)
+        if not isinstance(record, dict) or trial.number in front or trial.number in removed:
+            continue
+        if trial.state.is_finished():
+            try:
+                store.remove(record["id"])
+            except Exception:  # noqa: BLE001 - already gone: nothing to keep
+                pass
+            gone.append(trial.number)
+    if gone:
+        retrying(lambda: study.set_user_attr(REMOVED_ATTR, sorted(removed + gone)), "recording removed artifacts")
+    return gone

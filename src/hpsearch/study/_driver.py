@@ -47,6 +47,7 @@ class StudySearch(Searcher):
                  constraints: tuple[Constraint, ...] = (), min_gain: float = 0.1, store: Any = None) -> None:
         super().__init__()
         self.store = store  # Optuna's artifact store for the trained adapters; None keeps none
+        self.keep_front_only = False  # keep_artifacts: front
         self.ledger = ledger
         self.space = space
         self.names = names
@@ -124,6 +125,10 @@ class StudySearch(Searcher):
         if not self.ledger.tell(trial, values, TrialState.COMPLETE):
             log.warning("trial %d had been taken for lost by another driver; its retry is recorded instead",
                         trial.number)
+        elif self.store is not None and self.keep_front_only:
+            from hpsearch.study._artifacts import keep_front_only
+
+            keep_front_only(self.ledger.study, self.store)
 
     def running(self) -> list[int]:
         return sorted(t.number for t in self.trials.values())
@@ -281,6 +286,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
 
         searcher = StudySearch(ledger, partial(suggest, plan.space), names, tuple(constraints),
                                plan.objectives.min_gain_over_trivial, store=open_store(study, options.storage))
+        searcher.keep_front_only = search.keep_artifacts == "front"
         progress = Progress(console, options.trials, names, directions, search.max_concurrent_trials,
                             done=counts.complete)
         shipment = ship(plan)
