@@ -126,6 +126,14 @@ def test_export_refuses_a_full_directory_and_a_missing_adapter(study, tmp_path: 
     (full / "keep.txt").write_text("x")
     assert main(["export", "--study", "handoff", "--storage", url, "--out", str(full), "--policy", "max macro_f1"]) == 2
     assert "is not empty" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["export", "--study", "handoff", "--storage", url, "--out", str(blocker / "bundle"),
+                 "--policy", "max macro_f1"]) == 2  # OUT cannot be written
+    assert "cannot write to" in capsys.readouterr().err
+    assert main(["export", "--study", "nope", "--storage", url, "--out", str(tmp_path / "c"),
+                 "--policy", "max macro_f1"]) == 2
+    assert "no study named 'nope'" in capsys.readouterr().err
     store = Path(optuna.load_study(study_name="handoff", storage=url).user_attrs["artifact_store"])
     moved = tmp_path / "store"
     shutil.move(store, moved)

@@ -61,8 +61,13 @@ def confirmed_view(study: "optuna.Study", trial: "FrozenTrial") -> "FrozenTrial"
     if not figures:
         return trial
     means = {name: f["mean"] for name, f in figures.items() if isinstance(f, dict) and "mean" in f}
-    trial.user_attrs = {**trial.user_attrs, **means, "confirmed_over_seeds": figures}
+    own = {name: trial.user_attrs.get(name) for name in means}
+    trial.user_attrs = {**trial.user_attrs, **means, "confirmed_over_seeds": figures, OWN_ATTR: own}
     return trial
+
+
+#: On a confirmed trial's view: its own (first-seed) values, which a retrain with its seed reproduces.
+OWN_ATTR = "measured_with_its_seed"
 
 
 def choose(study: "optuna.Study", policy_text: str) -> tuple[Any, "FrozenTrial"]:
@@ -169,7 +174,8 @@ def bundle_config(study: "optuna.Study", trial: "FrozenTrial", config: dict[str,
         "config": config,
         "labels": study.user_attrs.get("labels"),
         "objectives": study.user_attrs.get("objectives_config"),
-        "validation": {k: v for k, v in trial.user_attrs.items()
+        # the trial's own figures (not the confirmed means): what `hpsearch train` with its seed reproduces
+        "validation": {k: v for k, v in {**trial.user_attrs, **(trial.user_attrs.get(OWN_ATTR) or {})}.items()
                        if "/" not in k and isinstance(v, (int, float)) and not isinstance(v, bool)
                        and k in {*objective_names(study), "macro_f1", "accuracy", "f1_gap", "latency_p50_ms"}},
         "dataset": {"section": section, "fingerprint": trial.user_attrs.get(
@@ -177,6 +183,7 @@ def bundle_config(study: "optuna.Study", trial: "FrozenTrial", config: dict[str,
             "description": study.user_attrs.get("dataset")},
         "policy": policy,
         "confirmed_over_seeds": trial.user_attrs.get("confirmed_over_seeds"),
+        "quantization_applied": trial.user_attrs.get("quantization_applied"),
         "provenance": {"study": study.study_name, "trial": trial.number, "seed": config.get("seed"),
                        "versions": trial.user_attrs.get("versions", {})},
     }

@@ -55,6 +55,8 @@ def model_card(study: "optuna.Study", trial: "FrozenTrial", config: dict[str, An
         low = attrs.get(f"{base}_ci_low{slash}{column}")
         high = attrs.get(f"{base}_ci_high{slash}{column}")
         interval = f"{_fmt(low)} – {_fmt(high)}" if low is not None and high is not None else "—"
+        if interval != "—" and isinstance(attrs.get("confirmed_over_seeds"), dict):
+            interval += f" (bootstrap, seed {config.get('seed')} alone)"
         lines.append(f"| {name} | {_fmt(attrs.get(name))} | {interval} |")
     confirmed = attrs.get("confirmed_over_seeds")
     if isinstance(confirmed, dict):
@@ -98,6 +100,29 @@ def model_card(study: "optuna.Study", trial: "FrozenTrial", config: dict[str, An
         lines += [f"- {name}: {_fmt(test[name])}" for name in ("accuracy",) if name in test and name not in names]
     else:
         lines.append("The dataset has no test split.")
+    lines += ["", "## Loading it", "", "```python",
+              "from peft import PeftModel",
+              "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
+              f"base = AutoModelForSequenceClassification.from_pretrained(MODEL, num_labels={len(labels)})"]
+    if config.get("layers_kept"):
+        lines.append(f"# trained on the bottom {config['layers_kept']} transformer layers: drop the others first")
+    lines += ['model = PeftModel.from_pretrained(base, "adapter")' if config.get("method") == "lora"
+              else "# method " + str(config.get("method")) + ": see adapter/ and config.yaml", "```", ""]
+    notes = []
+    if config.get("layers_kept"):
+        notes.append(f"`layers_kept: {config['layers_kept']}`: the base keeps only its bottom "
+                     f"{config['layers_kept']} layers")
+    if config.get("pooling") == "mean":
+        notes.append("`pooling: mean`: the classifier reads the masked mean of the last hidden states, not the "
+                     "pooled first token")
+    if config.get("quantization", "none") != "none":
+        notes.append(f"`quantization: {config['quantization']}`, applied as: "
+                     f"{attrs.get('quantization_applied', 'not recorded')}")
+    if config.get("long_text", "head") != "head":
+        notes.append(f"`long_text: {config['long_text']}`: a text longer than max_length is read in pieces")
+    lines += [f"- {n}" for n in notes]
+    lines.append("`hpsearch train` rebuilds all of this from `config.yaml`; by hand, these must match what was "
+                 "trained and measured.")
     versions = attrs.get("versions", {})
     lines += [
         "", "## Configuration and provenance", "",
