@@ -179,6 +179,9 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     from hpsearch.trial import check_model
 
     check_model(plan.space.model, source)  # a bad model fails here, before anything is written
+    from hpsearch.study._artifacts import check_setting
+
+    check_setting()  # so does an artifact store that cannot be
 
     search = plan.search
     constraints = plan.objectives.parsed_constraints()
