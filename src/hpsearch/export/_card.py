@@ -100,9 +100,14 @@ def model_card(study: "optuna.Study", trial: "FrozenTrial", config: dict[str, An
         lines += [f"- {name}: {_fmt(test[name])}" for name in ("accuracy",) if name in test and name not in names]
     else:
         lines.append("The dataset has no test split.")
+    from hpsearch.space import PACKAGED
+
+    ref = str(attrs.get("model", space.get("model")))
+    where = ([f"import {PACKAGED[ref][0]}", f"MODEL = {PACKAGED[ref][0]}.get_model_path()  # {PACKAGED[ref][1]}"]
+             if ref in PACKAGED else [f"MODEL = {ref!r}"])
     lines += ["", "## Loading it", "", "```python",
               "from peft import PeftModel",
-              "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
+              "from transformers import AutoModelForSequenceClassification, AutoTokenizer", *where,
               f"base = AutoModelForSequenceClassification.from_pretrained(MODEL, num_labels={len(labels)})"]
     if config.get("layers_kept"):
         lines.append(f"# trained on the bottom {config['layers_kept']} transformer layers: drop the others first")
