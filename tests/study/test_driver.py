@@ -125,3 +125,21 @@ def test_baseline_trial_trains_only_the_head_and_is_reported(toy_space: Path) ->
     assert lines[0] == "Baseline head (trial 0): macro_f1 0.4 -> best 0.8; f1_gap 0.2 -> best 0.1; " \
                        "latency_p50_ms 2 -> best 2.5"
     assert "beats every fine-tuned trial on the front on latency_p50_ms." in lines[1] and len(lines) == 2
+
+
+def test_an_address_where_nothing_answers_is_one_line_at_once_and_writes_nothing(toy_space: Path, capsys) -> None:
+    import socket
+    import time
+
+    from hpsearch.cli import main
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = toy_space.parent / "unreached.db"
+    started = time.monotonic()
+    assert main(["run", str(toy_space), "--storage", f"sqlite:///{db}", "--address", f"127.0.0.1:{port}"]) == 2
+    assert time.monotonic() - started < 30
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: --address: nothing answers at 127.0.0.1:{port}")
+    assert not db.exists()

@@ -182,6 +182,8 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     from hpsearch.study._artifacts import check_setting
 
     check_setting()  # so does an artifact store that cannot be
+    if options.address:
+        _check_reachable(options.address)  # Ray itself takes minutes to give up on an address
 
     search = plan.search
     constraints = plan.objectives.parsed_constraints()
@@ -337,6 +339,24 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return study
+
+
+def _check_reachable(address: str) -> None:
+    """A UserError at once when nothing answers at a ``host:port`` Ray address (``auto`` and
+    ``ray://`` are Ray's to resolve)."""
+    import socket
+
+    if address == "auto" or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except ValueError:
+        raise UserError(Problem("--address", "", f"not host:port: {address!r}")) from None
+    except OSError as exc:
+        raise UserError(Problem("--address", "", f"nothing answers at {address} ({exc.strerror or exc}); start "
+                                "the head with `ray start --head --port PORT`, or leave --address out to run "
+                                "here")) from None
 
 
 def _say_where(study: "optuna.Study", ledger: Ledger, console: "Console") -> None:
