@@ -143,3 +143,33 @@ def test_an_address_where_nothing_answers_is_one_line_at_once_and_writes_nothing
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"error: --address: nothing answers at 127.0.0.1:{port}")
     assert not db.exists()
+
+
+def test_a_trial_the_scheduler_stopped_is_pruned_with_its_epochs_and_counts_toward_the_budget(toy_space: Path) -> None:
+    from types import SimpleNamespace
+
+    from ray.tune.schedulers import TrialScheduler
+
+    from hpsearch.search import make_scheduler
+    from hpsearch.study._early_stopping import EarlyStopping
+    from hpsearch.study._ledger import count
+
+    searcher = _searcher(toy_space)
+    names = ["macro_f1", "f1_gap", "latency_p50_ms"]
+    rule = make_scheduler("mo_asha", names, ["maximize", "minimize", "minimize"],
+                          {"grace_period": 1, "reduction_factor": 2})
+    scheduler = searcher.scheduler = EarlyStopping(rule, names)
+    for trial_id, values in (("t1", (0.8, 0.1, 2.0)), ("t2", (0.5, 0.2, 3.0))):
+        searcher.suggest(trial_id)
+        epoch = {"epoch": 1.0, "train_loss": 1.0, **dict(zip(names, values))}
+        decision = scheduler.on_trial_result(None, SimpleNamespace(trial_id=trial_id), epoch)
+        assert decision == (TrialScheduler.CONTINUE if trial_id == "t1" else TrialScheduler.STOP)
+    searcher.on_trial_complete("t2", {"epoch": 1.0, "macro_f1": 0.5})
+    searcher.on_trial_complete("t1", _final((0.8, 0.1, 2.0)))
+    first, second = searcher.ledger.study.get_trials()
+    assert first.state == optuna.trial.TrialState.COMPLETE
+    assert second.state == optuna.trial.TrialState.PRUNED and second.values is None
+    assert second.user_attrs["stopped_after_epoch"] == 1
+    assert second.user_attrs["intermediate_values"] == {"macro_f1": 0.5, "f1_gap": 0.2, "latency_p50_ms": 3.0}
+    assert "placed 2 of the 2" in second.user_attrs["pruned_reason"]
+    assert count(searcher.ledger.study.get_trials()).done == 2

@@ -1,5 +1,6 @@
-"""What a search preset (``search/*.yaml``) says: its schema, and the samplers it names, looked up
-by name in a registry (``register_sampler`` adds one; a name is taken once).
+"""What a search preset (``search/*.yaml``) says: its schema, and the samplers and schedulers it names,
+looked up by name in registries (``register_sampler`` / ``register_scheduler`` add one; a name is
+taken once).
 
 Imports neither torch nor Ray; Optuna only when a sampler is built.
 """
@@ -7,7 +8,8 @@ Imports neither torch nor Ray; Optuna only when a sampler is built.
 from __future__ import annotations
 
 from hpsearch.search._samplers import SAMPLERS, make_sampler, register_sampler
-from hpsearch.search._schema import SamplerConfig, SearchConfig, check_sampler, load_search
+from hpsearch.search._schedulers import SCHEDULERS, MOSuccessiveHalving, Rule, make_scheduler, register_scheduler
+from hpsearch.search._schema import SamplerConfig, SchedulerConfig, SearchConfig, check_sampler, load_search
 
-__all__ = ["SAMPLERS", "SamplerConfig", "SearchConfig", "check_sampler", "load_search", "make_sampler",
-           "register_sampler"]
+__all__ = ["SAMPLERS", "SCHEDULERS", "MOSuccessiveHalving", "Rule", "SamplerConfig", "SchedulerConfig", "SearchConfig",
+           "check_sampler", "load_search", "make_sampler", "make_scheduler", "register_sampler", "register_scheduler"]

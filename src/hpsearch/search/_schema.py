@@ -19,8 +19,15 @@ class SamplerConfig(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class SchedulerConfig(Strict):
+    name: str = "fifo"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class SearchConfig(Strict):
     sampler: SamplerConfig = Field(default_factory=SamplerConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig, description="what stops running trials "
+                                       "early on their per-epoch objectives: fifo (nothing) or mo_asha")
     trials: int = Field(default=10, gt=0)
     seed: int = 0
     max_concurrent_trials: int = Field(default=1, gt=0)
@@ -46,7 +53,7 @@ class SearchConfig(Strict):
                              f"({self.heartbeat_interval_s}), or live trials are taken for lost")
         return self
 
-    @field_validator("sampler", mode="before")
+    @field_validator("sampler", "scheduler", mode="before")
     @classmethod
     def _name_only(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
@@ -63,15 +70,23 @@ def load_search(path: Path, problems: list[Problem]) -> SearchConfig | None:
         if config.sampler.name not in SAMPLERS:
             problems.append(Problem(str(path), "sampler.name",
                                     f"unknown sampler {config.sampler.name!r}; known: {', '.join(SAMPLERS)}"))
+        from hpsearch.search._schedulers import SCHEDULERS
+
+        if config.scheduler.name not in SCHEDULERS:
+            problems.append(Problem(str(path), "scheduler.name", f"unknown scheduler {config.scheduler.name!r}; "
+                                    f"known: {', '.join(SCHEDULERS)}"))
     return config
 
 
 def check_sampler(path: Path, search: SearchConfig | None, problems: list[Problem]) -> None:
-    """Build the preset's Optuna sampler (cheap, no torch): a misspelt option fails here, not in `run`."""
+    """Build the preset's Optuna sampler (cheap, no torch) and check its scheduler's options: a misspelt
+    option fails here, not in `run`."""
     import warnings
 
     from hpsearch.search._samplers import SAMPLERS, make_sampler
 
+    if search is not None:
+        _check_scheduler(path, search, problems)
     if search is None or search.sampler.name not in SAMPLERS:
         return
     try:
@@ -82,3 +97,26 @@ def check_sampler(path: Path, search: SearchConfig | None, problems: list[Proble
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         problems.append(Problem(str(path), "sampler.options", f"must be options the {search.sampler.name} "
                                 f"sampler takes, got {show(search.sampler.options)}: {why}"))
+
+
+def _check_scheduler(path: Path, search: SearchConfig, problems: list[Problem]) -> None:
+    from pydantic import ValidationError
+
+    from hpsearch.search._schedulers import SCHEDULERS
+
+    if search.scheduler.name not in SCHEDULERS:
+        return
+    factory, schema = SCHEDULERS[search.scheduler.name]
+    options = search.scheduler.options
+    if schema is None:
+        if options:
+            problems.append(Problem(str(path), "scheduler.options", f"the {search.scheduler.name} scheduler "
+                                    f"takes no options, got {show(options)}"))
+        return
+    try:
+        schema(**options)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            problems.append(Problem(str(path), f"scheduler.options{'.' + where if where else ''}",
+                                    f"{error['msg']}, got {show(error.get('input'))}"))

@@ -7,146 +7,33 @@ to it; the workers never see its URL, and neither do Ray's experiment checkpoint
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 import signal
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.trial import TrialState
 from ray import tune
-from ray.tune.search import ConcurrencyLimiter, Searcher
+from ray.tune.search import ConcurrencyLimiter
 
 from hpsearch.errors import Problem, UserError
-from hpsearch.objectives import Constraint
 from hpsearch.plan import Plan
-from hpsearch.study._faults import DatabaseUnavailable, StudyLock, retrying
-from hpsearch.study._front import set_trial_constraints
+from hpsearch.study._faults import StudyLock, retrying
 from hpsearch.study._join import CONTENT_ATTR, join_study
-from hpsearch.study._ledger import FAIL_KIND_ATTR, Ledger, Policy, StudyFailing, count
-from hpsearch.study._trainable import ARTIFACT_KEY, ARTIFACT_KIND_KEY, ATTRS_KEY, ERROR_KEY, METRICS_KEY, trainable
+from hpsearch.study._ledger import Ledger, Policy, count
+from hpsearch.study._searcher import StudySearch
+from hpsearch.study._trainable import ATTRS_KEY, ERROR_KEY, METRICS_KEY, trainable
+
+__all__ = ["ATTRS_KEY", "ERROR_KEY", "METRICS_KEY", "RunOptions", "StudySearch", "run", "trainable"]
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 log = logging.getLogger("hpsearch.study")
 
-
-
-class StudySearch(Searcher):
-    """Ray Tune's searcher over a shared Optuna study: each suggestion is a trial claimed from the
-    study's budget (:class:`Ledger`), each result is told to the study with every measured value,
-    the constraint violations and, for a failure, its reason."""
-
-    def __init__(self, ledger: Ledger, space: Callable[[optuna.Trial], dict[str, Any]], names: list[str],
-                 constraints: tuple[Constraint, ...] = (), min_gain: float = 0.1, store: Any = None) -> None:
-        super().__init__()
-        self.store = store  # Optuna's artifact store for the trained adapters; None keeps none
-        self.keep_front_only = False  # keep_artifacts: front
-        self.ledger = ledger
-        self.space = space
-        self.names = names
-        self.constraints = constraints
-        self.min_gain = min_gain
-        self.trials: dict[str, optuna.Trial] = {}
-        #: What stopped the search (too many failures, the database gone): raised after Tune stops.
-        self.fatal: Exception | None = None
-
-    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
-        return True  # the space is the plan's, the objectives the study's
-
-    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if self.fatal is not None:
-            return Searcher.FINISHED
-        try:
-            claimed = self.ledger.claim()
-            if claimed == "finished":
-                return Searcher.FINISHED
-            if claimed == "wait":
-                return None
-            assert isinstance(claimed, optuna.Trial)
-            config = retrying(lambda: self.space(claimed), f"sampling trial {claimed.number}")
-        except (StudyFailing, DatabaseUnavailable) as exc:
-            self.fatal = exc
-            return Searcher.FINISHED
-        self.trials[trial_id] = claimed
-        return config
-
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        trial = self.trials.pop(trial_id, None)
-        if trial is None:
-            return
-        try:
-            self._record(trial, result or {}, error)
-        except Exception as exc:  # noqa: BLE001 - Tune would log it and go on: the driver stops and says it
-            self.fatal = exc
-
-    def _record(self, trial: optuna.Trial, result: dict, error: bool) -> None:
-        reason = result.get(ERROR_KEY)
-        if METRICS_KEY not in result and reason is None:
-            # the worker process or its node died: the trial is lost, not failed on its own account
-            why = "its worker stopped before reporting a result" if error else "no result reported"
-            self.ledger.fail(trial.number, f"lost: {why}", "lost", retry=True)
-            return
-        values: list[float] | None = None
-        if METRICS_KEY in result:
-            metrics = json.loads(result[METRICS_KEY])
-            attrs = {**metrics, **json.loads(result[ATTRS_KEY])}
-            values = [result.get(name) for name in self.names]
-            bad = [n for n, v in zip(self.names, values) if v is None or not math.isfinite(v)]
-            if bad:
-                reason = f"objective(s) not measured: {', '.join(bad)}"
-
-            def record() -> None:
-                for key, value in attrs.items():
-                    trial.set_user_attr(key, value)
-                set_trial_constraints(trial, self.constraints, metrics, self.min_gain)
-
-            retrying(record, f"recording trial {trial.number}")
-            if self.store is not None and ARTIFACT_KEY in result:
-                import base64
-
-                from hpsearch.study._artifacts import keep
-
-                keep(self.store, trial, result[ARTIFACT_KIND_KEY], base64.b64decode(result[ARTIFACT_KEY]))
-        elif ATTRS_KEY in result:  # a failed trial's node
-            retrying(lambda: [trial.set_user_attr(k, v) for k, v in json.loads(result[ATTRS_KEY]).items()],
-                     f"recording trial {trial.number}")
-        if reason is not None:
-            retrying(lambda: (trial.set_user_attr("fail_reason", reason), trial.set_user_attr(FAIL_KIND_ATTR, "trial")),
-                     f"recording trial {trial.number}")
-            self.ledger.tell(trial, None, TrialState.FAIL)
-            return
-        if not self.ledger.tell(trial, values, TrialState.COMPLETE):
-            log.warning("trial %d had been taken for lost by another driver; its retry is recorded instead",
-                        trial.number)
-        elif self.store is not None and self.keep_front_only:
-            from hpsearch.study._artifacts import keep_front_only
-
-            keep_front_only(self.ledger.study, self.store)
-
-    def running(self) -> list[int]:
-        return sorted(t.number for t in self.trials.values())
-
-    # Ray pickles searchers into its experiment state: the ledger holds the database URL and its
-    # password, so none of it goes with them. The study database, not Ray's state, is what resumes.
-    def __getstate__(self) -> dict[str, Any]:
-        return {"names": self.names, "min_gain": self.min_gain}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({"ledger": None, "space": None, "constraints": (), "trials": {}, "fatal": None,
-                              "store": None, **state})
-
-    def save(self, checkpoint_path: str) -> None:
-        pass
-
-    def restore(self, checkpoint_path: str) -> None:
-        pass
 
 
 @dataclass
@@ -191,6 +78,14 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         make_sampler(search.sampler.name, search.seed, search.sampler.options)
     except (TypeError, ValueError) as exc:
         raise UserError(Problem(source, "search.sampler.options", str(exc))) from None
+    from hpsearch.search import make_scheduler
+
+    try:
+        rule = make_scheduler(search.scheduler.name, plan.objectives.names(), plan.objectives.directions(),
+                              search.scheduler.options)
+    except (TypeError, ValueError) as exc:
+        where = os.path.join(plan.base_dir, plan.space.search) if plan.space.search else source
+        raise UserError(Problem(where, "scheduler.options", str(exc).splitlines()[0])) from None
 
     from hpsearch.study._storage import mask_url, open_storage
 
@@ -292,17 +187,25 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         searcher = StudySearch(ledger, partial(suggest, plan.space), names, tuple(constraints),
                                plan.objectives.min_gain_over_trivial, store=open_store(study, options.storage))
         searcher.keep_front_only = search.keep_artifacts == "front"
+        scheduler = None
+        if rule is not None:
+            from hpsearch.study._early_stopping import EarlyStopping
+
+            scheduler = searcher.scheduler = EarlyStopping(rule, names)
         progress = Progress(console, options.trials, names, directions, search.max_concurrent_trials,
-                            done=counts.complete)
+                            done=counts.complete + counts.pruned,
+                            stopped=scheduler.stopped if scheduler is not None else None)
         shipment = ship(plan)
         tuner = tune.Tuner(
             tune.with_resources(
                 tune.with_parameters(trainable, plan=plan, threads=int(resources.cpu), shipment=shipment,
-                                     fingerprint=study.user_attrs.get(CONTENT_ATTR, shipment.content_fingerprint)),
+                                     fingerprint=study.user_attrs.get(CONTENT_ATTR, shipment.content_fingerprint),
+                                     objectives_each_epoch=rule is not None),
                 {"cpu": resources.cpu, "gpu": resources.gpu},
             ),
             tune_config=tune.TuneConfig(
                 search_alg=ConcurrencyLimiter(searcher, max_concurrent=search.max_concurrent_trials),
+                scheduler=scheduler,
                 num_samples=-1,  # the study's budget decides (StudySearch returns FINISHED)
                 reuse_actors=True,
                 time_budget_s=search.time_budget_s,
@@ -361,6 +264,6 @@ def _check_reachable(address: str) -> None:
 
 def _say_where(study: "optuna.Study", ledger: Ledger, console: "Console") -> None:
     counts = count(study.get_trials(deepcopy=False))
-    if counts.complete < ledger.policy.budget:
-        console.print(f"Study {study.study_name!r}: {counts.complete}/{ledger.policy.budget} complete, "
+    if counts.done < ledger.policy.budget:
+        console.print(f"Study {study.study_name!r}: {counts.done}/{ledger.policy.budget} done, "
                       f"{counts.running} running elsewhere ({', '.join(counts.running_by)})")

@@ -3,9 +3,9 @@
 The study database is the record of truth, and every decision is taken against it:
 
 * **the budget belongs to the study**: a driver claims a trial only while the study holds fewer
-  than `budget` complete plus running trials (failed ones do not count), counted and claimed under
-  the :class:`~hpsearch.study._faults.StudyLock`, so two drivers never both take the last slot;
-  and it stops once the study holds `budget` complete trials, whoever ran them;
+  than `budget` done (complete, or PRUNED by a scheduler) plus running trials (failed ones do not
+  count), counted and claimed under the :class:`~hpsearch.study._faults.StudyLock`, so two drivers
+  never both take the last slot; and it stops once the study holds `budget` done trials;
 * **no orphans**: every driver beats a heartbeat in the study (a study system attribute holding
   the database server's time, so machines' clocks do not matter), and every running trial names
   its driver. A trial whose driver's heartbeat stopped for `stale_after_s`, or whose driver process
@@ -29,32 +29,31 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import optuna
 from optuna.trial import TrialState
 
-from hpsearch.study._faults import StudyLock, retrying
 from hpsearch.space import FIXED_ATTR
+from hpsearch.study._counts import (BATCH_ATTR, DRIVER_ATTR, FAIL_KIND_ATTR, RETRIES_ATTR, RETRY_OF_ATTR,
+                                    STUDY_BASELINES, Counts, count, counts_toward_budget, driver_label,
+                                    is_study_baseline)
+from hpsearch.study._faults import StudyLock, retrying
 from hpsearch.study._front import BASELINE_ATTR, CONFIRM_ATTR
+
+__all__ = ["BATCH_ATTR", "DRIVER_ATTR", "FAIL_KIND_ATTR", "RETRIES_ATTR", "RETRY_OF_ATTR", "STUDY_BASELINES",
+           "Counts", "Ledger", "Policy", "StudyFailing", "count", "counts_toward_budget", "driver_label",
+           "is_study_baseline"]
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 log = logging.getLogger("hpsearch.study")
 
-#: Trial user attributes written here.
-DRIVER_ATTR = "driver"          # {"host", "pid", "id", "started"} of the driver that ran the trial
-FAIL_KIND_ATTR = "fail_kind"    # trial | lost | interrupted | stopped
-RETRY_OF_ATTR = "retry_of"      # the number of the failed trial whose parameters this one runs again
-RETRIES_ATTR = "retries"        # how many times these parameters have been retried
 #: Study system attributes.
 DRIVERS_KEY = "hpsearch:drivers"
 ALIVE_KEY = "hpsearch:alive:"   # + driver id: the database's time at the driver's last heartbeat
-#: Baselines run beside the trials, never counted toward the budget.
-STUDY_BASELINES = ("linear_probe", "tfidf")
-
 
 class StudyFailing(RuntimeError):
     """Too many trials of the study failed on their own account: the search stops."""
@@ -72,63 +71,6 @@ class Policy:
     #: A confirmation run (``hpsearch confirm``): the budget counts only the trials enqueued under
     #: this batch, and no trial is sampled beyond them.
     batch: str | None = None
-
-
-@dataclass
-class Counts:
-    complete: int = 0
-    running: int = 0
-    waiting: int = 0
-    failed: int = 0
-    failed_own: int = 0
-    pruned: int = 0
-    last_failure: str = ""
-    running_by: dict[str, list[int]] = field(default_factory=dict)
-
-
-#: The confirmation batch a trial was enqueued under (``hpsearch confirm``).
-BATCH_ATTR = "confirm_batch"
-
-
-def is_study_baseline(trial: "FrozenTrial") -> bool:
-    return trial.user_attrs.get(BASELINE_ATTR) in STUDY_BASELINES
-
-
-def counts_toward_budget(trial: "FrozenTrial", batch: str | None = None) -> bool:
-    """A search trial (not a study baseline, not a confirmation) or, with `batch`, one of its trials."""
-    if batch is not None:
-        return trial.user_attrs.get(BATCH_ATTR) == batch
-    return trial.user_attrs.get(BASELINE_ATTR) not in STUDY_BASELINES and trial.user_attrs.get(BATCH_ATTR) is None
-
-
-def count(trials: list["FrozenTrial"], batch: str | None = None) -> Counts:
-    """The study's trials by state (baselines left out), failures on the trial's own account apart."""
-    counts = Counts()
-    for trial in trials:
-        if not counts_toward_budget(trial, batch):
-            continue
-        if trial.state == TrialState.COMPLETE:
-            counts.complete += 1
-        elif trial.state == TrialState.RUNNING:
-            counts.running += 1
-            counts.running_by.setdefault(driver_label(trial), []).append(trial.number)
-        elif trial.state == TrialState.WAITING:
-            counts.waiting += 1
-        elif trial.state == TrialState.PRUNED:
-            counts.pruned += 1
-        elif trial.state == TrialState.FAIL:
-            counts.failed += 1
-            if trial.user_attrs.get(FAIL_KIND_ATTR, "trial") == "trial":
-                counts.failed_own += 1
-                counts.last_failure = str(trial.user_attrs.get("fail_reason", ""))
-    return counts
-
-
-def driver_label(trial: "FrozenTrial") -> str:
-    driver = trial.user_attrs.get(DRIVER_ATTR)
-    if not isinstance(driver, dict):
-        return "unknown driver"
-    return f"{driver.get('host')} pid {driver.get('pid')}"
 
 
 def _alive(driver: dict[str, Any]) -> bool:
@@ -205,7 +147,7 @@ class Ledger:
                     return "wait"
                 self.finished = True
                 return "finished"
-            if counts.complete >= self.policy.budget:
+            if counts.done >= self.policy.budget:
                 self._drop_unneeded_retries()
                 self.finished = True
                 return "finished"
@@ -213,7 +155,7 @@ class Ledger:
                 raise StudyFailing(
                     f"{counts.failed_own} trials of study {self.study.study_name!r} failed (max_failed_trials "
                     f"{self.policy.max_failed_trials}); the last: {counts.last_failure}")
-            if counts.complete + counts.running >= self.policy.budget:
+            if counts.done + counts.running >= self.policy.budget:
                 self._next_look = now + self.poll_s
                 return "wait"
             trial = retrying(self.study.ask, "creating a trial")

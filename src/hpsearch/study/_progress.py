@@ -23,7 +23,7 @@ class Progress(Callback):
     """Ray Tune callback: trial start, epochs and end as lines, and the run's status."""
 
     def __init__(self, console: "Console", total: int, names: list[str], directions: list[str],
-                 concurrency: int = 1, done: int = 0) -> None:
+                 concurrency: int = 1, done: int = 0, stopped: dict[str, str] | None = None) -> None:
         self.console: Console | None = console
         self.total = total
         self.names = names
@@ -31,6 +31,9 @@ class Progress(Callback):
         self.concurrency = max(1, concurrency)
         self.done = done  # complete in the study before this driver started (other drivers', earlier runs)
         self.failed = 0
+        self.pruned = 0
+        #: why an early-stopping scheduler stopped a trial, by Ray trial id (the scheduler's own dict)
+        self.stopped = stopped if stopped is not None else {}
         self.running: set[str] = set()
         self.best: dict[str, float] = {}
         self.numbers: dict[str, int] = {}
@@ -61,7 +64,8 @@ class Progress(Callback):
     def status(self) -> str:
         """``3/10 done (1 failed), 1 in flight · best macro_f1 0.71, f1_gap 0.05 · 2m10s, ~5m left``."""
         elapsed = time.monotonic() - self.started
-        parts = [f"{self.done}/{self.total} done" + (f" ({self.failed} failed)" if self.failed else "")
+        notes = [f"{n} {what}" for n, what in ((self.failed, "failed"), (self.pruned, "pruned")) if n]
+        parts = [f"{self.done}/{self.total} done" + (f" ({', '.join(notes)})" if notes else "")
                  + f", {len(self.running)} in flight"]
         if self.best:
             parts.append("best " + ", ".join(f"{n} {self.best[n]:.4g}" for n in self.names if n in self.best))
@@ -108,6 +112,9 @@ class Progress(Callback):
         if ERROR_KEY in result:
             self.failed += 1
             what = f"[red]failed[/red]: {result[ERROR_KEY]}"
+        elif trial.trial_id in self.stopped:
+            self.pruned += 1
+            what = f"[yellow]pruned[/yellow], {self.stopped[trial.trial_id]}"
         else:
             what = "  ".join(f"{n}={result[n]:.4g}" for n in self.names if n in result)
             attrs = _attrs(result)

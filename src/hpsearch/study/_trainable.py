@@ -30,11 +30,13 @@ _BUILT_FROM: tuple[Plan, str | None] | None = None
 
 
 def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipment | None = None,
-              fingerprint: str | None = None) -> None:
+              fingerprint: str | None = None, objectives_each_epoch: bool = False) -> None:
     """Ray Tune function trainable: one trial on this worker's cached data and weights.
 
     `shipment` is the data and the model as the driver sent them (any node can run the trial);
     `fingerprint` is the study's, which the data must match. Each result records the node it ran on.
+    With `objectives_each_epoch` (an early-stopping scheduler) every per-epoch report carries the
+    study's objectives.
     """
     global _WORKER, _BUILT_FROM
     from hpsearch.study._cluster import where
@@ -49,7 +51,8 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
                 splits, model_path = unpack(shipment, fingerprint or shipment.content_fingerprint)
             _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path)
             _BUILT_FROM = (plan, fingerprint)
-        result = _WORKER.run(config, report=lambda row: tune.report(dict(row)))
+        result = _WORKER.run(config, report=lambda row: tune.report(dict(row)),
+                             objectives_each_epoch=objectives_each_epoch)
     except TrialFailed as exc:
         tune.report({ERROR_KEY: str(exc), ATTRS_KEY: json.dumps({"node": node})})
         return

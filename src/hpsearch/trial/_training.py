@@ -151,12 +151,14 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
             step += 1
         if not math.isfinite(loss_sum):
             raise TrainingError(f"training loss became {loss_sum} in epoch {epoch}")
-        predictions = worker.predict(model, "validation", splits.validation, reading)
+        predictions, probabilities = worker.predict_proba(model, "validation", splits.validation, reading)
         scores = classification_metrics(splits.validation.labels, predictions, splits.label_names)
         collapse = watch.check(epoch, predictions, scores["macro_f1"])
         row = {"epoch": float(epoch), "step": float(step), "train_loss": loss_sum / max(seen, 1),
                "learning_rate": scheduler.get_last_lr()[0], "macro_f1": scores["macro_f1"],
                "accuracy": scores["accuracy"], "collapsed": float(watch.streak > 0)}
+        if worker.epoch_objectives is not None:  # a scheduler stops trials on them
+            row.update(worker.epoch_objectives(model, config, predictions, probabilities))
         history.append(row)
         if report is not None:
             report(row)

@@ -18,6 +18,7 @@ from hpsearch.plan import Plan
 from hpsearch.space import TrialConfig
 from hpsearch.trial._hardware import device_fingerprint
 from hpsearch.trial._artifact import pack_trained, versions
+from hpsearch.trial._epoch import EpochObjectives
 from hpsearch.trial._memory import PeakMemory, model_size_mb
 from hpsearch.trial._reading import Frame, Reading
 
@@ -41,24 +42,23 @@ class TrialFailed(Exception):
 class Worker:
     def __init__(self, plan: Plan, threads: int | None = None, *, splits: Splits | None = None,
                  model_path: str | None = None) -> None:
-        """`splits` and `model_path`, where given (a worker on another node: ``unpack``), stand in
-        for reading the plan's dataset and resolving its model from the driver's paths."""
+        """`splits` and `model_path` (a worker on another node: ``unpack``) replace the driver's paths."""
         import torch
 
         self.plan = plan
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         from hpsearch.objectives import MeasurementSlot
+        from hpsearch.space import resolve_model
+        from hpsearch.trial._models import load_base
 
         self.slot = MeasurementSlot()
+        self.epoch_objectives: EpochObjectives | None = None  # set by run()
         #: Train on bitsandbytes-quantised weights (QLoRA) when a trial sets quantization. Only a
         #: CUDA device does; tests turn it on to run the same code path on a CPU.
         self.kbit_training = self.device.type == "cuda"
         if threads:
             torch.set_num_threads(max(1, int(threads)))
         self.splits: Splits = splits if splits is not None else plan.splits()
-        from hpsearch.space import resolve_model
-        from hpsearch.trial._models import load_base
-
         self.model_path = model_path or resolve_model(plan.space.model, plan.path)
         self.tokenizer, self.base_model = load_base(self.model_path, len(self.splits.label_names))
         self.base_model.config.id2label = dict(enumerate(self.splits.label_names))
@@ -226,8 +226,11 @@ class Worker:
 
     # ------------------------------------------------------------------ trial
 
-    def run(self, values: dict[str, Any], report: Report | None = None) -> TrialResult:
+    def run(self, values: dict[str, Any], report: Report | None = None,
+            objectives_each_epoch: bool = False) -> TrialResult:
+        """Train and measure one trial; `objectives_each_epoch`: each epoch's report has every objective."""
         config = TrialConfig.from_values(values)
+        self.epoch_objectives = EpochObjectives(self) if objectives_each_epoch else None
         started = time.perf_counter()
         with PeakMemory(self.device) as memory:
             model = self.build_model(config)
@@ -331,9 +334,7 @@ class Worker:
         latency per request (`predict_one`: a text in, its label out) and throughput
         (`predict_batch`) on the validation texts; `tokens` are their lengths in tokens.
         """
-        import torch
-
-        from hpsearch.objectives import ObjectiveError, evaluate_predictions, measure_latency
+        from hpsearch.objectives import ObjectiveError, evaluate_predictions
 
         objectives = self.plan.objectives
         metrics: dict[str, float] = {}
@@ -354,14 +355,22 @@ class Worker:
             prefix = "" if name == "validation" else f"{name}/"
             metrics.update({prefix + k: v for k, v in found.items()})
             attrs.update({prefix + k: v for k, v in extra.items()})
-        cuda = self.device.type == "cuda"
-        timed, attrs["latency_method"] = measure_latency(
-            predict_one, predict_batch, self.splits.validation.texts, objectives.latency, slot=self.slot,
-            synchronize=torch.cuda.synchronize if cuda else None, device=str(self.device), tokens=tokens,
-        )
+        timed, attrs["latency_method"] = self.time_requests(predict_one, predict_batch, tokens)
         metrics.update(timed)
         attrs["device"] = device_fingerprint()
         return TrialResult(metrics, attrs)
+
+    def time_requests(self, predict_one: Callable[[str], Any], predict_batch: Callable[[Sequence[str]], Any],
+                      tokens: list[int] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+        """Latency per request and throughput on the validation texts, with the node to itself."""
+        import torch
+
+        from hpsearch.objectives import measure_latency
+
+        sync = torch.cuda.synchronize if self.device.type == "cuda" else None
+        return measure_latency(predict_one, predict_batch, self.splits.validation.texts,  # type: ignore[no-any-return]
+                               self.plan.objectives.latency, slot=self.slot, synchronize=sync,
+                               device=str(self.device), tokens=tokens)
 
     def request_calls(
         self, forward: Callable[[dict[str, Any]], Any], reading: Reading | int,

@@ -1,0 +1,169 @@
+"""Schedulers looked up by name: what stops a running trial early, on its per-epoch objectives.
+
+A scheduler here is a rule, not a Ray object: it hears each trial's per-epoch report and answers
+continue or stop (with the reason). The study layer wraps it for Ray Tune, so the rule is tested
+without Ray and a search preset is validated without importing it.
+
+``mo_asha`` is asynchronous successive halving on the vector of objectives (MO-ASHA, Schmucker et
+al. 2021): at the rungs ``grace_period × reduction_factor^k`` epochs a trial is placed among every
+trial that reached the same rung before it, by non-dominated rank and then crowding distance, and
+goes on only while it is among the best ``ceil(n / reduction_factor)`` of them. Neither Optuna's
+pruners (single-objective) nor Ray Tune's schedulers (one metric) do this.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable
+
+from pydantic import Field, model_validator
+
+from hpsearch.config import Strict
+
+
+class Rule:
+    """What a scheduler decides: per report, go on (None) or the reason to stop."""
+
+    #: The report key that counts training progress.
+    time_attr = "epoch"
+
+    def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
+        raise NotImplementedError
+
+
+class MOASHAOptions(Strict):
+    grace_period: int = Field(default=1, ge=1, description="epochs every trial runs before it can be stopped")
+    reduction_factor: int = Field(default=3, ge=2, description="at each rung, 1 in this many trials goes on")
+    metrics: list[str] | None = Field(default=None, min_length=1, description="the objectives to compare "
+                                      "on (default: every objective of the study)")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "MOASHAOptions":
+        if self.metrics is not None and len(set(self.metrics)) != len(self.metrics):
+            raise ValueError(f"metrics must name each objective once, got {self.metrics}")
+        return self
+
+
+class MOSuccessiveHalving(Rule):
+    """Asynchronous successive halving by non-dominated rank and crowding distance."""
+
+    def __init__(self, names: Sequence[str], directions: Sequence[str], grace_period: int = 1,
+                 reduction_factor: int = 3, metrics: Sequence[str] | None = None) -> None:
+        options = MOASHAOptions(grace_period=grace_period, reduction_factor=reduction_factor,
+                                metrics=None if metrics is None else list(metrics))
+        sign = dict(zip(names, (-1.0 if d == "maximize" else 1.0 for d in directions)))
+        unknown = [m for m in options.metrics or () if m not in sign]
+        if unknown:
+            raise ValueError(f"metrics must be objectives of the study ({', '.join(names)}), got {unknown}")
+        self.metrics = list(options.metrics or names)
+        self.sign = [sign[m] for m in self.metrics]  # every value turned into one to minimise
+        self.grace_period = options.grace_period
+        self.reduction_factor = options.reduction_factor
+        #: rung (epochs) -> the trials that reached it, in the order they did, with their vectors
+        self.rungs: dict[int, list[tuple[str, list[float]]]] = {}
+
+    def is_rung(self, epoch: int) -> bool:
+        if epoch < self.grace_period or epoch % self.grace_period:
+            return False
+        k = epoch // self.grace_period
+        while k % self.reduction_factor == 0:
+            k //= self.reduction_factor
+        return k == 1
+
+    def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
+        epoch = result.get(self.time_attr)
+        if epoch is None or not float(epoch).is_integer() or not self.is_rung(int(epoch)):
+            return None
+        epoch = int(epoch)
+        missing = [m for m in self.metrics if not isinstance(result.get(m), (int, float))]
+        if missing:
+            raise ValueError(f"the report after epoch {epoch} carries no {', '.join(missing)}")
+        rung = self.rungs.setdefault(epoch, [])
+        if any(t == trial_id for t, _ in rung):
+            return None
+        rung.append((trial_id, [s * float(result[m]) for s, m in zip(self.sign, self.metrics)]))
+        order = rank([v for _, v in rung])
+        keep = max(1, math.ceil(len(rung) / self.reduction_factor))
+        place = order.index(len(rung) - 1)
+        if place < keep:
+            return None
+        return (f"stopped early by mo_asha after epoch {epoch}: placed {place + 1} of the {len(rung)} trials "
+                f"that reached epoch {epoch} on {', '.join(self.metrics)} (non-dominated rank, then crowding); "
+                f"the best {keep} go on")
+
+
+def rank(points: Sequence[Sequence[float]]) -> list[int]:
+    """Indices of `points` (to minimise), best first: by non-dominated front, then by crowding
+    distance within a front (the most isolated first), then by index (the earlier first)."""
+    fronts = non_dominated_fronts(points)
+    order: list[int] = []
+    for front in fronts:
+        distance = crowding_distance([points[i] for i in front])
+        order += [i for _, i in sorted(zip(distance, front), key=lambda p: (-p[0], p[1]))]
+    return order
+
+
+def non_dominated_fronts(points: Sequence[Sequence[float]]) -> list[list[int]]:
+    """Indices of `points` by non-dominated front (minimisation), the first front first."""
+    left = list(range(len(points)))
+    fronts = []
+    while left:
+        front = [i for i in left if not any(_dominates(points[j], points[i]) for j in left if j != i)]
+        fronts.append(front)
+        left = [i for i in left if i not in front]
+    return fronts
+
+
+def crowding_distance(points: Sequence[Sequence[float]]) -> list[float]:
+    """NSGA-II's crowding distance of each point within one front (the extremes: infinite); equal
+    points share one distance, so that arrival decides between them."""
+    unique = list(dict.fromkeys(tuple(p) for p in points))
+    distance = dict(zip(unique, _crowding(unique)))
+    return [distance[tuple(p)] for p in points]
+
+
+def _crowding(points: Sequence[Sequence[float]]) -> list[float]:
+    n = len(points)
+    distance = [0.0] * n
+    if n <= 2:
+        return [math.inf] * n
+    for k in range(len(points[0])):
+        order = sorted(range(n), key=lambda i: points[i][k])
+        low, high = points[order[0]][k], points[order[-1]][k]
+        distance[order[0]] = distance[order[-1]] = math.inf
+        if high == low:
+            continue
+        for before, i, after in zip(order, order[1:], order[2:]):
+            distance[i] += (points[after][k] - points[before][k]) / (high - low)
+    return distance
+
+
+def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+
+
+RuleFactory = Callable[..., Rule]
+SCHEDULERS: dict[str, tuple[RuleFactory | None, type[Strict] | None]] = {}
+
+
+def register_scheduler(name: str, factory: RuleFactory | None, options: type[Strict] | None = None) -> None:
+    """Add a scheduler: `factory(names, directions, **options)` builds its rule (None: no early stopping)."""
+    if name in SCHEDULERS:
+        raise ValueError(f"scheduler {name!r} is already registered")
+    SCHEDULERS[name] = (factory, options)
+
+
+register_scheduler("fifo", None)  # every trial runs to its end
+register_scheduler("mo_asha", MOSuccessiveHalving, MOASHAOptions)
+
+
+def make_scheduler(name: str, names: Sequence[str], directions: Sequence[str], options: Mapping[str, Any]
+                   ) -> Rule | None:
+    """The rule registered as `name` for a study with these objectives; None when it stops nothing."""
+    factory, schema = SCHEDULERS[name]
+    if factory is None:
+        if options:
+            raise ValueError(f"the {name} scheduler takes no options, got {dict(options)}")
+        return None
+    return factory(names, directions, **dict(options))

@@ -1,0 +1,145 @@
+"""Ray Tune's searcher over a shared Optuna study: what each trial's suggestion and result do to it.
+
+Only the driver holds it; Ray pickles it into its experiment state without the database URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any, Callable
+
+import optuna
+from optuna.trial import TrialState
+from ray.tune.search import Searcher
+
+from hpsearch.objectives import Constraint
+from hpsearch.study._faults import DatabaseUnavailable, retrying
+from hpsearch.study._front import set_trial_constraints
+from hpsearch.study._ledger import FAIL_KIND_ATTR, Ledger, StudyFailing
+from hpsearch.study._trainable import ARTIFACT_KEY, ARTIFACT_KIND_KEY, ATTRS_KEY, ERROR_KEY, METRICS_KEY
+
+log = logging.getLogger("hpsearch.study")
+
+
+class StudySearch(Searcher):
+    """Ray Tune's searcher over a shared Optuna study: each suggestion is a trial claimed from the
+    study's budget (:class:`Ledger`), each result is told to the study with every measured value,
+    the constraint violations and, for a failure, its reason."""
+
+    def __init__(self, ledger: Ledger, space: Callable[[optuna.Trial], dict[str, Any]], names: list[str],
+                 constraints: tuple[Constraint, ...] = (), min_gain: float = 0.1, store: Any = None) -> None:
+        super().__init__()
+        self.store = store  # Optuna's artifact store for the trained adapters; None keeps none
+        self.keep_front_only = False  # keep_artifacts: front
+        self.ledger = ledger
+        self.space = space
+        self.names = names
+        self.constraints = constraints
+        self.min_gain = min_gain
+        self.trials: dict[str, optuna.Trial] = {}
+        #: The early-stopping scheduler (``_early_stopping``), whose stopped trials are PRUNED; None: none.
+        self.scheduler: Any = None
+        #: What stopped the search (too many failures, the database gone): raised after Tune stops.
+        self.fatal: Exception | None = None
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        return True  # the space is the plan's, the objectives the study's
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self.fatal is not None:
+            return Searcher.FINISHED
+        try:
+            claimed = self.ledger.claim()
+            if claimed == "finished":
+                return Searcher.FINISHED
+            if claimed == "wait":
+                return None
+            assert isinstance(claimed, optuna.Trial)
+            config = retrying(lambda: self.space(claimed), f"sampling trial {claimed.number}")
+        except (StudyFailing, DatabaseUnavailable) as exc:
+            self.fatal = exc
+            return Searcher.FINISHED
+        self.trials[trial_id] = claimed
+        return config
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        trial = self.trials.pop(trial_id, None)
+        pruned = self.scheduler.pruned(trial_id) if self.scheduler is not None else None
+        if trial is None:
+            return
+        try:
+            if pruned is not None and not error:
+                self._record_pruned(trial, pruned)
+                return
+            self._record(trial, result or {}, error)
+        except Exception as exc:  # noqa: BLE001 - Tune would log it and go on: the driver stops and says it
+            self.fatal = exc
+
+    def _record_pruned(self, trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+        """A trial the scheduler stopped: PRUNED, with its per-epoch objectives and the reason."""
+        retrying(lambda: [trial.set_user_attr(k, v) for k, v in attrs.items()], f"recording trial {trial.number}")
+        self.ledger.tell(trial, None, TrialState.PRUNED)
+
+    def _record(self, trial: optuna.Trial, result: dict, error: bool) -> None:
+        reason = result.get(ERROR_KEY)
+        if METRICS_KEY not in result and reason is None:
+            # the worker process or its node died: the trial is lost, not failed on its own account
+            why = "its worker stopped before reporting a result" if error else "no result reported"
+            self.ledger.fail(trial.number, f"lost: {why}", "lost", retry=True)
+            return
+        values: list[float] | None = None
+        if METRICS_KEY in result:
+            metrics = json.loads(result[METRICS_KEY])
+            attrs = {**metrics, **json.loads(result[ATTRS_KEY])}
+            values = [result.get(name) for name in self.names]
+            bad = [n for n, v in zip(self.names, values) if v is None or not math.isfinite(v)]
+            if bad:
+                reason = f"objective(s) not measured: {', '.join(bad)}"
+
+            def record() -> None:
+                for key, value in attrs.items():
+                    trial.set_user_attr(key, value)
+                set_trial_constraints(trial, self.constraints, metrics, self.min_gain)
+
+            retrying(record, f"recording trial {trial.number}")
+            if self.store is not None and ARTIFACT_KEY in result:
+                import base64
+
+                from hpsearch.study._artifacts import keep
+
+                keep(self.store, trial, result[ARTIFACT_KIND_KEY], base64.b64decode(result[ARTIFACT_KEY]))
+        elif ATTRS_KEY in result:  # a failed trial's node
+            retrying(lambda: [trial.set_user_attr(k, v) for k, v in json.loads(result[ATTRS_KEY]).items()],
+                     f"recording trial {trial.number}")
+        if reason is not None:
+            retrying(lambda: (trial.set_user_attr("fail_reason", reason), trial.set_user_attr(FAIL_KIND_ATTR, "trial")),
+                     f"recording trial {trial.number}")
+            self.ledger.tell(trial, None, TrialState.FAIL)
+            return
+        if not self.ledger.tell(trial, values, TrialState.COMPLETE):
+            log.warning("trial %d had been taken for lost by another driver; its retry is recorded instead",
+                        trial.number)
+        elif self.store is not None and self.keep_front_only:
+            from hpsearch.study._artifacts import keep_front_only
+
+            keep_front_only(self.ledger.study, self.store)
+
+    def running(self) -> list[int]:
+        return sorted(t.number for t in self.trials.values())
+
+    # Ray pickles searchers into its experiment state: the ledger holds the database URL and its
+    # password, so none of it goes with them. The study database, not Ray's state, is what resumes.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"names": self.names, "min_gain": self.min_gain}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"ledger": None, "space": None, "constraints": (), "trials": {}, "fatal": None,
+                              "store": None, "scheduler": None, **state})
+
+    def save(self, checkpoint_path: str) -> None:
+        pass
+
+    def restore(self, checkpoint_path: str) -> None:
+        pass

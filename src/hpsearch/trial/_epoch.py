@@ -1,0 +1,66 @@
+"""The objectives after each epoch, for a scheduler that stops trials on them (``mo_asha``).
+
+What the validation predictions give (macro-F1, group gaps, a team's own objectives) is measured
+after every epoch, as point estimates (no bootstrap intervals: the final evaluation has those).
+What only the deployed model gives (latency, throughput, size) is measured once, after the first
+epoch, on a deployed copy of the model, and reused: training moves the weights, not the time a
+request takes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hpsearch.space import TrialConfig
+from hpsearch.trial._memory import model_size_mb
+from hpsearch.trial._reading import Reading
+
+if TYPE_CHECKING:
+    from hpsearch.trial._worker import Worker
+
+
+class EpochObjectives:
+    """Every objective of the study after an epoch of one trial (a new one for each trial)."""
+
+    def __init__(self, worker: "Worker") -> None:
+        self.worker = worker
+        self.deployed: dict[str, float] | None = None
+
+    def __call__(self, model: Any, config: TrialConfig, predictions: Sequence[int],
+                 probabilities: Sequence[Sequence[float]]) -> dict[str, float]:
+        from hpsearch.objectives import ObjectiveError, evaluate_predictions
+        from hpsearch.trial._worker import TrialFailed
+
+        worker = self.worker
+        objectives = worker.plan.objectives
+        names = objectives.names()
+        split = worker.splits.validation
+        try:
+            found, _ = evaluate_predictions(
+                split.labels, predictions, probabilities, worker.splits.label_names, split.groups,
+                objectives.fairness.model_copy(update={"bootstrap": 0}), user_objectives=objectives.module_objectives(),
+                train_labels=worker.splits.train.labels, min_gain_over_trivial=objectives.min_gain_over_trivial,
+            )
+        except ObjectiveError as exc:
+            raise TrialFailed(str(exc)) from None
+        values = {n: float(found[n]) for n in names if n in found}
+        if len(values) < len(names):
+            if self.deployed is None:
+                self.deployed = self._measure_deployed(model, config)
+            values.update({n: self.deployed[n] for n in names if n in self.deployed})
+        return values
+
+    def _measure_deployed(self, model: Any, config: TrialConfig) -> dict[str, float]:
+        worker = self.worker
+        deployed, _ = worker.deploy(copy.deepcopy(model), config)
+        deployed.eval()
+        reading = Reading.of(config)
+        tokens = [sum(map(len, pieces)) for pieces in worker.read("validation", worker.splits.validation, reading)]
+        timed, _ = worker.time_requests(
+            *worker.request_calls(lambda batch: deployed(**batch).logits, reading, lambda out: out.argmax(-1).tolist()),
+            tokens=tokens)
+        timed["model_size_mb"] = model_size_mb(deployed)
+        timed["layers"] = float(deployed.config.num_hidden_layers)
+        return timed

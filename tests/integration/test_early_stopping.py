@@ -1,0 +1,89 @@
+"""Multi-objective early stopping on Ray Tune: stopped trials are PRUNED in the study, never on the front."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+
+from hpsearch.cli import main
+
+from ..conftest import toy_rows, write_jsonl
+
+pytestmark = pytest.mark.integration
+
+SPACE = """name: toy-early
+model: {model}
+search: early.yaml
+objectives: objectives.yaml
+baselines: []
+dataset:
+  path: {data}
+  group_columns: group
+params:
+  learning_rate: {{type: float, low: 5.0e-3, high: 5.0e-3}}
+fixed:
+  epochs: 3
+  max_length: 16
+  batch_size: 16
+"""
+
+# Every trial trains the same configuration with the same seed, so they tie on macro-F1 after each
+# epoch: the first to reach a rung goes on, the later ones are placed after it and stopped.
+PRESET = """sampler: random
+scheduler:
+  name: mo_asha
+  options: {grace_period: 1, reduction_factor: 2, metrics: [macro_f1]}
+trials: 3
+"""
+
+# The default objectives, with collapse stopping off: early stopping alone decides here.
+OBJECTIVES = """objectives:
+  - {name: macro_f1, direction: maximize}
+  - {name: f1_gap, direction: minimize}
+  - {name: latency_p50_ms, direction: minimize}
+collapse: {patience: 0}
+"""
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    import ray
+
+    yield
+    ray.shutdown()
+
+
+def test_trials_stopped_early_are_pruned_with_their_epochs_and_never_on_the_front(
+        tmp_path: Path, tiny_model_dir: Path, ray_session, capsys) -> None:
+    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows())
+    (tmp_path / "early.yaml").write_text(PRESET, encoding="utf-8")
+    (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
+    space = tmp_path / "toy.yaml"
+    space.write_text(SPACE.format(model=tiny_model_dir, data=data), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'early.db'}"
+    assert main(["run", str(space), "--storage", url, "--study", "early"]) == 0
+    out = capsys.readouterr().out
+
+    study = optuna.load_study(study_name="early", storage=url)
+    states = [t.state for t in study.get_trials()]
+    assert states.count(optuna.trial.TrialState.PRUNED) == 2 and len(states) == 3, states
+    first, *pruned = study.get_trials()
+    assert first.state == optuna.trial.TrialState.COMPLETE
+    assert len(first.user_attrs["history"]) == 3  # the first at every rung: it ran its 3 epochs
+    # every per-epoch report carried every objective of the study, latency included
+    assert {"macro_f1", "f1_gap", "latency_p50_ms"} <= set(first.user_attrs["history"][0])
+    for t in pruned:
+        assert t.values is None
+        assert t.user_attrs["stopped_after_epoch"] == 1
+        assert t.user_attrs["pruned_reason"].startswith("stopped early by mo_asha after epoch 1")
+        assert set(t.user_attrs["intermediate_values"]) == {"macro_f1", "f1_gap", "latency_p50_ms"}
+        assert len(t.user_attrs["history"]) == 1
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.best_trials)
+    assert "pruned" in out
+
+    from hpsearch.study import honest_front
+
+    front = honest_front(study)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in front.trials)

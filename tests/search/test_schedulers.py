@@ -1,0 +1,80 @@
+"""Schedulers by name, and MO-ASHA's rule: rungs, ranking by non-dominated front and crowding."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hpsearch.errors import Problem
+from hpsearch.search import SCHEDULERS, MOSuccessiveHalving, SearchConfig, check_sampler, make_scheduler, register_scheduler
+from hpsearch.search._schedulers import crowding_distance, non_dominated_fronts, rank
+
+NAMES = ["macro_f1", "latency_p50_ms"]
+DIRECTIONS = ["maximize", "minimize"]
+
+
+def _rule(**options: object) -> MOSuccessiveHalving:
+    rule = make_scheduler("mo_asha", NAMES, DIRECTIONS, options)
+    assert isinstance(rule, MOSuccessiveHalving)
+    return rule
+
+
+def test_rungs_are_the_grace_period_times_powers_of_the_reduction_factor() -> None:
+    assert [e for e in range(1, 30) if _rule(grace_period=1, reduction_factor=3).is_rung(e)] == [1, 3, 9, 27]
+    assert [e for e in range(1, 30) if _rule(grace_period=2, reduction_factor=2).is_rung(e)] == [2, 4, 8, 16]
+
+
+def test_fronts_then_crowding_then_arrival() -> None:
+    points = [[1.0, 5.0], [2.0, 2.0], [5.0, 1.0], [3.0, 3.0], [2.0, 2.0]]
+    assert non_dominated_fronts(points) == [[0, 1, 2, 4], [3]]
+    distance = crowding_distance([points[i] for i in (0, 1, 2, 4)])
+    assert distance[0] == distance[2] == math.inf and 0 < distance[1] == distance[3] < math.inf
+    assert rank(points) == [0, 2, 1, 4, 3]  # the equal points 1 and 4: by arrival
+
+
+def test_a_trial_dominated_at_its_rung_stops_with_the_reason_and_the_first_always_goes_on() -> None:
+    rule = _rule(grace_period=1, reduction_factor=2)
+    assert rule.decide("a", {"epoch": 1.0, "macro_f1": 0.5, "latency_p50_ms": 10.0}) is None
+    reason = rule.decide("b", {"epoch": 1.0, "macro_f1": 0.4, "latency_p50_ms": 11.0})
+    assert reason is not None and "after epoch 1" in reason and "placed 2 of the 2" in reason
+    # a trade-off with the first is on the first front: it goes on (top ceil(3/2) = 2 of 3)
+    assert rule.decide("c", {"epoch": 1.0, "macro_f1": 0.6, "latency_p50_ms": 12.0}) is None
+    # between rungs nothing is decided, and a report without the time key is the final one
+    assert rule.decide("c", {"epoch": 3.0, "macro_f1": 0.0, "latency_p50_ms": 99.0}) is None
+    assert rule.decide("d", {"macro_f1": 0.0, "latency_p50_ms": 99.0}) is None
+
+
+def test_a_tie_goes_to_the_trial_that_reached_the_rung_first() -> None:
+    rule = _rule(grace_period=1, reduction_factor=2, metrics=["macro_f1"])
+    assert rule.decide("a", {"epoch": 1, "macro_f1": 0.5}) is None
+    assert rule.decide("b", {"epoch": 1, "macro_f1": 0.5}) is not None
+
+
+def test_a_report_without_an_objective_is_an_error_not_a_silent_continue() -> None:
+    with pytest.raises(ValueError, match="carries no latency_p50_ms"):
+        _rule().decide("a", {"epoch": 1, "macro_f1": 0.5})
+
+
+def test_fifo_stops_nothing_and_names_are_taken_once() -> None:
+    assert make_scheduler("fifo", NAMES, DIRECTIONS, {}) is None
+    with pytest.raises(ValueError, match="already registered"):
+        register_scheduler("mo_asha", MOSuccessiveHalving)
+    assert set(SCHEDULERS) >= {"fifo", "mo_asha"}
+
+
+def test_metrics_must_be_objectives_of_the_study() -> None:
+    with pytest.raises(ValueError, match="metrics must be objectives of the study"):
+        _rule(metrics=["f1_gap"])
+
+
+@pytest.mark.parametrize("scheduler, key, message", [
+    ({"name": "mo_asha", "options": {"reduction_factor": 1}}, "scheduler.options.reduction_factor",
+     "greater than or equal to 2"),
+    ({"name": "mo_asha", "options": {"grace": 1}}, "scheduler.options.grace", "Extra inputs are not permitted"),
+    ({"name": "fifo", "options": {"grace_period": 1}}, "scheduler.options", "takes no options"),
+])
+def test_a_bad_option_is_one_problem_naming_its_key(scheduler: dict, key: str, message: str, tmp_path) -> None:
+    problems: list[Problem] = []
+    check_sampler(tmp_path / "s.yaml", SearchConfig(scheduler=scheduler), problems)
+    assert [(p.key, message in p.message) for p in problems] == [(key, True)]
