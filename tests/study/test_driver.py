@@ -173,3 +173,17 @@ def test_a_trial_the_scheduler_stopped_is_pruned_with_its_epochs_and_counts_towa
     assert second.user_attrs["intermediate_values"] == {"macro_f1": 0.5, "f1_gap": 0.2, "latency_p50_ms": 3.0}
     assert "placed 2 of the 2" in second.user_attrs["pruned_reason"]
     assert count(searcher.ledger.study.get_trials()).done == 2
+
+
+def test_each_trial_records_why_it_was_proposed(toy_space: Path) -> None:
+    searcher = _searcher(toy_space)
+    searcher.sampler = ("tpe", {"n_startup_trials": 1})
+    searcher.suggest("t1")
+    searcher.on_trial_complete("t1", _final((0.8, 0.1, 2.0)))
+    searcher.suggest("t2")
+    searcher.on_trial_complete("t2", {}, error=True)  # lost: its parameters run again
+    searcher.suggest("t3")
+    first, lost, retry = (t.user_attrs.get("proposed_by") for t in searcher.ledger.study.get_trials())
+    assert first == "random start (0 of tpe's 1 start-up trials done)"
+    assert lost == "model-based (tpe, from 1 trials)"
+    assert retry == "retry of trial 1"

@@ -50,6 +50,32 @@ for _name, _class in [("nsga2", "NSGAIISampler"), ("random", "RandomSampler"), (
     register_sampler(_name, _optuna(_class))
 
 
+#: Optuna's defaults: trials sampled at random before a model-based sampler uses its model, and
+#: NSGA-II's population (its first generation is random).
+_STARTUP = {"tpe": ("n_startup_trials", 10), "gp": ("n_startup_trials", 10), "nsga2": ("population_size", 50)}
+
+
+def describe_proposal(name: str, options: dict[str, Any], finished: int, sampler: Any = None,
+                      number: int | None = None) -> str:
+    """Why the sampler `name` proposed a trial when the study had `finished` trials done: a random
+    start, or its model. A sampler that knows better (``proposal_reason(number)``) says it itself."""
+    own = getattr(sampler, "proposal_reason", None)
+    if callable(own) and number is not None:
+        said = own(number)
+        if said:
+            return str(said)
+    if name == "random":
+        return "random"
+    key, default = _STARTUP.get(name, ("", 0))
+    startup = int(options.get(key, default))
+    if name == "nsga2":
+        generation = finished // max(startup, 1)
+        return f"nsga2 generation {generation}" + (" (random, the first)" if generation == 0 else "")
+    if finished < startup:
+        return f"random start ({finished} of {name}'s {startup} start-up trials done)"
+    return f"model-based ({name}, from {finished} trials)"
+
+
 def make_sampler(name: str, seed: int, options: dict[str, Any]) -> "optuna.samplers.BaseSampler":
     """The sampler registered as `name`, built with the seed and the preset's options."""
     if "constraints_func" in options:

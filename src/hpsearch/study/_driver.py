@@ -187,6 +187,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         searcher = StudySearch(ledger, partial(suggest, plan.space), names, tuple(constraints),
                                plan.objectives.min_gain_over_trivial, store=open_store(study, options.storage))
         searcher.keep_front_only = search.keep_artifacts == "front"
+        searcher.sampler = (search.sampler.name, dict(search.sampler.options))
         scheduler = None
         if rule is not None:
             from hpsearch.study._early_stopping import EarlyStopping

@@ -109,6 +109,7 @@ class Ledger:
         self._beat: threading.Thread | None = None
         self._next_look = 0.0
         self.finished = False
+        self.counts = Counts()  # the study's, as the last claim found them
 
     # ------------------------------------------------------------------ joining
 
@@ -140,7 +141,7 @@ class Ledger:
             return "wait"
         with self.lock.held():
             self.sweep()
-            counts = count(self._trials(), self.policy.batch)
+            counts = self.counts = count(self._trials(), self.policy.batch)
             if self.policy.batch is not None and not counts.waiting:  # a confirmation samples nothing new
                 if counts.running:
                     self._next_look = now + self.poll_s

@@ -15,12 +15,18 @@ from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
 from hpsearch.objectives import Constraint
+from hpsearch.search import describe_proposal
+from hpsearch.space import BASELINE_ATTR
 from hpsearch.study._faults import DatabaseUnavailable, retrying
-from hpsearch.study._front import set_trial_constraints
-from hpsearch.study._ledger import FAIL_KIND_ATTR, Ledger, StudyFailing
+from hpsearch.study._front import CONFIRM_ATTR, set_trial_constraints
+from hpsearch.study._ledger import FAIL_KIND_ATTR, RETRY_OF_ATTR, Ledger, StudyFailing
 from hpsearch.study._trainable import ARTIFACT_KEY, ARTIFACT_KIND_KEY, ATTRS_KEY, ERROR_KEY, METRICS_KEY
 
 log = logging.getLogger("hpsearch.study")
+
+#: Trial user attributes: why the trial has its parameters; the trial of another study it repeats.
+PROPOSED_ATTR = "proposed_by"
+WARM_START_ATTR = "warm_start_of"
 
 
 class StudySearch(Searcher):
@@ -39,6 +45,8 @@ class StudySearch(Searcher):
         self.constraints = constraints
         self.min_gain = min_gain
         self.trials: dict[str, optuna.Trial] = {}
+        #: The preset's sampler (name, options), to say why a trial was proposed.
+        self.sampler: tuple[str, dict[str, Any]] = ("tpe", {})
         #: The early-stopping scheduler (``_early_stopping``), whose stopped trials are PRUNED; None: none.
         self.scheduler: Any = None
         #: What stopped the search (too many failures, the database gone): raised after Tune stops.
@@ -58,11 +66,23 @@ class StudySearch(Searcher):
                 return None
             assert isinstance(claimed, optuna.Trial)
             config = retrying(lambda: self.space(claimed), f"sampling trial {claimed.number}")
+            reason = self.proposal_reason(claimed)
+            retrying(lambda: claimed.set_user_attr(PROPOSED_ATTR, reason), f"recording trial {claimed.number}")
         except (StudyFailing, DatabaseUnavailable) as exc:
             self.fatal = exc
             return Searcher.FINISHED
         self.trials[trial_id] = claimed
         return config
+
+    def proposal_reason(self, trial: optuna.Trial) -> str:
+        """Why `trial` has its parameters: what it was enqueued as, else what the sampler did."""
+        attrs = trial.user_attrs
+        for key, what in ((RETRY_OF_ATTR, "retry of trial {}"), (CONFIRM_ATTR, "confirmation of trial {}"),
+                          (WARM_START_ATTR, "warm start from {}"), (BASELINE_ATTR, "baseline ({})")):
+            if attrs.get(key) is not None:
+                return what.format(attrs[key])
+        name, options = self.sampler
+        return describe_proposal(name, options, self.ledger.counts.done, self.ledger.study.sampler, trial.number)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         trial = self.trials.pop(trial_id, None)
