@@ -12,6 +12,7 @@ from hpsearch.space._schema import CategoricalParam, DerivedParam, FloatParam, I
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.distributions import BaseDistribution
 
 #: The trial user attribute naming a baseline, what fine-tuning is compared with: ``head`` (a
 #: head-only trial this space enqueues), ``linear_probe`` (the frozen base model with a
@@ -49,6 +50,21 @@ def suggest(space: SpaceConfig, trial: "optuna.Trial") -> dict[str, Any]:
             derived = values[spec.from_] * spec.times
             values[name] = int(round(derived)) if KNOBS[name].kind is int else float(derived)
     return values
+
+
+def distributions(space: SpaceConfig) -> dict[str, "BaseDistribution"]:
+    """The Optuna distribution of every searched parameter (derived ones are not searched)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    found: dict[str, BaseDistribution] = {}
+    for name, spec in space.params.items():
+        if isinstance(spec, FloatParam):
+            found[name] = FloatDistribution(spec.low, spec.high, log=spec.log, step=spec.step)
+        elif isinstance(spec, IntParam):
+            found[name] = IntDistribution(spec.low, spec.high, log=spec.log, step=spec.step)
+        elif isinstance(spec, CategoricalParam):
+            found[name] = CategoricalDistribution(spec.choices)
+    return found
 
 
 def describe(space: SpaceConfig) -> list[tuple[str, str, str]]:

@@ -85,6 +85,11 @@ ParamSpec = Annotated[
 ]
 
 
+class WarmStartConfig(Strict):
+    study: str = Field(min_length=1, description="an earlier study in the same database")
+    top_k: int = Field(default=5, gt=0, description="how many of its front's configurations to run again")
+
+
 class SpaceConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
@@ -99,6 +104,10 @@ class SpaceConfig(Strict):
         description="baselines run once per study on the same splits and recorded in it beside the "
         "trials: linear_probe (the frozen base model with a logistic-regression probe) and tfidf (TF-IDF "
         "word and character n-grams with logistic regression); [] for none",
+    )
+    warm_start: WarmStartConfig | None = Field(
+        default=None, description="start from the front of an earlier study in the same database: its "
+        "configurations are enqueued and measured anew on this space's data",
     )
     baseline: Literal["none", "head"] = Field(
         default="none",

@@ -94,6 +94,11 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
                     max_retries=search.max_retries, heartbeat_interval_s=search.heartbeat_interval_s,
                     stale_after_s=search.stale_after_s, batch=options.batch)
     storage = open_storage(options.storage)
+    warm = plan.space.warm_start if options.batch is None else None
+    if warm is not None:
+        from hpsearch.study._warm import load_source
+
+        source_study = load_source(storage, warm.study, source, options.storage)
     lock = StudyLock(options.storage, options.study_name)
     with lock.held():  # one driver at a time decides whether the study is new, and what it holds
         study = join_study(storage, options.study_name, plan, splits, constraints)
@@ -114,6 +119,17 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
                 study.enqueue_trial({}, user_attrs={BASELINE_ATTR: plan.space.baseline})
 
         ledger.once(enqueue_head)
+
+    if warm is not None:
+        from hpsearch.space import distributions
+        from hpsearch.study._warm import enqueue_warm_start
+
+        enqueued: list[int] = []
+        ledger.once(lambda trials: enqueued.extend(
+            enqueue_warm_start(study, source_study, distributions(plan.space), warm.top_k)))
+        if enqueued:
+            console.print(f"Warm start: trial(s) {', '.join(map(str, enqueued))} of study {warm.study!r} "
+                          "enqueued, to be measured on this data")
 
     import ray
 
