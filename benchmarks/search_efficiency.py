@@ -123,10 +123,10 @@ def load_problem(name: str) -> Problem:
     if name == "nb201":
         return Problem("nb201", "NAS-Bench-201 cifar10 (val_acc max, latency min)", dict(NASBench201.search_space),
                        set(), ("val_acc", "latency"), (True, False), _table("nasbench201", "cifar10"))
-    if name == "vehicle":
-        return Problem("vehicle", "HPOBench MLP vehicle (val_acc max, train_time min)", dict(HPOBench.search_space),
+    if name in HPOBench.available_dataset_names:
+        return Problem(name, f"HPOBench MLP {name} (val_acc max, train_time min)", dict(HPOBench.search_space),
                        set(HPOBench.search_space), ("val_acc", "train_time"), (True, False),
-                       _table("hpobench", "vehicle"))
+                       _table("hpobench", name))
     raise ValueError(f"unknown problem {name!r}")
 
 
@@ -162,8 +162,10 @@ STRATEGIES: dict[str, Callable[[int], Any]] = {
 }
 
 
-def run_one(problem: Problem, strategy: str, seed: int, trials: int, in_flight: int) -> list[list[float]]:
-    """The values of `trials` completed trials, in the order they completed."""
+def run_one(problem: Problem, strategy: str, seed: int, trials: int, in_flight: int,
+            enqueue: list[dict[str, Any]] = (), keep: list[Any] | None = None) -> list[list[float]]:
+    """The values of `trials` completed trials, in the order they completed; `enqueue`d parameters
+    are tried first (a warm start), and the study is appended to `keep` when given."""
     import optuna
 
     with warnings.catch_warnings():
@@ -171,6 +173,10 @@ def run_one(problem: Problem, strategy: str, seed: int, trials: int, in_flight: 
         sampler = STRATEGIES[strategy](seed)
     study = optuna.create_study(directions=["maximize" if up else "minimize" for up in problem.maximize],
                                 sampler=sampler)
+    for params in enqueue:
+        study.enqueue_trial(params)
+    if keep is not None:
+        keep.append(study)
     pending: list[tuple[Any, dict[str, Any]]] = []
     done: list[list[float]] = []
     asked = 0
@@ -220,6 +226,42 @@ def measure(problems: list[str], strategies: list[str], seeds: int, trials: int,
     return out
 
 
+def distributions(problem: Problem) -> dict[str, Any]:
+    """The Optuna distribution of each knob, as `Problem.suggest` asks for it."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    return {name: IntDistribution(0, len(choices) - 1) if name in problem.ordinal else CategoricalDistribution(choices)
+            for name, choices in problem.space.items()}
+
+
+def warm_start(source: str, target: str, seeds: int, source_trials: int, trials: int, top_k: int,
+               progress: bool = True) -> dict[str, Any]:
+    """HV@`trials` on `target` with and without hpsearch's warm start from a study of `source`.
+
+    Per seed, a study of `source` runs `source_trials` trials with hpsearch's default strategy;
+    ``hpsearch.study._warm.warm_start_configs`` picks up to `top_k` configurations of its front (what
+    a space's ``warm_start`` enqueues), and a study of `target` tries them first, within its
+    `trials`. The same seed without them is the comparison."""
+    from hpsearch.study._warm import warm_start_configs
+
+    problem_from, problem_to = load_problem(source), load_problem(target)
+    figures: dict[str, list[float]] = {"cold": [], "warm": []}
+    for seed in range(seeds):
+        studies: list[Any] = []
+        run_one(problem_from, "hpsearch", seed + 1000, source_trials, 1, keep=studies)
+        front = studies[0].best_trials
+        configs = [params for params, _ in warm_start_configs(front, distributions(problem_to), True, top_k)]
+        figures["cold"].append(problem_to.fraction(run_one(problem_to, "hpsearch", seed, trials, 1)))
+        figures["warm"].append(problem_to.fraction(run_one(problem_to, "hpsearch", seed, trials, 1, configs)))
+    out = {"source": problem_from.title, "target": problem_to.title, "source_trials": source_trials,
+           "trials": trials, "top_k": top_k, "seeds": seeds,
+           **{k: {"mean": round(statistics.fmean(v), 4), "se": round(_se(v), 4)} for k, v in figures.items()}}
+    if progress:
+        print(f"warm start {source} -> {target}: HV@{trials} cold {out['cold']['mean']:.3f}±{out['cold']['se']:.3f}, "
+              f"warm {out['warm']['mean']:.3f}±{out['warm']['se']:.3f}", flush=True)
+    return out
+
+
 def _se(values: list[float]) -> float:
     return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
 
@@ -243,6 +285,18 @@ def write_docs(result: dict[str, Any]) -> None:
         "package registries.",
         "",
     ]
+    if result.get("warm_start"):
+        first = result["warm_start"][0]
+        lines += [f"**Warm start** (`--warm-start`): HV@{first['trials']} on {first['target']}, {first['seeds']} seeds. "
+                  f"Per seed, a study of the source runs {first['source_trials']} trials with hpsearch's default; "
+                  f"the configurations a space's `warm_start: {{study: ..., top_k: {first['top_k']}}}` would take from "
+                  "its front (`hpsearch.study._warm`) are tried first in a study of the target, within the same "
+                  "trials; 'cold' is the same seed without them.", "",
+                  "| source study | cold | warm |", "|---|---|---|"]
+        for row in result["warm_start"]:
+            lines.append(f"| {row['source']} | {row['cold']['mean']:.3f} ± {row['cold']['se']:.3f} | "
+                         f"{row['warm']['mean']:.3f} ± {row['warm']['se']:.3f} |")
+        lines.append("")
     for name, problem in result["problems"].items():
         for k, rows in problem["by_in_flight"].items():
             checkpoints = [c for c in rows[next(iter(rows))] if c != "seconds"]
@@ -273,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--quick", action="store_true",
                         help="a regression check in seconds: vehicle, random against hpsearch, 3 seeds, 30 trials")
+    parser.add_argument("--warm-start", nargs="*", default=[], metavar="SOURCE",
+                        help="HPOBench datasets to warm-start vehicle from (HV after 10 trials, with and without)")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the results and the page alone")
     args = parser.parse_args(argv)
     if args.quick:
@@ -280,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             ["vehicle"], ["random", "hpsearch"], 3, 30, [1])
         args.no_docs = True
     problems = measure(args.problems, args.strategies, args.seeds, args.trials, args.in_flight)
+    warm = [warm_start(source, "vehicle", args.seeds, 50, 10, 5) for source in args.warm_start]
     if args.no_docs:
         return 0
     import optuna
@@ -288,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
 
     command = " ".join([".venv/bin/python benchmarks/search_efficiency.py", *(argv if argv is not None else sys.argv[1:])])
     result = {"command": command, "machine": describe(), "date": time.strftime("%Y-%m-%d"),
-              "optuna": optuna.__version__, "seeds": args.seeds, "problems": problems}
+              "optuna": optuna.__version__, "seeds": args.seeds, "problems": problems, "warm_start": warm}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     write_docs(result)
