@@ -47,7 +47,7 @@ class EarlyStopping(FIFOScheduler):
 
     def pruned(self, trial_id: str) -> dict[str, Any] | None:
         """The user attributes of a trial this scheduler stopped (None if it did not stop it)."""
-        reason = self.stopped.pop(trial_id, None)
+        reason = self.stopped.get(trial_id)  # kept: the progress line says it after the searcher
         history = self.history.pop(trial_id, [])
         if reason is None:
             return None
@@ -55,6 +55,3 @@ class EarlyStopping(FIFOScheduler):
         return {"pruned_reason": reason, "stopped_after_epoch": int(last.get("epoch", 0)), "history": history,
                 "intermediate_values": {n: last[n] for n in self.names if n in last}}
 
-    def forget(self, trial_id: str) -> None:
-        self.stopped.pop(trial_id, None)
-        self.history.pop(trial_id, None)
