@@ -260,3 +260,34 @@ def print_plan(plan: "Plan", console: "Console") -> None:
 
     for kind in kinds:
         console.print(f"  quantization {quantization_note(str(kind), torch.cuda.is_available())}")
+    for warning in cannot_run(plan, [str(k) for k in kinds], torch.cuda.is_available()):
+        console.print(f"[yellow]warning[/yellow]: {warning}")
+
+
+def cannot_run(plan: "Plan", quantizations: list[str], cuda: bool) -> list[str]:
+    """Choices of the space that this machine cannot run: each trial that draws one fails (and the
+    default sampler then stops proposing it)."""
+    from hpsearch.space import CategoricalParam, IntParam
+
+    warnings = []
+    if not cuda:
+        from hpsearch.trial._models import cpu_4bit_problem
+
+        for kind in quantizations:
+            problem = cpu_4bit_problem(kind) if kind in ("nf4", "fp4") else None
+            if problem:
+                warnings.append(f"quantization {kind} cannot run here: it needs a CUDA GPU ({problem})")
+    spec = plan.space.params.get("lora_layers")
+    highest = spec.high if isinstance(spec, IntParam) else max(spec.choices) if isinstance(spec, CategoricalParam) \
+        else plan.space.fixed.get("lora_layers")
+    if isinstance(highest, int) and highest > 0:
+        from transformers import AutoConfig
+
+        from hpsearch.space import resolve_model
+
+        layers = getattr(AutoConfig.from_pretrained(resolve_model(plan.space.model, plan.path)), "num_hidden_layers", None)
+        kept = plan.space.fixed.get("layers_kept")
+        layers = min(layers, kept) if isinstance(layers, int) and isinstance(kept, int) and kept > 0 else layers
+        if isinstance(layers, int) and highest > layers:
+            warnings.append(f"lora_layers up to {highest}, but the model has {layers} layers: trials that draw more fail")
+    return warnings

@@ -52,16 +52,18 @@ for _name, _class in [("nsga2", "NSGAIISampler"), ("random", "RandomSampler"), (
 
 #: Optuna's defaults: trials sampled at random before a model-based sampler uses its model, and
 #: NSGA-II's population (its first generation is random).
-_STARTUP = {"tpe": ("n_startup_trials", 10), "tpe_local": ("n_startup_trials", 10), "gp": ("n_startup_trials", 10),
+_STARTUP = {"tpe": ("n_startup_trials", 10), "tpe_local": ("n_startup_trials", 5), "gp": ("n_startup_trials", 10),
             "nsga2": ("population_size", 50)}
 
 
 def _tpe_local(seed: int, local_share: float = 0.3, local_after: int = 10, **options: Any) -> "optuna.samplers.BaseSampler":
-    """Multivariate TPE (constant liar on) with local steps from the front (``_local``)."""
+    """Multivariate TPE (constant liar on) with local steps from the front (``_local``), never
+    proposing knob values that failed for a reason that holds everywhere (``_avoid``)."""
+    from hpsearch.search._avoid import AvoidFailures
     from hpsearch.search._local import FrontLocalSearch
 
-    tpe = _optuna("TPESampler", multivariate=True, constant_liar=True)(seed, **options)
-    return FrontLocalSearch(tpe, local_share=local_share, local_after=local_after, seed=seed)
+    tpe = _optuna("TPESampler", multivariate=True, constant_liar=True, n_startup_trials=5)(seed, **options)
+    return AvoidFailures(FrontLocalSearch(tpe, local_share=local_share, local_after=local_after, seed=seed), seed=seed)
 
 
 register_sampler("tpe_local", _tpe_local)

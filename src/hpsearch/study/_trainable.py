@@ -53,8 +53,9 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
             _BUILT_FROM = (plan, fingerprint)
         result = _WORKER.run(config, report=lambda row: tune.report(dict(row)),
                              objectives_each_epoch=objectives_each_epoch)
-    except TrialFailed as exc:
-        tune.report({ERROR_KEY: str(exc), ATTRS_KEY: json.dumps({"node": node})})
+    except TrialFailed as exc:  # knobs that fail here whatever else the trial does: the sampler avoids them
+        attrs = {"node": node, **({"fail_knobs": exc.knobs} if exc.knobs else {})}
+        tune.report({ERROR_KEY: str(exc), ATTRS_KEY: json.dumps(attrs)})
         return
     except Exception as exc:  # noqa: BLE001 - recorded on the trial, which is marked FAIL
         tune.report({ERROR_KEY: f"{type(exc).__name__}: {exc}", ATTRS_KEY: json.dumps({"node": node})})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any, Callable, Sequence
 
 from hpsearch.data import Split, Splits
@@ -22,21 +22,9 @@ from hpsearch.trial._epoch import EpochObjectives
 from hpsearch.trial._memory import PeakMemory, model_size_mb
 from hpsearch.trial._reading import Frame, Reading
 
-Report = Callable[[dict[str, float]], None]
+from hpsearch.trial._outcome import Report, TrialFailed, TrialResult
 
-
-@dataclass
-class TrialResult:
-    """What a trial measured: numeric `metrics` (objectives among them) and other `attrs`."""
-
-    metrics: dict[str, float]
-    attrs: dict[str, Any] = field(default_factory=dict)
-    #: (kind, gzip'd tar) of the trained adapter or head (``_artifact``), None where nothing is kept.
-    artifact: tuple[str, bytes] | None = None
-
-
-class TrialFailed(Exception):
-    """A trial that cannot run as configured (the reason is recorded on the trial)."""
+__all__ = ["Report", "TrialFailed", "TrialResult", "Worker"]
 
 
 class Worker:
@@ -132,7 +120,8 @@ class Worker:
         if qlora:
             if config.method == "full":
                 raise TrialFailed(f"quantization={config.quantization} freezes the quantised base weights "
-                                  "(QLoRA): it needs method=lora or method=head, got method=full")
+                                  "(QLoRA): it needs method=lora or method=head, got method=full",
+                                  {"quantization": config.quantization, "method": "full"})
             model = load_quantized(self.model_path, len(self.splits.label_names), config.quantization,
                                    self.device)
             model.config.pad_token_id = self.base_model.config.pad_token_id
@@ -143,7 +132,7 @@ class Worker:
                 problem = cpu_4bit_problem(config.quantization)
                 if problem:
                     raise TrialFailed(f"quantization={config.quantization} needs a CUDA GPU (bitsandbytes "
-                                      f"4-bit); none is present ({problem})")
+                                      f"4-bit); none is present ({problem})", {"quantization": config.quantization})
             model = copy.deepcopy(self.base_model)
         if config.layers_kept:
             try:
@@ -194,7 +183,8 @@ class Worker:
             path, layers = transformer_layers(model)
             if config.lora_layers > len(layers):
                 raise TrialFailed(f"lora_layers={config.lora_layers}, but the model has {len(layers)} layers"
-                                  + (f" (layers_kept={config.layers_kept})" if config.layers_kept else ""))
+                                  + (f" (layers_kept={config.layers_kept})" if config.layers_kept else ""),
+                                  {"lora_layers": config.lora_layers, "layers_kept": config.layers_kept})
             layer_kwargs = {
                 "layers_to_transform": list(range(len(layers) - config.lora_layers, len(layers))),
                 "layers_pattern": path.rsplit(".", 1)[-1],
