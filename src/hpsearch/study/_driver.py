@@ -83,6 +83,8 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     try:
         rule = make_scheduler(search.scheduler.name, plan.objectives.names(), plan.objectives.directions(),
                               search.scheduler.options)
+        if options.batch is not None:
+            rule = None  # a confirmation runs its trials to the end: they are measured, not searched
     except (TypeError, ValueError) as exc:
         where = os.path.join(plan.base_dir, plan.space.search) if plan.space.search else source
         raise UserError(Problem(where, "scheduler.options", str(exc).splitlines()[0])) from None
