@@ -183,7 +183,7 @@ def write_docs(results: dict[str, Any]) -> None:
     start = text.find("## Real curated data")
     if start >= 0:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     DOCS.parent.mkdir(parents=True, exist_ok=True)
