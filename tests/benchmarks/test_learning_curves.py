@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from typing import Any
 
 import pytest
 
-from ..conftest import ROOT
+from .conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def curves() -> Any:
-    spec = importlib.util.spec_from_file_location("learning_curves", ROOT / "benchmarks" / "learning_curves.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["learning_curves"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("learning_curves")
 
 
 def _table(n: int = 40, epochs: int = 4) -> dict:

@@ -3,24 +3,17 @@ flight, and its quick run as a regression check on the default strategy."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from typing import Any
 
 import numpy as np
 import pytest
 
-from ..conftest import ROOT
+from .conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def harness() -> Any:
-    spec = importlib.util.spec_from_file_location("search_efficiency", ROOT / "benchmarks" / "search_efficiency.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["search_efficiency"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("search_efficiency")
 
 
 @pytest.fixture(scope="module")
