@@ -78,3 +78,11 @@ def test_a_bad_option_is_one_problem_naming_its_key(scheduler: dict, key: str, m
     problems: list[Problem] = []
     check_sampler(tmp_path / "s.yaml", SearchConfig(scheduler=scheduler), problems)
     assert [(p.key, message in p.message) for p in problems] == [(key, True)]
+
+
+def test_a_collapsed_trial_ranks_after_every_trial_that_did_not_collapse() -> None:
+    rule = _rule(grace_period=1, reduction_factor=2)
+    assert rule.decide("a", {"epoch": 1, "macro_f1": 0.5, "latency_p50_ms": 30.0}) is None
+    # faster and no worse on anything it is compared on, but its predictions collapsed to one class
+    assert rule.decide("b", {"epoch": 1, "macro_f1": 0.5, "latency_p50_ms": 5.0, "collapsed": 1.0}) is not None
+    assert rank([[0.0, 0.0], [1.0, 1.0]], [False, True]) == [1, 0]

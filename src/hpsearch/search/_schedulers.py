@@ -60,8 +60,8 @@ class MOSuccessiveHalving(Rule):
         self.sign = [sign[m] for m in self.metrics]  # every value turned into one to minimise
         self.grace_period = options.grace_period
         self.reduction_factor = options.reduction_factor
-        #: rung (epochs) -> the trials that reached it, in the order they did, with their vectors
-        self.rungs: dict[int, list[tuple[str, list[float]]]] = {}
+        #: rung (epochs) -> the trials that reached it, in the order they did: id, vector, not collapsed
+        self.rungs: dict[int, list[tuple[str, list[float], bool]]] = {}
 
     def is_rung(self, epoch: int) -> bool:
         if epoch < self.grace_period or epoch % self.grace_period:
@@ -80,10 +80,12 @@ class MOSuccessiveHalving(Rule):
         if missing:
             raise ValueError(f"the report after epoch {epoch} carries no {', '.join(missing)}")
         rung = self.rungs.setdefault(epoch, [])
-        if any(t == trial_id for t, _ in rung):
+        if any(t == trial_id for t, _, _ in rung):
             return None
-        rung.append((trial_id, [s * float(result[m]) for s, m in zip(self.sign, self.metrics)]))
-        order = rank([v for _, v in rung])
+        # a trial whose predictions collapsed looks fair and fast: it ranks after every one that did not
+        learning = not result.get("collapsed")
+        rung.append((trial_id, [s * float(result[m]) for s, m in zip(self.sign, self.metrics)], learning))
+        order = rank([v for _, v, _ in rung], [ok for _, _, ok in rung])
         keep = max(1, math.ceil(len(rung) / self.reduction_factor))
         place = order.index(len(rung) - 1)
         if place < keep:
@@ -93,14 +95,17 @@ class MOSuccessiveHalving(Rule):
                 f"the best {keep} go on")
 
 
-def rank(points: Sequence[Sequence[float]]) -> list[int]:
-    """Indices of `points` (to minimise), best first: by non-dominated front, then by crowding
-    distance within a front (the most isolated first), then by index (the earlier first)."""
-    fronts = non_dominated_fronts(points)
+def rank(points: Sequence[Sequence[float]], feasible: Sequence[bool] | None = None) -> list[int]:
+    """Indices of `points` (to minimise), best first: the feasible before the others (NSGA-II's
+    constrained domination), then by non-dominated front, then by crowding distance within a front
+    (the most isolated first), then by index (the earlier first)."""
+    feasible = [True] * len(points) if feasible is None else list(feasible)
     order: list[int] = []
-    for front in fronts:
-        distance = crowding_distance([points[i] for i in front])
-        order += [i for _, i in sorted(zip(distance, front), key=lambda p: (-p[0], p[1]))]
+    for group in ([i for i, ok in enumerate(feasible) if ok], [i for i, ok in enumerate(feasible) if not ok]):
+        for front in non_dominated_fronts([points[i] for i in group]):
+            members = [group[i] for i in front]
+            distance = crowding_distance([points[i] for i in members])
+            order += [i for _, i in sorted(zip(distance, members), key=lambda p: (-p[0], p[1]))]
     return order
 
 
