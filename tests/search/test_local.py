@@ -63,3 +63,11 @@ def test_with_no_local_share_it_is_multivariate_tpe() -> None:
 def test_bad_options_say_what_must_hold(options: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_sampler("tpe_local", 0, options)
+
+
+def test_trials_without_parameters_on_the_front_are_never_stepped_from() -> None:
+    study = _study({"n_startup_trials": 2, "local_share": 1.0, "local_after": 2})
+    study.add_trial(optuna.trial.create_trial(values=[100.0, 0.0]))  # a baseline: dominates, has no parameters
+    study.optimize(_objective, n_trials=8)
+    reasons = [study.sampler.proposal_reason(t.number) for t in study.trials[1:]]
+    assert sum(bool(r) for r in reasons) >= 4 and all(r is None or "front trial 0" not in r for r in reasons)

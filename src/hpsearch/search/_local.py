@@ -49,7 +49,8 @@ class FrontLocalSearch(BaseSampler):
     def before_trial(self, study: optuna.Study, trial: "FrozenTrial") -> None:
         self.base.before_trial(study, trial)
         self._local.pop(trial.number, None)
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        # trials with parameters only: a study's baselines are complete trials without any
+        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.distributions]
         if len(done) >= self.local_after and self._rng.rand() < self.local_share:
             step = self._step(study)
             if step is not None:
@@ -59,7 +60,10 @@ class FrontLocalSearch(BaseSampler):
                                                f"{parent.number}")
 
     def _step(self, study: optuna.Study) -> tuple[dict[str, tuple[Any, BaseDistribution]], "FrozenTrial"] | None:
-        front = study.best_trials
+        front = [t for t in study.best_trials if t.distributions]
+        if not front:  # parameterless trials (baselines) hold the whole front: step from the best of the rest
+            front = _front_of([t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                               if t.distributions], study.directions)
         if not front:
             return None
         seen = {_key(t.params) for t in study.get_trials(deepcopy=False, states=_SEEN)}
@@ -115,3 +119,12 @@ class FrontLocalSearch(BaseSampler):
 def _key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(params.items()))
 
+
+def _front_of(trials: list["FrozenTrial"], directions: list[Any]) -> list["FrozenTrial"]:
+    from hpsearch.search._schedulers import non_dominated_fronts
+
+    if not trials:
+        return []
+    signs = [-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in directions]
+    fronts = non_dominated_fronts([[s * v for s, v in zip(signs, t.values)] for t in trials])
+    return [trials[i] for i in fronts[0]]
