@@ -18,6 +18,8 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
+from hpsearch.search._pareto import pareto_front
+
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
@@ -62,8 +64,8 @@ class FrontLocalSearch(BaseSampler):
     def _step(self, study: optuna.Study) -> tuple[dict[str, tuple[Any, BaseDistribution]], "FrozenTrial"] | None:
         front = [t for t in study.best_trials if t.distributions]
         if not front:  # parameterless trials (baselines) hold the whole front: step from the best of the rest
-            front = _front_of([t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                               if t.distributions], study.directions)
+            front = pareto_front([t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                                  if t.distributions], study.directions)
         if not front:
             return None
         seen = {_key(t.params) for t in study.get_trials(deepcopy=False, states=_SEEN)}
@@ -118,13 +120,3 @@ class FrontLocalSearch(BaseSampler):
 
 def _key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(params.items()))
-
-
-def _front_of(trials: list["FrozenTrial"], directions: list[Any]) -> list["FrozenTrial"]:
-    from hpsearch.search._schedulers import non_dominated_fronts
-
-    if not trials:
-        return []
-    signs = [-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in directions]
-    fronts = non_dominated_fronts([[s * v for s, v in zip(signs, t.values)] for t in trials])
-    return [trials[i] for i in fronts[0]]

@@ -75,11 +75,9 @@ def feasible_front(study: "optuna.Study",
         constraints = study_constraints(study)
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     feasible = [t for t in complete if is_feasible(t, constraints)]
-    # Optuna's own Pareto sorting, the one `study.best_trials` uses (private, but there is no public
-    # one that takes a list of trials; tests/objectives/test_constraints.py fails if it moves).
-    from optuna.study._multi_objective import _get_pareto_front_trials_by_trials
+    from hpsearch.search._pareto import pareto_front
 
-    return sorted(_get_pareto_front_trials_by_trials(feasible, study.directions), key=lambda t: t.number)
+    return pareto_front(feasible, study.directions)
 
 
 def objective_names(study: "optuna.Study") -> list[str]:
@@ -216,7 +214,7 @@ def honest_front(study: "optuna.Study", constraints: Sequence[Constraint] | None
     not_learned = [t for t in tuned if not has_learned(t)]
     infeasible = [t for t in tuned if has_learned(t) and not is_feasible(t, constraints)]
     candidates = [t for t in tuned if has_learned(t) and is_feasible(t, constraints)]
-    from optuna.study._multi_objective import _get_pareto_front_trials_by_trials
+    from hpsearch.search._pareto import pareto_front
 
-    front = sorted(_get_pareto_front_trials_by_trials(candidates, study.directions), key=lambda t: t.number)
+    front = pareto_front(candidates, study.directions)
     return HonestFront(front, [t for t in complete if is_baseline(t)], not_learned, infeasible)
