@@ -242,7 +242,7 @@ def report_lines(report: CheckReport) -> list[str]:
         out.append(f"warning: class {c['label']!r} has {c['n']} {c['split']} examples "
                    f"(< {d['thresholds']['min_class_examples']})")
     for g in d["small_groups"]:
-        out.append(f"warning: group {g['column']}={g['group']!r} has {g['n']} {g['split']} examples "
+        out.append(f"warning: group {g['group']!r} ({g['column']}) has {g['n']} {g['split']} examples "
                    f"(< {d['thresholds']['min_group_examples']}): its score is known to about ±{g['half_width']:.2f} "
                    "(95%), so the fairness gap's interval is at least that wide")
     dup = d["duplicates"]

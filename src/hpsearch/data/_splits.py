@@ -105,6 +105,9 @@ def read_splits(config: DatasetConfig, base_dir: str | Path, source: str) -> Raw
     seeded = "validation" not in named
     if seeded:
         named["train"], named["validation"] = _hold_out(named["train"], config, source)
+    for name in ("validation", "test"):
+        if name in named:
+            _check_seen(named[name], set(map(str, named["train"].labels)), name, config, source)
     return RawSplits({s: named[s] for s in SPLIT_ORDER if s in named}, annotations, seeded)
 
 
@@ -129,14 +132,8 @@ def load_splits(config: DatasetConfig, base_dir: str | Path, source: str) -> Spl
                                 f"the training split has {len(label_names)} distinct label(s); need >= 2"))
     index = {name: i for i, name in enumerate(label_names)}
     for name, split in (("validation", validation), ("test", test)):
-        if split is None:
-            continue
-        unseen = sorted(set(map(str, split.labels)) - set(index))
-        if unseen:
-            first = next(o for o, y in zip(split.origins, split.labels) if str(y) in unseen)
-            raise UserError(Problem(source, f"dataset.{name}",
-                                    f"labels not in the training split: {', '.join(unseen)} (first: {first}, "
-                                    f"column {config.label_column!r})"))
+        if split is not None:  # again: a subsample of train may have lost a rare label
+            _check_seen(split, set(index), name, config, source)
     present = {"train": train, "validation": validation, "test": test}
     fingerprints = {name: _content_hash(s, config.group_columns) for name, s in present.items() if s is not None}
     for split in present.values():
@@ -146,6 +143,15 @@ def load_splits(config: DatasetConfig, base_dir: str | Path, source: str) -> Spl
                                          "labels": label_names, "groups": config.group_columns},
                                         sort_keys=True).encode()).hexdigest()[:16]
     return Splits(train, validation, test, label_names, list(config.group_columns), overall, fingerprints, dropped)
+
+
+def _check_seen(split: Split, seen: set[str], name: str, config: DatasetConfig, source: str) -> None:
+    unseen = sorted(set(map(str, split.labels)) - seen)
+    if unseen:
+        first = next(o for o, y in zip(split.origins, split.labels) if str(y) in unseen)
+        raise UserError(Problem(source, f"dataset.{name}",
+                                f"labels not in the training split: {', '.join(unseen)} (first: {first}, "
+                                f"column {config.label_column!r})"))
 
 
 def apply_options(splits: dict[str, Split], config: DatasetConfig) -> dict[str, int]:
