@@ -220,3 +220,29 @@ def test_a_hub_dataset_offline_is_one_line(tmp_path: Path, capsys, monkeypatch: 
     assert line == (f"error: {space}: dataset.hub: hub dataset 'coastalcph/lex_glue' needs network, and this machine "
                     "is offline (HF_HUB_OFFLINE or HF_DATASETS_OFFLINE is set); save it with save_to_disk where there "
                     "is network and give that folder as path")
+
+
+def test_the_options_a_space_sets_are_shown_with_what_the_search_reads(planted: dict, capsys) -> None:
+    space = planted["space"]
+    space.write_text(space.read_text().replace("  group_columns: group\n", "  group_columns: group\n  drop_duplicates: "
+                                               "true\n  drop_leaked: true\n  redact_pii: true\n"), encoding="utf-8")
+    code, out, _ = check([str(space)], capsys)
+    # train: 2 exact copies dropped (rows 92 and 96), 2 leaked (rows 1 and 2); 4 texts redacted
+    assert ("options on load: redact_pii 4, drop_duplicates 2, drop_leaked 2 (examples dropped or redacted); the "
+            "search reads train 96, validation 64, test 61") in out
+    assert code == 0 and not [s for s in SECRETS if s in out]
+
+
+def test_a_data_file_that_is_not_there_is_not_taken_for_a_hub_id(tmp_path: Path, capsys) -> None:
+    assert main(["data", "check", "data/tickets.jsonl"]) == 2
+    assert capsys.readouterr().err.strip() == "error: data/tickets.jsonl: not found"
+
+
+@pytest.mark.parametrize("name", ["legal", "healthcare", "engineering"])
+def test_the_demo_datasets_pass_data_check_cleanly(name: str, capsys) -> None:
+    """No duplicates, near duplicates, leakage, conflicting labels or personal data in the packaged
+    demo sets; their validation splits are small, which the check says (a warning, not a failure)."""
+    space = Path(__file__).resolve().parents[2] / "spaces" / f"{name}.yaml"
+    code, out, err = check([str(space), "--fail-on", "duplicates,near_duplicates,leakage,conflicts,pii"], capsys)
+    assert code == 0 and err == "" and out.rstrip().endswith("passed"), out
+    assert "personal data: 0 example(s)" in out and "conflicting labels: 0 group(s)" in out

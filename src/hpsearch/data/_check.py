@@ -76,6 +76,14 @@ def check_splits(raw: RawSplits, config: DatasetConfig, source: str, rules: list
     if data["agreement"] is not None:
         values["agreement"] = data["agreement"]["kappa"]
     data["values"] = values
+    if any(config.options().values()):  # what the search will read: the options applied
+        import copy
+
+        from hpsearch.data._splits import apply_options
+
+        applied = copy.deepcopy(dict(splits))
+        data["options_applied"] = {"changed": apply_options(applied, config),
+                                   "examples": {name: len(s) for name, s in applied.items()}}
     crossed = []
     checked = []
     for text in (limits.fail_on if rules is None else rules):
@@ -233,6 +241,11 @@ def report_lines(report: CheckReport) -> list[str]:
     """The terminal report: one finding a line, rows shown up to SHOWN."""
     d = report.data
     out = [f"Data check of {d['source']}"]
+    if "options_applied" in d:
+        applied = d["options_applied"]
+        out.append("options on load: " + ", ".join(f"{k} {v}" for k, v in applied["changed"].items())
+                   + " (examples dropped or redacted); the search reads "
+                   + ", ".join(f"{n} {applied['examples'][n]}" for n in applied["examples"]) + "; below, the data as read")
     for name, s in d["splits"].items():
         held = " (held out of train by seed)" if name == "validation" and d["validation_held_out_by_seed"] else ""
         out.append(f"  {name}: {s['examples']} examples{held}; labels " + _counts(s["labels"]))
@@ -250,7 +263,7 @@ def report_lines(report: CheckReport) -> list[str]:
         out.append(f"duplicates in {name}: {w['groups']} text(s) occur more than once, {w['extra_copies']} extra "
                    "copies" + _rows([r[0] + f" (x{len(r)})" for r in w["rows"]]))
     for a in dup["across"]:
-        out.append(f"same text in {a['splits'][0]} and {a['splits'][1]}: {a['texts']}")
+        out.append(f"texts in both {a['splits'][0]} and {a['splits'][1]}: {a['texts']} distinct")
     near = d["near_duplicates"]
     out.append(f"near duplicates (word 3-gram Jaccard >= {near['threshold']:g}, MinHash): {near['groups']} group(s) "
                "of texts that differ but barely" + _rows([", ".join(r[:3]) for r in near["rows"]]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from hpsearch.plan._load import load_plan
 
 SPACE_SUFFIXES = (".yaml", ".yml")
 DATA_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".parquet")
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 CARD_FILE, JSON_FILE = "DATASET_CARD.md", "data_check.json"
 
 
@@ -50,6 +52,10 @@ def data_check(target: str, *, out: str | None = None, fail_on: str | None = Non
                                     "these options are for a data file or folder"))
         plan = load_plan(path, check_data=False)
         config, base, source = plan.space.dataset, plan.base_dir, str(path)
+    elif not path.exists() and HUB_ID.match(target) and path.suffix.lower() not in DATA_SUFFIXES:
+        config = DatasetConfig(hub=target, text_column=text or "text", label_column=label or "label",
+                               group_columns=groups or [], annotator_column=annotator, split_column=split_column)
+        base, source = str(Path.cwd()), target
     else:
         config = dataset_config(path, text=text, label=label, groups=groups, annotator=annotator,
                                 split_column=split_column)
