@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-#: A phone number as people write one: digits with spaces, hyphens or brackets, or a leading +.
-_PHONE_LIKE = re.compile(r"^(\+[\d\s\-()]+|[\d\s\-()]*[\s\-()][\d\s\-()]*)$")
+#: A phone number as people write one: international (+...), an area code in brackets, or digit
+#: groups joined by hyphens; not an ISO date.
+_PHONE_LIKE = re.compile(r"^(\+[\d\s\-()]+|\(\d{2,5}\)\s?\d[\d\s\-]*|\d{1,5}(-\d{2,5}){1,4})$")
+_DATE_LIKE = re.compile(r"^\d{2,4}-\d{2}-\d{2}(\D|$)")
 
 #: Scores below this are presidio's "weak" patterns (e.g. any 9 digits as an SSN): not reported.
 MIN_SCORE = 0.4
@@ -69,11 +71,12 @@ def find_pii(text: str) -> list[Found]:
 
 
 def _phone_like(value: str) -> bool:
-    """presidio's phone matcher (``phonenumbers``) also takes bare digit runs, decimals and version
-    numbers ('333971', '0.9963', '16.8.6') in technical and medical text; a phone has at least 7
-    digits and is written with a + or with separators other than dots."""
+    """presidio's phone matcher (``phonenumbers``) also takes bare digit runs, decimals, version
+    numbers, dates and table columns ('333971', '0.9963', '16.8.6', '2022-03-10-19', '0 96 5476') in
+    technical and medical text; a phone has at least 7 digits and is written as `_PHONE_LIKE` says."""
     value = value.strip()
-    return sum(c.isdigit() for c in value) >= 7 and bool(_PHONE_LIKE.match(value))
+    return (sum(c.isdigit() for c in value) >= 7 and bool(_PHONE_LIKE.match(value))
+            and not _DATE_LIKE.match(value))
 
 
 def redact(text: str) -> str:
