@@ -15,7 +15,8 @@ from ..conftest import write_jsonl
 
 LABELS = ("bug", "feature", "question")
 EMAIL, PHONE, CARD, IBAN = "jane.roe@example.org", "+1 415-555-2671", "4111 1111 1111 1111", "DE89370400440532013000"
-SECRETS = (EMAIL, PHONE, CARD, IBAN, "4111111111111111", "415-555-2671")
+SSN, PESEL, FISCAL = "536-22-8819", "44051401359", "RSSMRA85T10A562S"
+SECRETS = (EMAIL, PHONE, CARD, IBAN, SSN, PESEL, FISCAL, "4111111111111111", "415-555-2671")
 
 
 def sentence(rng: random.Random, n: int = 14) -> str:
@@ -50,6 +51,12 @@ def planted(tmp_path: Path) -> dict:
               {"text": f"call me on {PHONE} tomorrow", "label": "question", "group": "b"},
               {"text": f"paid with card {CARD} twice", "label": "bug", "group": "a"},
               {"text": f"refund to {IBAN} please", "label": "bug", "group": "b"}]
+    # national-ID-like numbers (rows 101..103), and numbers that are none of these (row 104)
+    train += [{"text": f"my ssn is {SSN} ok", "label": "question", "group": "a"},
+              {"text": f"numer PESEL {PESEL} w umowie", "label": "question", "group": "b"},
+              {"text": f"codice fiscale {FISCAL} allegato", "label": "feature", "group": "a"},
+              {"text": "accuracy 0.9963 on version 16.8.6 since 2022-03-10-19, pid 0 96 5476", "label": "bug",
+               "group": "b"}]
     # leakage: train row 1 exactly in test (row 61); train row 2 nearly in validation (row 61)
     test.append(dict(train[0]))
     leaked = train[1]["text"].split() + ["extra"] * 0
@@ -77,7 +84,7 @@ def test_every_planted_defect_is_found_where_it_was_planted(planted: dict, capsy
     code, out, err = check([str(planted["space"]), "--out", str(out_dir)], capsys)
     assert code == 0 and err == ""
     data = json.loads((out_dir / "data_check.json").read_text(encoding="utf-8"))
-    assert {n: s["examples"] for n, s in data["splits"].items()} == {"train": 100, "validation": 64, "test": 61}
+    assert {n: s["examples"] for n, s in data["splits"].items()} == {"train": 104, "validation": 64, "test": 61}
 
     within = data["duplicates"]["within"]["train"]
     assert within["groups"] == 2 and within["extra_copies"] == 2  # the planted pair and the conflicting pair
@@ -92,11 +99,13 @@ def test_every_planted_defect_is_found_where_it_was_planted(planted: dict, capsy
         ["train.jsonl row 95 (bug)", "train.jsonl row 96 (question)"]]
 
     pii = data["pii"]
-    assert pii["counts"] == {"CREDIT_CARD": 1, "EMAIL_ADDRESS": 1, "IBAN_CODE": 1, "PHONE_NUMBER": 1}
+    assert pii["counts"] == {"CREDIT_CARD": 1, "EMAIL_ADDRESS": 1, "IBAN_CODE": 1, "IT_FISCAL_CODE": 1,
+                             "PHONE_NUMBER": 1, "PL_PESEL": 1, "US_SSN": 1}
     assert pii["rows"]["EMAIL_ADDRESS"] == ["train.jsonl row 97"]
     assert pii["rows"]["PHONE_NUMBER"] == ["train.jsonl row 98"]
     assert pii["rows"]["CREDIT_CARD"] == ["train.jsonl row 99"]
-    assert pii["examples"] == 4
+    assert pii["rows"]["US_SSN"] == ["train.jsonl row 101"] and pii["rows"]["PL_PESEL"] == ["train.jsonl row 102"]
+    assert pii["examples"] == 7  # not row 104's decimals, versions, dates and process ids
 
     assert {(g["split"], g["group"], g["n"]) for g in data["small_groups"]} >= {("validation", "c", 3)}
     (small_c,) = [g for g in data["small_groups"] if g["group"] == "c"]
@@ -105,15 +114,15 @@ def test_every_planted_defect_is_found_where_it_was_planted(planted: dict, capsy
     assert "LEAKAGE: test examples whose text is in train: 1 (1 exact, 0 near)" in out
 
     card = (out_dir / "DATASET_CARD.md").read_text(encoding="utf-8")
-    assert "| train | 100 |" in card
+    assert "| train | 104 |" in card
     for text in (out, card, (out_dir / "data_check.json").read_text(encoding="utf-8")):
         assert not [s for s in SECRETS if s in text]
 
 
 def test_fail_on_rules_exit_1_when_crossed_and_0_below_their_limits(planted: dict, capsys) -> None:
     code, out, _ = check([str(planted["space"]), "--fail-on", "leakage,pii"], capsys)
-    assert code == 1 and "FAILED: leakage: 2 > 0; pii: 4 > 0" in out
-    code, out, _ = check([str(planted["space"]), "--fail-on", "leakage>2,pii>4,duplicates>2,conflicts>1"], capsys)
+    assert code == 1 and "FAILED: leakage: 2 > 0; pii: 7 > 0" in out
+    code, out, _ = check([str(planted["space"]), "--fail-on", "leakage>2,pii>7,duplicates>2,conflicts>1"], capsys)
     assert code == 0 and out.rstrip().endswith("passed")
     space = planted["space"]
     space.write_text(space.read_text().replace("check: {", "check: {fail_on: [near_duplicates], "), encoding="utf-8")
@@ -227,9 +236,9 @@ def test_the_options_a_space_sets_are_shown_with_what_the_search_reads(planted: 
     space.write_text(space.read_text().replace("  group_columns: group\n", "  group_columns: group\n  drop_duplicates: "
                                                "true\n  drop_leaked: true\n  redact_pii: true\n"), encoding="utf-8")
     code, out, _ = check([str(space)], capsys)
-    # train: 2 exact copies dropped (rows 92 and 96), 2 leaked (rows 1 and 2); 4 texts redacted
-    assert ("options on load: redact_pii 4, drop_duplicates 2, drop_leaked 2 (examples dropped or redacted); the "
-            "search reads train 96, validation 64, test 61") in out
+    # train: 2 exact copies dropped (rows 92 and 96), 2 leaked (rows 1 and 2); 7 texts redacted
+    assert ("options on load: redact_pii 7, drop_duplicates 2, drop_leaked 2 (examples dropped or redacted); the "
+            "search reads train 100, validation 64, test 61") in out
     assert code == 0 and not [s for s in SECRETS if s in out]
 
 
