@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trials", type=int, help="number of trials (default: the search preset's)")
     run.add_argument("--address", help="address of a running Ray cluster (default: start Ray here)")
     run.add_argument("--dry-run", action="store_true", help="print the resolved space and stop")
+    run.add_argument("--new-study", action="store_true", help="where the study holds another search (its data "
+                     "changed, say), run a new one: NAME-2, NAME-3, ... (the first that is new or holds this one)")
 
     init = sub.add_parser(
         "init", help="write a starting space from a dataset: its labels, text lengths and groups",
@@ -260,6 +262,7 @@ def _run(args: argparse.Namespace, console: "Console") -> int:
         study_name=args.study or plan.space.name,
         trials=args.trials or plan.search.trials,
         address=args.address,
+        new_study=args.new_study,
     )
     optuna_study = run(plan, options, console)
     print_summary(optuna_study, console)

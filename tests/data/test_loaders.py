@@ -115,7 +115,7 @@ def test_options_drop_duplicates_and_leaked_examples_and_redact_personal_data(tm
 
 def test_a_study_refuses_trials_on_changed_data_naming_the_split(tmp_path: Path) -> None:
     from hpsearch.plan import load_plan
-    from hpsearch.study._join import join_study
+    from hpsearch.study._join import join_study, study_for
 
     write_jsonl(tmp_path / "tr.jsonl", clean_rows(60, 1))
     validation = clean_rows(30, 2)
@@ -137,4 +137,8 @@ def test_a_study_refuses_trials_on_changed_data_naming_the_split(tmp_path: Path)
     (problem,) = info.value.problems
     assert problem.key == "" and problem.source == "--study"
     assert "dataset fingerprint" in problem.message and "split 'validation' changed" in problem.message
-    assert "split 'train'" not in problem.message and "another --study name" in problem.message
+    assert "split 'train'" not in problem.message and "another --study name (--new-study picks one)" in problem.message
+    # --new-study: the first of s-2, s-3, ... that is new or holds this search
+    assert study_for(url, "s", plan, plan.splits(), []) == "s-2"
+    join_study(url, "s-2", plan, plan.splits(), [])
+    assert study_for(url, "s", plan, plan.splits(), []) == "s-2"

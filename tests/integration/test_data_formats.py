@@ -87,3 +87,9 @@ def test_parquet_and_save_to_disk_spaces_run_end_to_end(ray_session: None, tmp_p
     assert "split 'validation' changed" in line and "'train'" not in line
     after = optuna.load_study(study_name="saved", storage=url)
     assert len(after.get_trials()) == 1 and after.user_attrs == before.user_attrs
+    # told to start a new study, it does, and the same command finds it again
+    assert main(["run", str(space), "--storage", url, "--trials", "1", "--new-study"]) == 0
+    assert "Study 'saved' holds another search: running study 'saved-2'" in capsys.readouterr().out
+    assert main(["run", str(space), "--storage", url, "--trials", "1", "--new-study"]) == 0
+    (trial,) = optuna.load_study(study_name="saved-2", storage=url).get_trials()
+    assert trial.state == optuna.trial.TrialState.COMPLETE

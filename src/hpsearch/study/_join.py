@@ -4,6 +4,7 @@ says what differs and nothing is written."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,8 @@ def join_study(storage: Any, name: str, plan: Plan, splits: "Splits", constraint
         differ = differences(existing, plan, fingerprint, constraints, splits.split_fingerprints)
         if differ:
             raise UserError(Problem("--study", "", f"study {name!r} holds another search ({'; '.join(differ)}); "
-                                    "run the same files against it, or use another --study name"))
+                                    "run the same files against it, or use another --study name (--new-study "
+                                    "picks one)"))
         if not existing.user_attrs.get("space"):
             record_study_attrs(existing, plan, splits)  # a study an earlier hpsearch, or Optuna, began
         return existing
@@ -53,6 +55,21 @@ def join_study(storage: Any, name: str, plan: Plan, splits: "Splits", constraint
     record_study_attrs(study, plan, splits)
     retrying(lambda: record_constraints(study, constraints), "creating the study")
     return study
+
+
+def study_for(storage: Any, name: str, plan: Plan, splits: "Splits", constraints: list[Constraint]) -> str:
+    """`name`, if that study is new or holds this search; else the first of `name-2`, `name-3`, ...
+    that is new or holds it (`hpsearch run --new-study`: a study for changed data, found again by
+    the same command)."""
+    for n in itertools.count(1):
+        candidate = name if n == 1 else f"{name}-{n}"
+        try:
+            existing = retrying(lambda: optuna.load_study(study_name=candidate, storage=storage), "loading the study")
+        except KeyError:
+            return candidate
+        if not differences(existing, plan, splits.fingerprint, constraints, splits.split_fingerprints):
+            return candidate
+    raise AssertionError("unreachable")
 
 
 def differences(study: "optuna.Study", plan: Plan, fingerprint: str, constraints: list[Constraint],
