@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="retrain an exported bundle: adapter, merged model, metrics, model card")
     train.add_argument("bundle", metavar="BUNDLE", help="a directory `hpsearch export` wrote")
     train.add_argument("--data", metavar="SPACE_OR_FILE", help="other data: a space file (its dataset section) or "
-                       "a JSONL/CSV file with the same columns (default: the bundle's)")
+                       "a JSONL/CSV/Parquet file or save_to_disk folder with the same columns (default: the bundle's)")
     train.add_argument("--out", required=True, metavar="DIR", help="where to write (new or empty)")
     train.add_argument("--force", action="store_true", help="replace DIR if it holds something")
 
