@@ -36,7 +36,8 @@ def planted(tmp_path: Path) -> dict:
     rng = random.Random(9)
     # exact duplicate within train: same text, other case and spacing (rows 91, 92)
     dup = sentence(rng)
-    train += [{"text": dup, "label": "bug", "group": "a"}, {"text": "  " + dup.upper() + " ", "label": "bug", "group": "b"}]
+    train += [{"text": dup, "label": "bug", "group": "a"},
+              {"text": "  " + dup.upper() + " ", "label": "bug", "group": "b"}]
     # near duplicate within train: one word of 30 changed (rows 93, 94)
     long = sentence(rng, 30).split()
     near = long.copy()
@@ -212,7 +213,8 @@ def test_bad_input_is_one_line_naming_file_row_and_column_exit_2(tmp_path: Path,
         lines[2] = lines[2][:-1]
         (tmp_path / "train.jsonl").write_text("\n".join(lines) + "\n")
     space = tmp_path / "s.yaml"
-    space.write_text("name: s\nmodel: minilm\ndataset: {train: train.jsonl, test: test.jsonl, group_columns: group}\n", encoding="utf-8")
+    space.write_text("name: s\nmodel: minilm\ndataset: {train: train.jsonl, test: test.jsonl, group_columns: group}\n",
+                     encoding="utf-8")
     for command in (["data", "check", str(space)], ["validate", str(space)]):
         assert main(command) == 2
         out, err = capsys.readouterr()

@@ -166,7 +166,7 @@ def _duplicates(splits: dict[str, Split], threshold: float) -> dict[str, Any]:
         for cluster in clusters:
             if not any(where[i][0] == "train" for i in cluster):
                 continue
-            nearly += [where[i][1] for i in cluster if where[i][0] == name and keys[name][where[i][1]] not in train_keys]
+            nearly += [j for s, j in (where[i] for i in cluster) if s == name and keys[name][j] not in train_keys]
         leakage[name] = {"examples": len(exact) + len(set(nearly)), "exact": len(exact), "near": len(set(nearly)),
                          "rows": [splits[name].origins[i] for i in sorted({*exact, *nearly})]}
     conflicts = [c for c in clusters if len({label(i) for i in c}) > 1]
@@ -245,7 +245,8 @@ def report_lines(report: CheckReport) -> list[str]:
         applied = d["options_applied"]
         out.append("options on load: " + ", ".join(f"{k} {v}" for k, v in applied["changed"].items())
                    + " (examples dropped or redacted); the search reads "
-                   + ", ".join(f"{n} {applied['examples'][n]}" for n in applied["examples"]) + "; below, the data as read")
+                   + ", ".join(f"{n} {applied['examples'][n]}" for n in applied["examples"])
+                   + "; below, the data as read")
     for name, s in d["splits"].items():
         held = " (held out of train by seed)" if name == "validation" and d["validation_held_out_by_seed"] else ""
         out.append(f"  {name}: {s['examples']} examples{held}; labels " + _counts(s["labels"]))
@@ -272,8 +273,9 @@ def report_lines(report: CheckReport) -> list[str]:
         out.append(f"{flag}{name} examples whose text is in train: {leak['examples']} ({leak['exact']} exact, "
                    f"{leak['near']} near)" + _rows(leak["rows"]))
     conflicts = d["conflicts"]
-    out.append(f"conflicting labels: {conflicts['groups']} group(s) of identical or near-identical texts with different "
-               f"labels ({conflicts['exact_groups']} identical)" + _rows([", ".join(r[:3]) for r in conflicts["rows"]]))
+    out.append(f"conflicting labels: {conflicts['groups']} group(s) of identical or near-identical texts with "
+               f"different labels ({conflicts['exact_groups']} identical)"
+               + _rows([", ".join(r[:3]) for r in conflicts["rows"]]))
     pii = d["pii"]
     out.append(f"personal data: {pii['examples']} example(s)" + (": " + ", ".join(
         f"{k} {v}" for k, v in pii["counts"].items()) if pii["counts"] else ""))

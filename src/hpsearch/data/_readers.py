@@ -185,7 +185,8 @@ def _read_saved(path: Path, source: str, key: str) -> dict[str, Table]:
         with _quiet():
             loaded = datasets.load_from_disk(str(path), keep_in_memory=True)
     except Exception as exc:  # noqa: BLE001
-        raise UserError(Problem(source, key, f"{path}: not a dataset save_to_disk wrote ({_first_line(exc)})")) from None
+        raise UserError(Problem(source, key,
+                                f"{path}: not a dataset save_to_disk wrote ({_first_line(exc)})")) from None
     if isinstance(loaded, datasets.DatasetDict):
         tables = {split: _table(f"{path.name}[{split}]", part) for split, part in loaded.items()}
     else:

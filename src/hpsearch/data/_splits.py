@@ -273,8 +273,9 @@ def _aggregate(part: dict[str, list[Any]], config: DatasetConfig, split: str, an
         annotations.append(Annotation(split, text, str(part[config.annotator_column][i]), labels[i]))
     first = [rows[0] for rows in by_text.values()]
     majority = [Counter(labels[i] for i in rows).most_common(1)[0][0] for rows in by_text.values()]
-    return Split([texts[i] for i in first], majority, {g: [v[i] for i in first] for g, v in groups.items()},  # type: ignore[arg-type]
-                 [origins[i] for i in first])
+    kept_groups = {g: [v[i] for i in first] for g, v in groups.items()}
+    kept_texts, kept_origins = [texts[i] for i in first], [origins[i] for i in first]
+    return Split(kept_texts, majority, kept_groups, kept_origins)  # type: ignore[arg-type]  # encoded later
 
 
 def _hold_out(train: Split, config: DatasetConfig, source: str) -> tuple[Split, Split]:

@@ -2,10 +2,10 @@
 
 The bundle's `config.yaml` becomes a one-trial plan: every knob fixed to the exported value, the
 bundle's data (or `--data`: another space's dataset section, or a JSONL/CSV/Parquet file or a
-save_to_disk folder with the same columns), the study's objectives settings. The same trial runner trains and measures it; OUT
-receives the adapter (``adapter/``), the merged model with its tokenizer (``merged/``),
-``metrics.json`` (validation and test scores beside the exported trial's) and ``MODEL_CARD.md``
-with a section on the retraining.
+save_to_disk folder with the same columns), the study's objectives settings. The same trial runner
+trains and measures it; OUT receives the adapter (``adapter/``), the merged model with its
+tokenizer (``merged/``), ``metrics.json`` (validation and test scores beside the exported trial's)
+and ``MODEL_CARD.md`` with a section on the retraining.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """A plan: the three files that define a search (space, search preset, objectives), loaded and
 checked together; `validate_files` behind `hpsearch validate`; `init_space` behind `hpsearch init`,
-which writes them from a dataset; `data_check` behind `hpsearch data check`. Imports neither torch nor Ray (`init_space` loads a tokenizer).
+which writes them from a dataset; `data_check` behind `hpsearch data check`. Imports neither torch
+nor Ray (`init_space` loads a tokenizer).
 """
 
 from __future__ import annotations
