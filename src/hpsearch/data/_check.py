@@ -53,7 +53,7 @@ def check_splits(raw: RawSplits, config: DatasetConfig, source: str, rules: list
     }
     data["small_classes"] = [
         {"split": name, "label": label, "n": n}
-        for name, split in splits.items() for label, n in sorted(Counter(split.labels).items(), key=_by_count)
+        for name, split in splits.items() for label, n in sorted(Counter(map(str, split.labels)).items(), key=_by_count)
         if n < limits.min_class_examples]
     data["small_groups"] = [
         {"split": name, "column": column, "group": group, "n": n, "half_width": round(Z_HALF / math.sqrt(n), 3)}
@@ -143,19 +143,19 @@ def _duplicates(splits: dict[str, Split], threshold: float) -> dict[str, Any]:
         where += [(name, i) for i in range(len(split))]
     clusters = near_clusters(texts, threshold)
 
-    def origin(i: int) -> str:
+    def origin_of(i: int) -> str:
         name, j = where[i]
         return splits[name].origins[j]
 
-    def label(i: int) -> str:
+    def label_of(i: int) -> str:
         name, j = where[i]
         return str(splits[name].labels[j])
 
-    def key(i: int) -> str:
+    def key_of(i: int) -> str:
         name, j = where[i]
         return keys[name][j]
 
-    near = [c for c in clusters if len({key(i) for i in c}) > 1]
+    near = [c for c in clusters if len({key_of(i) for i in c}) > 1]
     leakage: dict[str, dict[str, Any]] = {}
     train_keys = set(keys.get("train", []))
     for name in ("validation", "test"):
@@ -169,15 +169,15 @@ def _duplicates(splits: dict[str, Split], threshold: float) -> dict[str, Any]:
             nearly += [j for s, j in (where[i] for i in cluster) if s == name and keys[name][j] not in train_keys]
         leakage[name] = {"examples": len(exact) + len(set(nearly)), "exact": len(exact), "near": len(set(nearly)),
                          "rows": [splits[name].origins[i] for i in sorted({*exact, *nearly})]}
-    conflicts = [c for c in clusters if len({label(i) for i in c}) > 1]
+    conflicts = [c for c in clusters if len({label_of(i) for i in c}) > 1]
     return {
         "duplicates": {"within": within, "across": across},
         "near_duplicates": {"threshold": threshold, "groups": len(near),
-                            "rows": [[origin(i) for i in c] for c in near]},
+                            "rows": [[origin_of(i) for i in c] for c in near]},
         "leakage": leakage,
         "conflicts": {"groups": len(conflicts),
-                      "exact_groups": sum(1 for c in conflicts if len({key(i) for i in c}) == 1),
-                      "rows": [[f"{origin(i)} ({label(i)})" for i in c] for c in conflicts]},
+                      "exact_groups": sum(1 for c in conflicts if len({key_of(i) for i in c}) == 1),
+                      "rows": [[f"{origin_of(i)} ({label_of(i)})" for i in c] for c in conflicts]},
     }
 
 
