@@ -36,6 +36,7 @@ class Table:
     name: str  # how problems name it: the file name, or 'folder[split]'
     columns: dict[str, list[Any]]
     rows: list[int] = field(default_factory=list)  # each row's 1-based number in `name`
+    split: str | None = None  # the split every row is in (a split's file, a DatasetDict's split)
 
     def __len__(self) -> int:
         return len(self.rows)

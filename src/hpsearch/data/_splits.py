@@ -21,6 +21,8 @@ from hpsearch.data._readers import SPLIT_NAMES, Table, check_columns, demo_path,
 from hpsearch.errors import Problem, UserError
 
 SPLIT_ORDER = ("train", "validation", "test")
+#: Where a row came from, kept beside its columns under a name no column can have.
+_ORIGIN = "\0origin"
 
 
 @dataclass
@@ -227,14 +229,14 @@ def _named(tables: dict[str, Table], source: str, key: str) -> list[Table]:
 
 
 def _tagged(table: Table, split: str) -> Table:
-    table.columns = {**table.columns, "\0split": [split] * len(table)}
+    table.split = split
     return table
 
 
 def _by_split(table: Table, key: str, config: DatasetConfig, source: str) -> dict[str, dict[str, list[Any]]]:
-    """The table's rows as columns, per split: its tag, else its split column, else all 'train'."""
-    if "\0split" in table.columns:
-        where = table.columns["\0split"]
+    """The table's rows as columns, per split: its own, else its split column's, else all 'train'."""
+    if table.split is not None:
+        where = [table.split] * len(table)
     elif config.split_column is not None:
         where = []
         for row, value in zip(table.rows, table.columns[config.split_column]):
@@ -251,10 +253,10 @@ def _by_split(table: Table, key: str, config: DatasetConfig, source: str) -> dic
         wanted.append(config.annotator_column)
     parts: dict[str, dict[str, list[Any]]] = {}
     for i, split in enumerate(where):
-        part = parts.setdefault(split, {c: [] for c in [*wanted, "\0origin"]})
+        part = parts.setdefault(split, {c: [] for c in [*wanted, _ORIGIN]})
         for c in wanted:
             part[c].append(table.columns[c][i])
-        part["\0origin"].append(f"{table.name} row {table.rows[i]}")
+        part[_ORIGIN].append(f"{table.name} row {table.rows[i]}")
     return parts
 
 
@@ -264,7 +266,7 @@ def _aggregate(part: dict[str, list[Any]], config: DatasetConfig, split: str, an
     texts = [normalise(str(t)) for t in part[config.text_column]]
     labels = [str(y) for y in part[config.label_column]]
     groups = {g: [str(v) for v in part[g]] for g in config.group_columns}
-    origins = part["\0origin"]
+    origins = part[_ORIGIN]
     if config.annotator_column is None:
         return Split(texts, labels, groups, origins)  # type: ignore[arg-type]  # encoded later
     by_text: dict[str, list[int]] = {}
