@@ -100,6 +100,19 @@ def test_validate_and_help_do_not_import_torch_or_ray() -> None:
     assert out.stdout.strip().splitlines()[-1] == "0 []"
 
 
+def test_help_does_not_import_the_data_libraries() -> None:
+    """`datasets`, presidio (spaCy, torch) and datasketch load when data is read or checked, not before."""
+    code = (
+        "import sys; from hpsearch.cli import main\n"
+        "try:\n    main(['data', 'check', '--help'])\nexcept SystemExit as exc:\n    rc = exc.code\n"
+        "heavy = [m for m in ('torch', 'ray', 'datasets', 'presidio_analyzer', 'spacy', 'datasketch')\n"
+        "         if m in sys.modules]\n"
+        "print(rc, heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []"
+
+
 def test_dry_run_prints_the_resolved_space(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(ROOT / "spaces" / "legal.yaml"), "--dry-run"]) == 0
     out = capsys.readouterr().out
