@@ -104,6 +104,7 @@ def read_splits(config: DatasetConfig, base_dir: str | Path, source: str) -> Raw
             named[split] = _aggregate(part, config, split, annotations)
     if "train" not in named:
         raise UserError(Problem(source, "dataset", f"no training split; the splits are {', '.join(named) or 'none'}"))
+    _check_two_labels(named["train"].labels, source)
     seeded = "validation" not in named
     if seeded:
         named["train"], named["validation"] = _hold_out(named["train"], config, source)
@@ -129,9 +130,7 @@ def load_splits(config: DatasetConfig, base_dir: str | Path, source: str) -> Spl
         test = _subsample(test, config.max_eval_examples, config.seed)
 
     label_names = sorted(set(map(str, train.labels)))
-    if len(label_names) < 2:
-        raise UserError(Problem(source, "dataset.label_column",
-                                f"the training split has {len(label_names)} distinct label(s); need >= 2"))
+    _check_two_labels(label_names, source)
     index = {name: i for i, name in enumerate(label_names)}
     for name, split in (("validation", validation), ("test", test)):
         if split is not None:  # again: a subsample of train may have lost a rare label
@@ -145,6 +144,13 @@ def load_splits(config: DatasetConfig, base_dir: str | Path, source: str) -> Spl
                                          "labels": label_names, "groups": config.group_columns},
                                         sort_keys=True).encode()).hexdigest()[:16]
     return Splits(train, validation, test, label_names, list(config.group_columns), overall, fingerprints, dropped)
+
+
+def _check_two_labels(labels: list[Any], source: str) -> None:
+    distinct = len(set(map(str, labels)))
+    if distinct < 2:
+        raise UserError(Problem(source, "dataset.label_column",
+                                f"the training split has {distinct} distinct label(s); need >= 2"))
 
 
 def _check_seen(split: Split, seen: set[str], name: str, config: DatasetConfig, source: str) -> None:
