@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -100,6 +101,19 @@ def test_validate_and_help_do_not_import_torch_or_ray() -> None:
     assert out.stdout.strip().splitlines()[-1] == "0 []"
 
 
+def test_help_does_not_import_the_data_libraries() -> None:
+    """`datasets`, presidio (spaCy, torch) and datasketch load when data is read or checked, not before."""
+    code = (
+        "import sys; from hpsearch.cli import main\n"
+        "try:\n    main(['data', 'check', '--help'])\nexcept SystemExit as exc:\n    rc = exc.code\n"
+        "heavy = [m for m in ('torch', 'ray', 'datasets', 'presidio_analyzer', 'spacy', 'datasketch')\n"
+        "         if m in sys.modules]\n"
+        "print(rc, heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []"
+
+
 def test_dry_run_prints_the_resolved_space(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(ROOT / "spaces" / "legal.yaml"), "--dry-run"]) == 0
     out = capsys.readouterr().out
@@ -169,3 +183,18 @@ def test_reading_commands_create_no_database(tmp_path: Path, capsys: pytest.Capt
     code, errors = run_cli([*command, "--storage", url], capsys)
     assert code == 2 and len(errors) == 1 and errors[0].startswith("error: --storage: no study database at")
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_validate_of_a_space_that_redacts_personal_data_imports_no_torch(tmp_path: Path) -> None:
+    """Redaction loads presidio, which loads spaCy and torch: validation reads the data, it does not prepare it."""
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"text": f"w{i} mail a{i}@example.org", "label": "ab"[i % 2],
+                                                          "group": "xy"[i % 2]}) + "\n" for i in range(40)))
+    space = tmp_path / "s.yaml"
+    space.write_text("name: s\nmodel: minilm\ndataset: {path: d.jsonl, group_columns: group, redact_pii: true}\n")
+    code = (
+        "import sys; from hpsearch.cli import main\n"
+        f"rc = main(['validate', {str(space)!r}])\n"
+        "print(rc, [m for m in ('torch', 'presidio_analyzer') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []"

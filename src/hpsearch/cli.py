@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Sequence
 
 from hpsearch import __version__
+from hpsearch.data._config import FAIL_RULES
 from hpsearch.errors import USAGE_EXIT_CODE, Problem, UserError
 from hpsearch.study import DASHBOARD_HOST, DASHBOARD_PORT, DEFAULT_STORAGE
 
@@ -31,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trials", type=int, help="number of trials (default: the search preset's)")
     run.add_argument("--address", help="address of a running Ray cluster (default: start Ray here)")
     run.add_argument("--dry-run", action="store_true", help="print the resolved space and stop")
+    run.add_argument("--new-study", action="store_true", help="where the study holds another search (its data "
+                     "changed, say), run a new one: NAME-2, NAME-3, ... (the first that is new or holds this one)")
 
     init = sub.add_parser(
         "init", help="write a starting space from a dataset: its labels, text lengths and groups",
@@ -56,6 +59,33 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--max-train-examples", type=int, metavar="N", help="training rows per trial (default: "
                       "all on a GPU; at most 2000 on a CPU)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
+
+    data = sub.add_parser("data", help="look at a dataset before searching on it: `hpsearch data check`")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    check = data_sub.add_parser(
+        "check", help="sizes, label and group balance, duplicates, leakage, conflicting labels, personal data, "
+        "annotator agreement",
+        description="Check the dataset a space names (or a data file or folder) before a GPU hour is spent on\n"
+        "it: sizes per split; label and group distributions, warning for classes and groups too small to\n"
+        "measure; exact and near duplicates within and across splits, and train/test leakage; identical\n"
+        "or near-identical texts with conflicting labels; personal data (types and rows, never the data);\n"
+        "annotator agreement. Exit 1 when a --fail-on rule is crossed (a CI gate), 0 otherwise.",
+        epilog="rules (--fail-on, comma-separated; NAME>N fails above N, 0 by default):\n  "
+        + "\n  ".join(f"{name}: {what}" for name, what in FAIL_RULES.items())
+        + "\n\nexamples:\n  hpsearch data check spaces/legal.yaml\n"
+        "  hpsearch data check data/tickets.jsonl --group team --out check/ --fail-on leakage,pii",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("target", metavar="SPACE_OR_DATASET", help="a space YAML, or a JSONL/CSV/Parquet file, a "
+                       "save_to_disk folder, or a folder of train.* (validation.*, test.*)")
+    check.add_argument("--out", metavar="DIR", help="also write DATASET_CARD.md and data_check.json here")
+    check.add_argument("--fail-on", metavar="RULES", help="rules that exit 1, e.g. 'leakage,pii,duplicates>10' "
+                       "(default: the space's dataset.check.fail_on)")
+    check.add_argument("--text", metavar="COL", help="a data file's text column (default: text)")
+    check.add_argument("--label", metavar="COL", help="a data file's label column (default: label)")
+    check.add_argument("--group", metavar="COL", nargs="+", action="extend",
+                       help="a data file's group column(s) (default: 'group' where there is one)")
+    check.add_argument("--annotator", metavar="COL", help="a data file's annotator column")
+    check.add_argument("--split-column", metavar="COL", help="a data file's column naming each row's split")
 
     status = sub.add_parser("status", help="where a study stands: complete, running, failed, and who runs what")
     _storage_argument(status)
@@ -86,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="retrain an exported bundle: adapter, merged model, metrics, model card")
     train.add_argument("bundle", metavar="BUNDLE", help="a directory `hpsearch export` wrote")
     train.add_argument("--data", metavar="SPACE_OR_FILE", help="other data: a space file (its dataset section) or "
-                       "a JSONL/CSV file with the same columns (default: the bundle's)")
+                       "a JSONL/CSV/Parquet file or save_to_disk folder with the same columns (default: the bundle's)")
     train.add_argument("--out", required=True, metavar="DIR", help="where to write (new or empty)")
     train.add_argument("--force", action="store_true", help="replace DIR if it holds something")
 
@@ -135,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init(args, console)
         if args.command == "validate":
             return _validate(args, console)
+        if args.command == "data":
+            return _data_check(args, console)
         if args.command == "run":
             return _run(args, console)
         if args.command == "export":
@@ -193,6 +225,20 @@ def _validate(args: argparse.Namespace, console: "Console") -> int:
     return 0
 
 
+def _data_check(args: argparse.Namespace, console: "Console") -> int:
+    from hpsearch.data import report_lines
+    from hpsearch.plan import data_check
+
+    report = data_check(args.target, out=args.out, fail_on=args.fail_on, text=args.text, label=args.label,
+                        groups=args.group, annotator=args.annotator, split_column=args.split_column)
+    for line in report_lines(report):
+        console.print(line, markup=False, soft_wrap=True)
+    if args.out:
+        console.print(f"wrote {args.out}/DATASET_CARD.md and {args.out}/data_check.json", markup=False,
+                      soft_wrap=True)
+    return report.exit_code
+
+
 def _run(args: argparse.Namespace, console: "Console") -> int:
     from hpsearch.plan import load_plan
 
@@ -216,6 +262,7 @@ def _run(args: argparse.Namespace, console: "Console") -> int:
         study_name=args.study or plan.space.name,
         trials=args.trials or plan.search.trials,
         address=args.address,
+        new_study=args.new_study,
     )
     optuna_study = run(plan, options, console)
     print_summary(optuna_study, console)

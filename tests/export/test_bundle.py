@@ -87,6 +87,13 @@ def test_export_writes_a_bundle_whose_files_instantiate_and_whose_adapter_loads(
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "max macro_f1 where latency_p50_ms <= 10000" in card and "| tfidf |" in card
     assert not (out / "bitsandbytes_config.json").exists()
+    # the data's card, from `hpsearch data check` when the study began, travels with the bundle
+    study_attrs = optuna.load_study(study_name="handoff", storage=url).user_attrs
+    data_card = (out / "DATASET_CARD.md").read_text(encoding="utf-8")
+    assert data_card == study_attrs["dataset_card"] and "| train | 180 |" in data_card
+    assert "`DATASET_CARD.md`" in card
+    assert set(study_attrs["dataset_split_fingerprints"]) == {"train", "validation"}
+    assert all(t.user_attrs["dataset_fingerprint"] == study_attrs["dataset_fingerprint"] for t in trials)
 
 
 def test_quantised_trials_carry_a_bitsandbytes_config_that_instantiates() -> None:

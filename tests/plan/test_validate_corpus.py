@@ -147,6 +147,7 @@ def test_docs_describe_every_key_and_objective() -> None:
     text = DOCS.read_text(encoding="utf-8")
     rows = {line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| `")}
     keys = [*SpaceConfig.model_fields, *DatasetConfig.model_fields, *SearchConfig.model_fields]
+    keys += [f"check.{k}" for k in DatasetConfig.model_fields["check"].annotation.model_fields]
     for name, field in ObjectivesConfig.model_fields.items():
         nested = getattr(field.annotation, "model_fields", None)  # latency: {...} -> latency.batch_size
         keys += [f"{name}.{sub}" for sub in nested] if nested else [name]

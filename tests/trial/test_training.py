@@ -12,7 +12,7 @@ import torch
 from hpsearch.objectives import collapse_reason
 from hpsearch.trial import Worker
 from hpsearch.trial._reading import Frame, Reading, flatten
-from hpsearch.trial._training import class_weights, epoch_order
+from hpsearch.trial._training import class_weights, epoch_length, epoch_order
 
 FRAME = Frame([101], [102])  # [CLS] … [SEP]
 TEXT = list(range(1, 21))  # 20 tokens
@@ -72,6 +72,18 @@ def test_balanced_sampling_draws_every_class_about_equally() -> None:
     drawn = Counter(labels[i] for i in epoch_order(labels, "balanced", generator))
     assert sum(drawn.values()) == 1000
     assert all(250 < drawn[c] < 420 for c in range(3)), drawn
+
+
+def test_undersampling_cuts_every_class_to_the_rarest_and_draws_afresh_each_epoch() -> None:
+    labels = [0] * 900 + [1] * 90 + [2] * 10
+    generator = torch.Generator().manual_seed(0)
+    first = epoch_order(labels, "undersample", generator)
+    second = epoch_order(labels, "undersample", generator)
+    assert Counter(labels[i] for i in first) == {0: 10, 1: 10, 2: 10}
+    assert len(set(first)) == 30 == epoch_length(labels, "undersample")
+    assert sorted(i for i in first if labels[i] == 2) == list(range(990, 1000))  # the rarest class, whole
+    assert set(first) != set(second)  # the common classes are drawn again
+    assert epoch_length(labels, "balanced") == 1000
 
 
 def test_collapse_reason_names_a_single_class_and_a_score_near_the_trivial_one() -> None:

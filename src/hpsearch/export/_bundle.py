@@ -10,6 +10,7 @@ leaves nothing half-written):
 * ``adapter/``: the trained adapter from the study's artifact store
   (``peft.PeftModel.from_pretrained(base, "adapter")``), or the trained head;
 * ``MODEL_CARD.md``: what a reader needs before deploying it (``_card``);
+* ``DATASET_CARD.md``: what the data held when the study began (`hpsearch data check`);
 * ``test_metrics.json``: the picked trial's test-split scores, measured once, after selection.
 """
 
@@ -153,6 +154,11 @@ def _write_files(root: Path, study: "optuna.Study", trial: "FrozenTrial", config
             "measured": "once, on the test split, after the policy picked this trial on validation metrics",
             "trial": trial.number, "metrics": test})
     (root / "MODEL_CARD.md").write_text(model_card(study, trial, config, policy, test), encoding="utf-8")
+    from hpsearch.study._join import CARD_ATTR
+
+    card = study.user_attrs.get(CARD_ATTR)
+    if card:
+        (root / "DATASET_CARD.md").write_text(card, encoding="utf-8")
 
 
 def _json(path: Path, data: dict[str, Any]) -> None:

@@ -41,7 +41,10 @@ def model_card(study: "optuna.Study", trial: "FrozenTrial", config: dict[str, An
         "## Data",
         "",
         f"- {study.user_attrs.get('dataset', 'sizes not recorded')}",
-        f"- fingerprint `{attrs.get('dataset_fingerprint', study.user_attrs.get('dataset_fingerprint'))}`",
+        f"- fingerprint `{attrs.get('dataset_fingerprint', study.user_attrs.get('dataset_fingerprint'))}` (the "
+        "normalised content of every split, with the options applied)",
+        *(["- what the data holds (sizes, groups, duplicates, leakage, personal data): `DATASET_CARD.md`"]
+          if study.user_attrs.get("dataset_card") else []),
         f"- text column `{dataset.get('text_column', 'text')}`, label column `{dataset.get('label_column', 'label')}`"
         + (f", group column(s) {', '.join(f'`{g}`' for g in groups)}" if groups else ""),
         "",

@@ -1,11 +1,11 @@
 """`hpsearch train BUNDLE --out OUT`: run an exported configuration again, as the training team would.
 
 The bundle's `config.yaml` becomes a one-trial plan: every knob fixed to the exported value, the
-bundle's data (or `--data`: another space's dataset section, or a JSONL/CSV file with the same
-columns), the study's objectives settings. The same trial runner trains and measures it; OUT
-receives the adapter (``adapter/``), the merged model with its tokenizer (``merged/``),
-``metrics.json`` (validation and test scores beside the exported trial's) and ``MODEL_CARD.md``
-with a section on the retraining.
+bundle's data (or `--data`: another space's dataset section, or a JSONL/CSV/Parquet file or a
+save_to_disk folder with the same columns), the study's objectives settings. The same trial runner
+trains and measures it; OUT receives the adapter (``adapter/``), the merged model with its
+tokenizer (``merged/``), ``metrics.json`` (validation and test scores beside the exported trial's)
+and ``MODEL_CARD.md`` with a section on the retraining.
 """
 
 from __future__ import annotations
@@ -53,15 +53,15 @@ def _plan(bundle: Path, data: dict[str, Any], override: str | None) -> Any:
     base = str(bundle.resolve())
     if override is not None:
         given = Path(override).expanduser()
-        if not given.is_file():
+        if not given.exists():
             raise UserError(Problem("--data", "", f"no such file: {override}"))
         if given.suffix in (".yaml", ".yml"):
             other = load_plan(given, check_data=False)
             section, base = other.space.dataset.model_dump(), other.base_dir
         else:
-            for key in ("demo", "train", "validation", "test"):
+            for key in ("demo", "hub", "train", "validation", "test"):
                 section.pop(key, None)
-            section["path"] = str(given.resolve())
+            section["path"] = str(given.resolve())  # a file, or a folder save_to_disk wrote
     try:
         space = SpaceConfig.model_validate({"name": "retrain", "model": data.get("model", "minilm"),
                                             "dataset": section, "fixed": data["config"], "baselines": []})

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from hpsearch.config import read_yaml, validate_model
-from hpsearch.data import Splits, load_splits
+from hpsearch.data import Splits, load_splits, read_splits
 from hpsearch.errors import Problem, UserError
 from hpsearch.objectives import REGISTRY, ObjectivesConfig, default_objectives, load_objectives
 from hpsearch.search import SearchConfig, load_search
@@ -64,11 +64,15 @@ def load_plan(path: str | Path, *, check_data: bool = True) -> Plan:
 
 def check_data_fits(plan: Plan) -> list[Problem]:
     """Every problem with the plan's dataset: its files, columns and labels, and what the
-    objectives and constraints need of it (a group column, two labels)."""
+    objectives and constraints need of it (a group column, two labels).
+
+    The data is read and checked, not prepared: the section's options (personal data redacted,
+    duplicates dropped) are for a run, and redaction would load presidio (and with it torch)."""
     problems: list[Problem] = []
-    splits = None
+    label_names = None
     try:
-        splits = plan.splits()
+        raw = read_splits(plan.space.dataset, plan.base_dir, plan.path)
+        label_names = sorted(set(map(str, raw.splits["train"].labels)))
     except UserError as exc:
         problems.extend(exc.problems)
     columns = plan.space.dataset.group_columns
@@ -83,8 +87,8 @@ def check_data_fits(plan: Plan) -> list[Problem]:
             problems.append(Problem(plan.path, "dataset.group_columns",
                                     f"{what} names group column {column!r}, but the group columns are "
                                     + ", ".join(columns)))
-        if spec.binary_only and splits is not None and len(splits.label_names) != 2:
+        if spec.binary_only and label_names is not None and len(label_names) != 2:
             problems.append(Problem(plan.path, "dataset.label_column",
-                                    f"{what} needs a task with two labels, got {len(splits.label_names)} "
-                                    f"({', '.join(splits.label_names)})"))
+                                    f"{what} needs a task with two labels, got {len(label_names)} "
+                                    f"({', '.join(label_names)})"))
     return problems

@@ -14,7 +14,7 @@ METHODS = ("lora", "full", "head")
 TARGET_MODULE_SETS = ("attention", "attention+mlp", "all-linear")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 CLASS_WEIGHTING = ("none", "balanced", "sqrt")
-SAMPLING = ("none", "balanced")
+SAMPLING = ("none", "balanced", "undersample")
 LONG_TEXT = ("head", "head_tail", "chunk_mean", "chunk_max")
 POOLING = ("cls", "mean")
 QUANTIZATION = ("none", "int8", "nf4", "fp4")
@@ -86,7 +86,8 @@ KNOBS: dict[str, Knob] = {
              choices=CLASS_WEIGHTING),
         Knob("sampling", str, "none", "how training batches are drawn: none, each example once per epoch; "
              "balanced, examples drawn with replacement so that every class is equally likely (epochs "
-             "keep the training split's size)", choices=SAMPLING),
+             "keep the training split's size); undersample, every class cut to the rarest class's count, "
+             "a fresh draw each epoch", choices=SAMPLING),
         Knob("long_text", str, "head", "how a text longer than max_length is read, in training, evaluation "
              "and serving: head, its first tokens; head_tail, the first half and the last half of the "
              "budget; chunk_mean / chunk_max, split into max_length windows (at most max_chunks) whose "

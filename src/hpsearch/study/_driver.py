@@ -22,7 +22,7 @@ from ray.tune.search import ConcurrencyLimiter
 from hpsearch.errors import Problem, UserError
 from hpsearch.plan import Plan
 from hpsearch.study._faults import StudyLock, retrying
-from hpsearch.study._join import CONTENT_ATTR, join_study
+from hpsearch.study._join import CONTENT_ATTR, join_study, study_for
 from hpsearch.study._ledger import Ledger, Policy, count
 from hpsearch.study._searcher import StudySearch
 from hpsearch.study._trainable import ATTRS_KEY, ERROR_KEY, METRICS_KEY, trainable
@@ -44,6 +44,8 @@ class RunOptions:
     address: str | None = None
     #: A confirmation run: only the trials enqueued under this batch (no baselines, nothing sampled).
     batch: str | None = None
+    #: Where the study holds another search (other data, say), run a new one: `study_name`-2, -3, ...
+    new_study: bool = False
 
 
 class Interrupted(KeyboardInterrupt):
@@ -101,6 +103,12 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         from hpsearch.study._warm import load_source
 
         source_study = load_source(storage, warm.study, source, options.storage)
+    if options.new_study:  # join_study checks again under the lock
+        name = study_for(storage, options.study_name, plan, splits, constraints)
+        if name != options.study_name:
+            console.print(f"Study {options.study_name!r} holds another search: running study {name!r}",
+                          markup=False, soft_wrap=True)
+            options.study_name = name
     lock = StudyLock(options.storage, options.study_name)
     with lock.held():  # one driver at a time decides whether the study is new, and what it holds
         study = join_study(storage, options.study_name, plan, splits, constraints)

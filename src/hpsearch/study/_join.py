@@ -4,6 +4,7 @@ says what differs and nothing is written."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 
 #: The study attribute every worker checks the data it received against.
 CONTENT_ATTR = "dataset_content_fingerprint"
+#: Per split, the content fingerprint (normalised, options applied): which split changed.
+SPLITS_ATTR = "dataset_split_fingerprints"
+#: DATASET_CARD.md of the study's data, from `hpsearch data check`; exported bundles carry it.
+CARD_ATTR = "dataset_card"
 
 
 def join_study(storage: Any, name: str, plan: Plan, splits: "Splits", constraints: list[Constraint]) -> "optuna.Study":
@@ -34,10 +39,11 @@ def join_study(storage: Any, name: str, plan: Plan, splits: "Splits", constraint
     except KeyError:
         existing = None
     if existing is not None:
-        differ = differences(existing, plan, fingerprint, constraints)
+        differ = differences(existing, plan, fingerprint, constraints, splits.split_fingerprints)
         if differ:
             raise UserError(Problem("--study", "", f"study {name!r} holds another search ({'; '.join(differ)}); "
-                                    "run the same files against it, or use another --study name"))
+                                    "run the same files against it, or use another --study name (--new-study "
+                                    "picks one)"))
         if not existing.user_attrs.get("space"):
             record_study_attrs(existing, plan, splits)  # a study an earlier hpsearch, or Optuna, began
         return existing
@@ -51,7 +57,23 @@ def join_study(storage: Any, name: str, plan: Plan, splits: "Splits", constraint
     return study
 
 
-def differences(study: "optuna.Study", plan: Plan, fingerprint: str, constraints: list[Constraint]) -> list[str]:
+def study_for(storage: Any, name: str, plan: Plan, splits: "Splits", constraints: list[Constraint]) -> str:
+    """`name`, if that study is new or holds this search; else the first of `name-2`, `name-3`, ...
+    that is new or holds it (`hpsearch run --new-study`: a study for changed data, found again by
+    the same command)."""
+    for n in itertools.count(1):
+        candidate = name if n == 1 else f"{name}-{n}"
+        try:
+            existing = retrying(lambda: optuna.load_study(study_name=candidate, storage=storage), "loading the study")
+        except KeyError:
+            return candidate
+        if not differences(existing, plan, splits.fingerprint, constraints, splits.split_fingerprints):
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def differences(study: "optuna.Study", plan: Plan, fingerprint: str, constraints: list[Constraint],
+                split_fingerprints: dict[str, str] | None = None) -> list[str]:
     """What the study holds that this plan does not: objectives, constraints, dataset, space."""
     from hpsearch.study._front import STUDY_ATTR
 
@@ -69,7 +91,13 @@ def differences(study: "optuna.Study", plan: Plan, fingerprint: str, constraints
     if recorded != [str(c) for c in constraints]:
         out.append(f"constraints {recorded} in the study, {[str(c) for c in constraints]} here")
     if attrs.get("dataset_fingerprint") not in (None, fingerprint):
-        out.append(f"dataset fingerprint {attrs['dataset_fingerprint']} in the study, {fingerprint} here")
+        theirs_splits = attrs.get(SPLITS_ATTR) or {}
+        ours = split_fingerprints or {}
+        changed = [s for s in ("train", "validation", "test") if (s in theirs_splits or s in ours)
+                   and theirs_splits.get(s) != ours.get(s)]
+        what = (f"split {', '.join(repr(s) for s in changed)} changed" if changed and theirs_splits
+                else "the data or its options changed")
+        out.append(f"dataset fingerprint {attrs['dataset_fingerprint']} in the study, {fingerprint} here: {what}")
     space = plan.space.model_dump(mode="json", by_alias=True)
     theirs = attrs["space"]
     for key in sorted(set(space) | set(theirs)):
@@ -84,6 +112,14 @@ def differences(study: "optuna.Study", plan: Plan, fingerprint: str, constraints
     return out
 
 
+def dataset_card_of(plan: Plan) -> str:
+    """The plan's data checked as `hpsearch data check` does, as DATASET_CARD.md."""
+    from hpsearch.data import check_splits, dataset_card, read_splits
+
+    config = plan.space.dataset
+    return dataset_card(check_splits(read_splits(config, plan.base_dir, plan.path), config, plan.path))
+
+
 def record_study_attrs(study: "optuna.Study", plan: Plan, splits: "Splits") -> None:
     from hpsearch import __version__
     from hpsearch.trial._shipping import content_fingerprint
@@ -93,7 +129,9 @@ def record_study_attrs(study: "optuna.Study", plan: Plan, splits: "Splits") -> N
         "space_file": os.path.basename(plan.path),
         "space": plan.space.model_dump(mode="json", by_alias=True),
         "dataset_fingerprint": splits.fingerprint,
+        SPLITS_ATTR: splits.split_fingerprints,
         CONTENT_ATTR: content_fingerprint(splits),
+        CARD_ATTR: dataset_card_of(plan),
         "dataset": splits.describe(),
         "labels": splits.label_names,
         "space_dir": str(plan.base_dir),  # the dataset's relative paths start here (export, retrain)

@@ -66,8 +66,8 @@ def ship(plan: Plan) -> Shipment:
 def content_fingerprint(splits: Splits) -> str:
     """sha256 of what a trial learns from and is measured on: texts, labels, groups, label names.
 
-    Unlike ``Splits.fingerprint`` (the files' bytes and the dataset section), it holds no file
-    path or setting, so a worker can recompute it from the splits it received.
+    Like ``Splits.fingerprint`` it is of the content, but of the labels as encoded and without the
+    section's options, so a worker can recompute it from the splits it received alone.
     """
 
     def split(s: Split | None) -> object:

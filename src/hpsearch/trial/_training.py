@@ -47,19 +47,40 @@ def class_weights(labels: Sequence[int], count: int, kind: str) -> list[float] |
     raise ValueError(f"class_weighting must be one of none, balanced, sqrt; got {kind!r}")
 
 
+def epoch_length(labels: Sequence[int], sampling: str) -> int:
+    """How many examples an epoch visits: the training split's size, or with ``undersample`` the
+    rarest class's count times the number of classes."""
+    from collections import Counter
+
+    if sampling != "undersample":
+        return len(labels)
+    counts = Counter(labels)
+    return min(counts.values()) * len(counts)
+
+
 def epoch_order(labels: Sequence[int], sampling: str, generator: "torch.Generator") -> list[int]:
     """Which training examples an epoch visits, in order.
 
     ``none``: each once, shuffled. ``balanced``: as many draws, with replacement, each class equally
     likely and an example uniformly within its class (balanced batches in expectation).
+    ``undersample``: each class cut to the rarest class's count, drawn without replacement, shuffled.
     """
     import torch
 
     if sampling == "none":
         return torch.randperm(len(labels), generator=generator).tolist()
-    if sampling != "balanced":
-        raise ValueError(f"sampling must be none or balanced, got {sampling!r}")
     from collections import Counter
+
+    if sampling == "undersample":
+        by_class: dict[int, list[int]] = {}
+        for i, y in enumerate(labels):
+            by_class.setdefault(y, []).append(i)
+        rarest = min(len(v) for v in by_class.values())
+        kept = [members[j] for _, members in sorted(by_class.items())
+                for j in torch.randperm(len(members), generator=generator)[:rarest].tolist()]
+        return [kept[j] for j in torch.randperm(len(kept), generator=generator).tolist()]
+    if sampling != "balanced":
+        raise ValueError(f"sampling must be none, balanced or undersample, got {sampling!r}")
 
     counts = Counter(labels)
     weights = torch.tensor([1.0 / counts[y] for y in labels], dtype=torch.float64)
@@ -121,7 +142,7 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     train_pieces = worker.read("train", splits.train, reading)
     labels = torch.tensor(splits.train.labels, device=worker.device)
-    steps_per_epoch = math.ceil(len(train_pieces) / config.batch_size)
+    steps_per_epoch = math.ceil(epoch_length(splits.train.labels, config.sampling) / config.batch_size)
     total = config.max_steps or steps_per_epoch * config.epochs
     scheduler = get_scheduler(config.scheduler, optimizer, num_warmup_steps=int(config.warmup_ratio * total),
                               num_training_steps=total)

@@ -1,0 +1,93 @@
+"""Personal data in texts, found with presidio-analyzer's pattern recognizers (maintained regexes
+with checksums: Luhn for cards, the PESEL and fiscal-code check digits, ``phonenumbers`` for phones).
+
+Person names are not looked for: presidio finds them only through a spaCy (or transformers) NER
+model, which would have to be downloaded at run time; no offline detector of names is as good.
+Presidio's ``AnalyzerEngine`` loads such a model, so the recognizers are called one by one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+#: A phone number as people write one: international (+...), an area code in brackets, or digit
+#: groups joined by hyphens; not an ISO date.
+_PHONE_LIKE = re.compile(r"^(\+[\d\s\-()]+|\(\d{2,5}\)\s?\d[\d\s\-]*|\d{1,5}(-\d{2,5}){1,4})$")
+_DATE_LIKE = re.compile(r"^\d{2,4}-\d{2}-\d{2}(\D|$)")
+
+#: Scores below this are presidio's "weak" patterns (e.g. any 9 digits as an SSN): not reported.
+MIN_SCORE = 0.4
+
+
+@dataclass(frozen=True)
+class Found:
+    entity: str  # presidio's entity type, e.g. EMAIL_ADDRESS
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _recognizers() -> tuple[Any, ...]:
+    import tldextract
+    from presidio_analyzer.predefined_recognizers import (
+        CreditCardRecognizer,
+        EmailRecognizer,
+        IbanRecognizer,
+        ItFiscalCodeRecognizer,
+        PhoneRecognizer,
+        PlPeselRecognizer,
+        UkNinoRecognizer,
+        UsSsnRecognizer,
+    )
+
+    class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+        """presidio checks the domain with tldextract, which downloads the public suffix list by
+        default; its bundled snapshot is what we use (no network at run time)."""
+
+        _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+        def validate_result(self, pattern_text: str) -> bool:
+            return bool(self._extract(pattern_text).fqdn)
+
+    return (OfflineEmailRecognizer(), PhoneRecognizer(), CreditCardRecognizer(), IbanRecognizer(),
+            UsSsnRecognizer(), UkNinoRecognizer(), ItFiscalCodeRecognizer(), PlPeselRecognizer())
+
+
+def find_pii(text: str) -> list[Found]:
+    """Personal data in `text`, longest first where spans overlap (a card number is not also a phone)."""
+    hits: list[Found] = []
+    scored = []
+    for recognizer in _recognizers():
+        for r in recognizer.analyze(text, recognizer.supported_entities, None):
+            if r.score >= MIN_SCORE and (r.entity_type != "PHONE_NUMBER" or _phone_like(text[r.start:r.end])):
+                scored.append((r.score, r.end - r.start, Found(r.entity_type, r.start, r.end)))
+    for _, _, found in sorted(scored, key=lambda x: (-x[0], -x[1], x[2].start)):
+        if all(found.end <= h.start or found.start >= h.end for h in hits):
+            hits.append(found)
+    return sorted(hits, key=lambda h: h.start)
+
+
+def _phone_like(value: str) -> bool:
+    """presidio's phone matcher (``phonenumbers``) also takes bare digit runs, decimals, version
+    numbers, dates and table columns ('333971', '0.9963', '16.8.6', '2022-03-10-19', '0 96 5476') in
+    technical and medical text; a phone has at least 7 digits and is written as `_PHONE_LIKE` says."""
+    value = value.strip()
+    return (sum(c.isdigit() for c in value) >= 7 and bool(_PHONE_LIKE.match(value))
+            and not _DATE_LIKE.match(value))
+
+
+def redact(text: str) -> str:
+    """`text` with each piece of personal data replaced by its type, e.g. ``<EMAIL_ADDRESS>``."""
+    out, last = [], 0
+    for found in find_pii(text):
+        out += [text[last:found.start], f"<{found.entity}>"]
+        last = found.end
+    return "".join(out) + text[last:]
+
+
+def mask(value: str) -> str:
+    """What a report may show of a found value: its first character and its length, never the rest."""
+    return f"{value[:1]}…({len(value)} chars)" if value else ""
