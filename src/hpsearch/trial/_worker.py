@@ -54,6 +54,8 @@ class Worker:
         self._tokens: dict[str, list[list[int]]] = {}
         self._read: dict[tuple[str, Reading], list[list[list[int]]]] = {}
         self._trivial: dict[str, float] | None = None
+        #: Latency and throughput per deployed shape (see :meth:`deployed_timing`), measured once.
+        self._timings: dict[tuple[Any, ...], tuple[dict[str, float], dict[str, Any]]] = {}
         self.frame = Frame.of(self.tokenizer)
 
     # ------------------------------------------------------------------ data
@@ -230,6 +232,9 @@ class Worker:
             artifact = pack_trained(model, config.method)  # before evaluate() merges the adapters
             result = self.evaluate(model, config)
         result.artifact = artifact
+        if history and "macro_f1" not in history[-1]:  # the last epoch: its validation pass is the evaluation's
+            history[-1].update({k: result.metrics[k] for k in ("macro_f1", "accuracy")})
+            history[-1]["collapsed"] = float(not result.attrs.get("learned", True))
         # everything needed to run this trial again, from the study alone
         result.attrs["config"] = asdict(config)
         result.attrs["model"] = self.plan.space.model
@@ -261,18 +266,24 @@ class Worker:
     def predict_proba(
         self, model: Any, name: str, split: Split, reading: Reading, batch_size: int = 64
     ) -> tuple[list[int], list[list[float]]]:
-        """Predicted labels and class probabilities for a split, read as `reading` says."""
+        """Predicted labels and class probabilities for a split, read as `reading` says.
+
+        Texts go through in batches of similar length (sorted by tokens), so little is padded;
+        the results come back in the split's order.
+        """
         import torch
 
         texts = self.read(name, split, reading)
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), max(map(len, texts[i]))))
         model.eval()
-        predictions: list[int] = []
-        probabilities: list[list[float]] = []
+        predictions: list[int] = [0] * len(texts)
+        probabilities: list[list[float]] = [[] for _ in texts]
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                logits = self.forward(model, texts[start:start + batch_size], reading).float()
-                predictions.extend(logits.argmax(-1).tolist())
-                probabilities.extend(torch.softmax(logits, -1).tolist())
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                logits = self.forward(model, [texts[i] for i in idx], reading).float()
+                for i, label, probs in zip(idx, logits.argmax(-1).tolist(), torch.softmax(logits, -1).tolist()):
+                    predictions[i], probabilities[i] = label, probs
         return predictions, probabilities
 
     def deploy(self, model: Any, config: TrialConfig) -> tuple[Any, str]:
@@ -302,19 +313,40 @@ class Worker:
         model.eval()
         reading = Reading.of(config)
         result = self.assess(
-            lambda name, split: self.predict_proba(model, name, split, reading),
-            *self.request_calls(lambda batch: model(**batch).logits, reading, lambda out: out.argmax(-1).tolist()),
-            tokens=[sum(map(len, pieces)) for pieces in self.read("validation", self.splits.validation, reading)],
+            lambda name, split: self.predict_proba(model, name, split, reading), None, None,
+            timed=self.deployed_timing(model, config),
         )
         result.metrics["model_size_mb"] = model_size_mb(model)
         result.metrics["layers"] = float(model.config.num_hidden_layers)
         result.attrs["quantization_applied"] = applied
         return result
 
+    def deployed_timing(self, model: Any, config: TrialConfig) -> tuple[dict[str, float], dict[str, Any]]:
+        """Latency and throughput of a deployed trial model (:meth:`time_requests`), measured once
+        per deployed shape on this worker and reused.
+
+        A request's time depends on what the deployed model computes — its layers, quantisation,
+        pooling and how a text is read — not on the values of its trained weights: adapters are
+        merged, so a LoRA rank or a learning rate changes nothing the request runs. Measuring
+        again would only sample the noise again; the method says when a measurement was reused.
+        """
+        reading = Reading.of(config)
+        shape = (config.layers_kept, config.quantization, config.pooling, reading,
+                 config.method == "lora" and self.kbit_training and config.quantization != "none")
+        if shape not in self._timings:
+            tokens = [sum(map(len, pieces)) for pieces in self.read("validation", self.splits.validation, reading)]
+            self._timings[shape] = self.time_requests(
+                *self.request_calls(lambda batch: model(**batch).logits, reading, lambda out: out.argmax(-1).tolist()),
+                tokens=tokens)
+            return self._timings[shape]
+        timed, method = self._timings[shape]
+        return dict(timed), {**method, "reused": "measured once on this worker for the same deployed shape (layers, "
+                             "quantization, pooling, reading); trained weights do not change a request's time"}
+
     def assess(
         self, predict_proba: Callable[[str, Split], tuple[list[int], list[list[float]]]],
-        predict_one: Callable[[str], Any], predict_batch: Callable[[Sequence[str]], Any],
-        tokens: list[int] | None = None,
+        predict_one: Callable[[str], Any] | None, predict_batch: Callable[[Sequence[str]], Any] | None,
+        tokens: list[int] | None = None, *, timed: tuple[dict[str, float], dict[str, Any]] | None = None,
     ) -> TrialResult:
         """What every trained predictor is measured by, a trial's model or a baseline alike.
 
@@ -322,7 +354,8 @@ class Worker:
         validation split and on the test split (as ``test/...``) where there is one, with the
         plan's fairness settings, the team's own objectives and the trivial predictors. Then
         latency per request (`predict_one`: a text in, its label out) and throughput
-        (`predict_batch`) on the validation texts; `tokens` are their lengths in tokens.
+        (`predict_batch`) on the validation texts; `tokens` are their lengths in tokens. `timed`:
+        that measurement already made (``(metrics, latency_method)``), in place of the two calls.
         """
         from hpsearch.objectives import ObjectiveError, evaluate_predictions
 
@@ -345,8 +378,11 @@ class Worker:
             prefix = "" if name == "validation" else f"{name}/"
             metrics.update({prefix + k: v for k, v in found.items()})
             attrs.update({prefix + k: v for k, v in extra.items()})
-        timed, attrs["latency_method"] = self.time_requests(predict_one, predict_batch, tokens)
-        metrics.update(timed)
+        if timed is None:
+            assert predict_one is not None and predict_batch is not None
+            timed = self.time_requests(predict_one, predict_batch, tokens)
+        metrics.update(timed[0])
+        attrs["latency_method"] = timed[1]
         attrs["device"] = device_fingerprint()
         return TrialResult(metrics, attrs)
 
