@@ -340,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         f"--trials {args.trials}")
     run.update(command=command, machine=describe(), date=time.strftime("%Y-%m-%d"), train=args.train,
                eval=args.eval, note=args.note, **shape)
-    results["runs"] = [r for r in results["runs"] if r["command"] != command] + [run]
+    # a run replaces the kept one of the same command and note (the note says what changed between runs)
+    results["runs"] = [r for r in results["runs"] if (r["command"], r.get("note")) != (command, run["note"])] + [run]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     write_docs(results)
