@@ -137,6 +137,8 @@ fixed:
         "wall_s": wall, "trials": len(done),
         "trial_s": [(t.datetime_complete - t.datetime_start).total_seconds() for t in done],
         "train_s": [t.user_attrs.get("train_seconds") for t in done],
+        "evaluate_s": [t.user_attrs.get("evaluate_seconds") for t in done],
+        "latency_timing_s": [t.user_attrs.get("latency_method", {}).get("seconds") for t in done],
         "points": [(t.user_attrs.get("macro_f1"), t.user_attrs.get("f1_gap")) for t in done],
         "learning_rates": [t.params.get("learning_rate") for t in done],
     }
@@ -236,7 +238,8 @@ def summarise(side: dict[str, Any]) -> dict[str, Any]:
         "hypervolume": round(hypervolume(points), 4),
         "points": [[round(a, 4) if a is not None else None, round(b, 4) if b is not None else None]
                    for a, b in points],
-        **({"train_s": [round(x, 1) for x in side["train_s"] if x is not None]} if "train_s" in side else {}),
+        **{k: [round(x, 1) for x in side[k] if x is not None]
+           for k in ("train_s", "evaluate_s", "latency_timing_s") if k in side},
     }
 
 

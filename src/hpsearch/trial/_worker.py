@@ -228,10 +228,13 @@ class Worker:
             model = self.build_model(config)
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             history, collapse = self.train(model, config, report)
-            train_seconds = time.perf_counter() - started
+            trained = time.perf_counter()
+            train_seconds = trained - started
             artifact = pack_trained(model, config.method)  # before evaluate() merges the adapters
             result = self.evaluate(model, config)
         result.artifact = artifact
+        # where a trial's time went besides training: packing, predicting the splits, metrics, timing requests
+        result.metrics["evaluate_seconds"] = time.perf_counter() - trained
         if history and "macro_f1" not in history[-1]:  # the last epoch: its validation pass is the evaluation's
             history[-1].update({k: result.metrics[k] for k in ("macro_f1", "accuracy")})
             history[-1]["collapsed"] = float(not result.attrs.get("learned", True))
@@ -335,9 +338,11 @@ class Worker:
                  config.method == "lora" and self.kbit_training and config.quantization != "none")
         if shape not in self._timings:
             tokens = [sum(map(len, pieces)) for pieces in self.read("validation", self.splits.validation, reading)]
-            self._timings[shape] = self.time_requests(
+            started = time.perf_counter()
+            timed, method = self.time_requests(
                 *self.request_calls(lambda batch: model(**batch).logits, reading, lambda out: out.argmax(-1).tolist()),
                 tokens=tokens)
+            self._timings[shape] = timed, {**method, "seconds": round(time.perf_counter() - started, 3)}
             return self._timings[shape]
         timed, method = self._timings[shape]
         return dict(timed), {**method, "reused": "measured once on this worker for the same deployed shape (layers, "
