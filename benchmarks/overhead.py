@@ -107,6 +107,37 @@ def plain_optuna(plan: Any, trials: int) -> dict[str, float]:
     return _summary(_gaps(study.get_trials()))
 
 
+def _tune_noop(config: dict[str, Any]) -> None:
+    from ray import tune
+
+    tune.report({"macro_f1": 0.8})
+
+
+def ray_tune_alone(trials: int) -> dict[str, float]:
+    """The floor under hpsearch's path: Ray Tune alone, the same reused worker, no study, no sampler."""
+    import os
+
+    import ray
+    from ray import tune
+
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    ends: list[float] = []
+
+    class Ends(tune.Callback):
+        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            ends.append(time.perf_counter())
+
+    tune.Tuner(
+        tune.with_resources(_tune_noop, {"cpu": 2}),
+        param_space={"x": tune.uniform(0, 1)},
+        tune_config=tune.TuneConfig(num_samples=trials, reuse_actors=True, max_concurrent_trials=1),
+        run_config=tune.RunConfig(storage_path=os.path.abspath("ray-alone"), verbose=0, callbacks=[Ends()]),
+    ).fit()
+    return _summary([(b - a) * 1000 for a, b in zip(ends, ends[1:])])
+
+
 def hpsearch_path(plan: Any, storage: str, trials: int, attrs: int) -> dict[str, float]:
     """hpsearch's whole path with the no-op trainable, on `storage` (a fresh study)."""
     import optuna
@@ -163,7 +194,7 @@ def write_docs(results: dict[str, Any]) -> None:
     ]
     peer = next((r for r in rows if r["path"] == "plain optuna"), None)
     for r in rows:
-        ratio = "—" if peer is None or r is peer else f"{r['median_ms'] / peer['median_ms']:.0f}×"
+        ratio = "—" if peer is None or r is peer else f"{r['median_ms'] / peer['median_ms']:.1f}×"
         share = f"{r['median_ms'] / 10_000:.2%}"
         lines.append(f"| {r['path']} | {r['storage']} | {r['trials']} | {r.get('user_attrs_per_trial', '—')} | "
                      f"{r['median_ms']:.1f} | {r['p95_ms']:.1f} | {share} | {ratio} |")
@@ -199,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = _plan(work)
     rows = [{"path": "plain optuna", "storage": "in-memory", **plain_optuna(plan, args.trials)}]
     print(rows[-1], flush=True)
+    rows.append({"path": "Ray Tune alone (reused worker)", "storage": "none", **ray_tune_alone(args.trials)})
+    print(rows[-1], flush=True)
     storages = [("SQLite", f"sqlite:///{work / 'overhead.db'}")]
     if args.postgres:
         storages.append(("PostgreSQL", args.postgres))
@@ -206,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"path": "hpsearch (Ray Tune, reused worker)", "storage": label,
                      **hpsearch_path(plan, url, args.trials, args.attrs)})
         print(rows[-1], flush=True)
+    import ray
+
+    ray.shutdown()  # nothing of this run's Ray stays behind to load the machine
     from hpsearch.trial import describe
 
     results = {"rows": rows, "date": time.strftime("%Y-%m-%d"), "machine": describe(),
