@@ -265,16 +265,28 @@ def write_docs(results: dict[str, Any]) -> None:
                   + (f"; {run['note']}" if run.get("note") else "") + ").", "",
                   "| dataset | side | wall s / trial | ratio hpsearch / peer | median trial s | best macro-F1 | "
                   "hypervolume |", "|---|---|---|---|---|---|---|"]
+        phases = []
         for name, pair in run["datasets"].items():
             h, p = pair["hpsearch"], pair["peer"]
+            if h.get("train_s"):
+                parts = [f"training {', '.join(map(str, h['train_s']))}"]
+                if h.get("evaluate_s"):
+                    parts.append(f"evaluation and latency {', '.join(map(str, h['evaluate_s']))}")
+                if h.get("latency_timing_s"):
+                    parts.append(f"of which timing requests {', '.join(map(str, h['latency_timing_s']))}")
+                phases.append(f"{name}: {'; '.join(parts)}")
             ratio = h["wall_per_trial_s"] / p["wall_per_trial_s"]
             for label, s in (("hpsearch", h), ("Trainer.hyperparameter_search", p)):
                 lines.append(f"| {name} | {label} | {s['wall_per_trial_s']:.1f} | "
                              f"{f'{ratio:.2f}' if s is h else ''} | {s['median_trial_s']} | {_f(s['best_macro_f1'])} | "
                              f"{s['hypervolume']:.3f} |")
+        if phases:
+            lines += ["", "hpsearch's trials, seconds each (in trial order): " + " — ".join(phases) + "."]
         if "ratio_all" in run:
             lines += ["", f"All datasets together: hpsearch / peer wall time per trial = **{run['ratio_all']:.2f}**."]
         lines.append("")
+    if results.get("findings"):
+        lines += ["What the runs and a profile show:", ""] + [f"- {line}" for line in results["findings"]] + [""]
     section = "\n".join(lines).rstrip("\n") + "\n"
     text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n\n"
     start = text.find(SECTION)
