@@ -325,28 +325,10 @@ class Worker:
         return result
 
     def deployed_timing(self, model: Any, config: TrialConfig) -> tuple[dict[str, float], dict[str, Any]]:
-        """Latency and throughput of a deployed trial model (:meth:`time_requests`), measured once
-        per deployed shape on this worker and reused.
+        """Latency and throughput of a deployed trial model, once per deployed shape (``_serving``)."""
+        from hpsearch.trial._serving import deployed_timing
 
-        A request's time depends on what the deployed model computes — its layers, quantisation,
-        pooling and how a text is read — not on the values of its trained weights: adapters are
-        merged, so a LoRA rank or a learning rate changes nothing the request runs. Measuring
-        again would only sample the noise again; the method says when a measurement was reused.
-        """
-        reading = Reading.of(config)
-        shape = (config.layers_kept, config.quantization, config.pooling, reading,
-                 config.method == "lora" and self.kbit_training and config.quantization != "none")
-        if shape not in self._timings:
-            tokens = [sum(map(len, pieces)) for pieces in self.read("validation", self.splits.validation, reading)]
-            started = time.perf_counter()
-            timed, method = self.time_requests(
-                *self.request_calls(lambda batch: model(**batch).logits, reading, lambda out: out.argmax(-1).tolist()),
-                tokens=tokens)
-            self._timings[shape] = timed, {**method, "seconds": round(time.perf_counter() - started, 3)}
-            return self._timings[shape]
-        timed, method = self._timings[shape]
-        return dict(timed), {**method, "reused": "measured once on this worker for the same deployed shape (layers, "
-                             "quantization, pooling, reading); trained weights do not change a request's time"}
+        return deployed_timing(self, model, config, self._timings)
 
     def assess(
         self, predict_proba: Callable[[str, Split], tuple[list[int], list[list[float]]]],
@@ -394,38 +376,15 @@ class Worker:
     def time_requests(self, predict_one: Callable[[str], Any], predict_batch: Callable[[Sequence[str]], Any],
                       tokens: list[int] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
         """Latency per request and throughput on the validation texts, with the node to itself."""
-        import torch
+        from hpsearch.trial._serving import time_requests
 
-        from hpsearch.objectives import measure_latency
-
-        sync = torch.cuda.synchronize if self.device.type == "cuda" else None
-        return measure_latency(predict_one, predict_batch, self.splits.validation.texts,  # type: ignore[no-any-return]
-                               self.plan.objectives.latency, slot=self.slot, synchronize=sync,
-                               device=str(self.device), tokens=tokens)
+        return time_requests(self, predict_one, predict_batch, tokens)
 
     def request_calls(
         self, forward: Callable[[dict[str, Any]], Any], reading: Reading | int,
         finish: Callable[[Any], Any] | None = None,
     ) -> tuple[Callable[[str], Any], Callable[[Sequence[str]], Any]]:
-        """(predict_one, predict_batch) for raw texts, as a server would run them: tokenise and cut
-        as `reading` says (an int: the first that many tokens), pad a batch's pieces to the longest
-        (a single piece not at all), `forward` them on the worker's device in inference mode, pool
-        the pieces' outputs (a tensor per piece) into one per text where the reading is chunked,
-        and `finish` the result (logits to labels, say)."""
-        import torch
+        """(predict_one, predict_batch) for raw texts, as a server would run them (``_serving``)."""
+        from hpsearch.trial._serving import request_calls
 
-        from hpsearch.trial._reading import flatten
-
-        if isinstance(reading, int):
-            reading = Reading("head", reading)
-
-        def predict_batch(texts: Sequence[str]) -> Any:
-            pieces, owners = flatten(reading.encode(texts, self.tokenizer, self.frame))
-            batch = self.tokenizer.pad({"input_ids": pieces}, padding="longest", return_tensors="pt")
-            with torch.inference_mode():
-                out = forward({k: v.to(self.device) for k, v in batch.items()})
-                if reading.pooled:
-                    out = reading.pool(out, torch.tensor(owners, device=out.device), len(texts))
-            return out if finish is None else finish(out)
-
-        return (lambda text: predict_batch([text])), predict_batch
+        return request_calls(self, forward, reading, finish)
