@@ -74,10 +74,11 @@ def write_docs(results: dict[str, Any]) -> None:
              "half each, in one run on a machine shared with other engineers' jobs. Trials per hour of the study's "
              "wall time, and the best validation macro-F1 at equal trials.", "",
              f"Command: `{results['command']}` on {results['machine']}, {results['date']}.", "",
-             "| trials at once × threads each | trials | wall s | trials / hour | best macro-F1 | learned | "
-             "train s per trial |", "|---|---|---|---|---|---|---|"]
+             "| run order | trials at once × threads each | trials | wall s | trials / hour | best macro-F1 | learned | "
+             "train s per trial |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['concurrent']} × {r['threads_per_trial']} | {r['trials']} | {r['wall_s']} | "
+        lines.append(f"| {r.get('order', '1 then 2')} | {r['concurrent']} × {r['threads_per_trial']} | {r['trials']} | "
+                     f"{r['wall_s']} | "
                      f"{r['trials_per_hour']} | {r['best_macro_f1']} | {r['learned']} | "
                      f"{', '.join(map(str, r['train_s']))} |")
     if results.get("conclusion"):
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--train", type=int, default=300)
     parser.add_argument("--eval", type=int, default=150)
+    parser.add_argument("--order", type=int, nargs="+", default=[1, 2], help="trials at once, in the order run")
     parser.add_argument("--docs-only", action="store_true")
     args = parser.parse_args(argv)
     if args.docs_only:
@@ -106,18 +108,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     work = Path(tempfile.mkdtemp(prefix="hpsearch-concurrency-"))
     data = prepare("engineering_issues", args.train, args.eval, work / "data")
+    kept = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {"rows": []}
     rows = []
-    for concurrent in (1, 2):
-        rows.append(one(data, work / f"x{concurrent}", concurrent, args.trials, args.epochs))
+    for i, concurrent in enumerate(args.order):
+        rows.append(one(data, work / f"x{concurrent}-{i}", concurrent, args.trials, args.epochs))
+        rows[-1]["order"] = " then ".join(map(str, args.order))
         print(json.dumps(rows[-1]), flush=True)
     from hpsearch.trial import describe
 
-    a, b = rows
-    faster = "2 × half" if b["trials_per_hour"] > a["trials_per_hour"] else "1 × all"
-    conclusion = (f"{faster} gave more trials per hour here ({b['trials_per_hour'] / a['trials_per_hour']:.2f}× "
-                  "for 2 × half against 1 × all).")
+    rows = [r for r in kept["rows"] if r.get("order", "1 then 2") != rows[0]["order"]] + rows
+    rate = {c: sum(r["trials"] for r in rows if r["concurrent"] == c) * 3600
+            / sum(r["wall_s"] for r in rows if r["concurrent"] == c) for c in (1, 2)}
+    faster = "2 × half" if rate[2] > rate[1] else "1 × all"
+    conclusion = (f"Over every run kept: {rate[1]:.0f} trials/hour for 1 × all, {rate[2]:.0f} for 2 × half "
+                  f"({rate[2] / rate[1]:.2f}×): {faster} gives more trials per hour on this machine.")
     results = {"rows": rows, "conclusion": conclusion, "machine": describe(), "date": time.strftime("%Y-%m-%d"),
-               "command": f".venv/bin/python benchmarks/concurrency.py --trials {args.trials} --epochs {args.epochs}"}
+               "command": f".venv/bin/python benchmarks/concurrency.py --trials {args.trials} --epochs {args.epochs} "
+                          "--order 1 2, then --order 2 1"}
     RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     write_docs(results)
     print(conclusion)
