@@ -223,8 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         write_docs(json.loads(RESULTS.read_text(encoding="utf-8")))
         return 0
     import optuna
+    from ray import cloudpickle
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Ray's workers cannot import this script by name (benchmarks/speed.py imports it): send its code
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     work = Path(tempfile.mkdtemp(prefix="hpsearch-overhead-"))
     os.chdir(work)  # Ray's experiment folder (.hpsearch/ray) goes there
     plan = _plan(work)
