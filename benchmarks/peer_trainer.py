@@ -4,8 +4,8 @@ backend="optuna")`` doing the same work, in the same run (BENCHMARKS.md §4).
 Same model (the packaged all-MiniLM-L6-v2), the same examples (a stratified sample of each shared
 dataset, written once and read by both), the same epochs, maximum length, batch size, LoRA target
 modules (hpsearch's ``attention``: query, key, value and attention.output.dense), rank and alpha,
-the same search space (the learning rate, log-uniform) and the same number of trials, one at a
-time. The two alternate: for each dataset, hpsearch then the peer, then the next dataset with the
+the same search space (the learning rate, log-uniform) and the same number of trials (hpsearch
+as its default preset runs them, the peer one at a time as documented). The two alternate: for each dataset, hpsearch then the peer, then the next dataset with the
 peer first. Each side is one fresh process, timed from its start to its end:
 
 - hpsearch: ``hpsearch run`` on a space of exactly that work (no baselines), SQLite study;
@@ -250,7 +250,8 @@ def write_docs(results: dict[str, Any]) -> None:
         "hpsearch against `Trainer.hyperparameter_search(backend=\"optuna\")` doing the same work (benchmarks/"
         "peer_trainer.py: same packaged MiniLM, examples, epochs, max length, batch size, LoRA on query, key, value "
         "and attention.output.dense with rank 8, the learning rate searched log-uniformly in [1e-3, 1e-2], the same "
-        "number of trials, one at a time), the two alternating in one run. Wall time per trial: each side's process "
+        "number of trials; hpsearch as its default preset runs them — two at a time, one thread each, since the last run "
+        "below; one at a time before —, the peer one at a time as documented), the two alternating in one run. Wall time per trial: each side's process "
         "from start to end (imports, Ray, model loading included) divided by its trials; hpsearch also measures the "
         "deployed model's latency and throughput in every trial, the peer neither. Quality: best validation macro-F1 "
         "and the hypervolume of (macro-F1 max, f1_gap min) against (0, 1), f1_gap by the same code for both. "
