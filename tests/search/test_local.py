@@ -71,3 +71,23 @@ def test_trials_without_parameters_on_the_front_are_never_stepped_from() -> None
     study.optimize(_objective, n_trials=8)
     reasons = [study.sampler.proposal_reason(t.number) for t in study.trials[1:]]
     assert sum(bool(r) for r in reasons) >= 4 and all(r is None or "front trial 0" not in r for r in reasons)
+
+
+def test_the_front_it_steps_from_is_optunas_best_trials_constraints_included() -> None:
+    """tpe_local reads the front without study.best_trials' deep copy of every trial: the same trials."""
+    import random
+
+    import optuna
+
+    from hpsearch.search._pareto import pareto_front
+
+    rng = random.Random(0)
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    for i in range(60):
+        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+        trial.set_constraint("learned", rng.choice([-1.0, 0.0, 0.5]))
+        values = [round(rng.random(), 1), round(rng.random(), 1)]  # ties, as real metrics have
+        study.tell(trial, values)
+    complete = [t for t in study.get_trials(deepcopy=False) if all(v <= 0 for v in t.constraints.values())]
+    mine = pareto_front(complete, study.directions)
+    assert [t.number for t in mine] == [t.number for t in study.best_trials]

@@ -54,3 +54,38 @@ def test_postgresql_study_round_trip() -> None:
         assert stored.user_attrs["group/language=en/macro_f1"] == 0.7
     finally:
         optuna.delete_study(study_name=name, storage=storage)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_trials_attributes_written_at_once_read_back_as_optunas_own(backend: str, tmp_path) -> None:
+    """write_user_attrs (one transaction) against set_user_attr (one per key): the same user_attrs,
+    on the Optuna schema revision it is pinned to; a finished trial refuses either way."""
+    from hpsearch.study._storage import BATCHED_SCHEMA_REVISIONS, _batchable, write_user_attrs
+
+    if backend == "postgresql":
+        need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
+        url = "postgresql://postgres@127.0.0.1:5432/test"
+    else:
+        url = f"sqlite:///{tmp_path / 'attrs.db'}"
+    storage = open_storage(url)
+    assert storage.get_current_version() in BATCHED_SCHEMA_REVISIONS and _batchable(storage)
+    name = f"attrs-{uuid.uuid4().hex[:8]}"
+    study = optuna.create_study(study_name=name, storage=storage)
+    study_id = storage.get_study_id_from_name(name)
+    attrs = {"macro_f1": 0.5, "group/g=a/n": 3.0, "history": [{"epoch": 1.0}], "device": {"cpu": "x"},
+             "note": "it's \"quoted\"", "nothing": None}
+    try:
+        one, many = study.ask(), study.ask()
+        one.set_user_attr("macro_f1", 0.1)  # overwritten, as set_user_attr would
+        write_user_attrs(storage, storage.get_trial_id_from_study_id_trial_number(study_id, one.number),
+                         attrs)
+        for key, value in attrs.items():
+            many.set_user_attr(key, value)
+        study.tell(one, 1.0)
+        study.tell(many, 1.0)
+        first, second = study.get_trials()
+        assert first.user_attrs == second.user_attrs == attrs
+        with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+            write_user_attrs(storage, storage.get_trial_id_from_study_id_trial_number(study_id, 0), attrs)
+    finally:
+        optuna.delete_study(study_name=name, storage=storage)

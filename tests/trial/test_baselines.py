@@ -86,7 +86,9 @@ def test_requests_are_timed_one_text_at_a_time_at_the_plans_max_length(
             "throughput_examples": min(latency.throughput_examples, len(worker.splits.validation)),
             "padding": "none (each request at its own length)",
             "request": result.attrs["latency_method"]["request"],
+            "seconds": result.attrs["latency_method"]["seconds"],  # how long timing took, waiting for the node included
         }
+        assert result.attrs["latency_method"]["seconds"] > 0
     probe = results["linear_probe"].metrics
     assert probe["latency_seq_len"] == 8 and 3 <= probe["latency_mean_tokens"] <= 8  # truncated at fixed max_length
     assert "max_length 8" in results["linear_probe"].attrs["baseline_method"]

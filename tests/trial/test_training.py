@@ -12,7 +12,7 @@ import torch
 from hpsearch.objectives import collapse_reason
 from hpsearch.trial import Worker
 from hpsearch.trial._reading import Frame, Reading, flatten
-from hpsearch.trial._training import class_weights, epoch_length, epoch_order
+from hpsearch.trial._training import class_weights, epoch_length, epoch_order, length_batches
 
 FRAME = Frame([101], [102])  # [CLS] … [SEP]
 TEXT = list(range(1, 21))  # 20 tokens
@@ -194,3 +194,40 @@ def test_mean_pooling_needs_a_pooler() -> None:
 
     with pytest.raises(ValueError, match="needs a BERT-style model with a pooler"):
         use_mean_pooling(torch.nn.Linear(2, 2))
+
+
+def test_length_batches_visit_the_order_once_in_as_many_batches_of_similar_length() -> None:
+    lengths = [(i * 37) % 101 for i in range(250)]
+    order = torch.randperm(250, generator=torch.Generator().manual_seed(0)).tolist()
+    batches = length_batches(order, lengths, 16, torch.Generator().manual_seed(1), window_batches=4)
+    assert sorted(i for b in batches for i in b) == sorted(order) and len(batches) == -(-250 // 16)
+    windows = [sorted(order[s:s + 64], key=lambda i: lengths[i]) for s in range(0, 250, 64)]
+    expected = sorted(tuple(w[i:i + 16]) for w in windows for i in range(0, len(w), 16))
+    assert sorted(map(tuple, batches)) == expected  # each batch: neighbours in length within its window
+
+
+def test_evaluation_in_length_sorted_batches_returns_the_splits_order(worker: Worker) -> None:
+    from hpsearch.space import TrialConfig
+
+    config = TrialConfig.from_values(BASE)
+    model = worker.build_model(config).eval()
+    reading = Reading.of(config)
+    split = worker.splits.validation
+    batched, probs = worker.predict_proba(model, "validation", split, reading, batch_size=7)
+    one_by_one = worker.predict_proba(model, "validation", split, reading, batch_size=1)
+    assert batched == one_by_one[0]
+    assert [p for row in probs for p in row] == pytest.approx([p for row in one_by_one[1] for p in row], abs=1e-5)
+
+
+def test_the_last_epoch_is_read_from_the_evaluation_and_latency_is_measured_once_per_shape(worker: Worker) -> None:
+    worker.plan.objectives.collapse.patience = 0
+    worker._timings.clear()  # the module's worker ran trials of this shape before
+    first = worker.run({**BASE, "epochs": 2})
+    last = first.attrs["history"][-1]
+    assert last["macro_f1"] == first.metrics["macro_f1"] and last["accuracy"] == first.metrics["accuracy"]
+    assert "reused" not in first.attrs["latency_method"]
+    again = worker.run({**BASE, "epochs": 1, "learning_rate": 1e-3, "lora_r": 4})  # the same deployed shape
+    assert "reused" in again.attrs["latency_method"]
+    assert again.metrics["latency_p50_ms"] == first.metrics["latency_p50_ms"]
+    other = worker.run({**BASE, "epochs": 1, "max_length": 12})  # another shape: measured
+    assert "reused" not in other.attrs["latency_method"]

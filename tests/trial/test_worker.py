@@ -54,3 +54,24 @@ def test_decoder_model_through_the_same_path(toy_space: Path, tiny_llama_dir: Pa
     assert worker.base_model.config.model_type == "llama"
     result = worker.run({"learning_rate": 5e-3, "epochs": 1, "batch_size": 8, "max_length": 16})
     assert math.isfinite(result.metrics["macro_f1"]) and result.metrics["latency_p50_ms"] > 0
+
+
+def test_trials_that_share_a_worker_leak_nothing_into_each_other(toy_space: Path) -> None:
+    """Ray reuses a worker for many trials: base weights, optimiser state and random state must not
+    carry over. A trial run after others on one worker equals the same trial on a fresh worker."""
+    import torch
+
+    shared = _worker(toy_space)
+    base = {k: v.clone() for k, v in shared.base_model.state_dict().items()}
+    values = {"learning_rate": 5e-3, "epochs": 2, "batch_size": 8, "max_length": 16, "seed": 3,
+              "lora_dropout": 0.1}
+    other = {"learning_rate": 1e-2, "epochs": 1, "batch_size": 16, "max_length": 16, "seed": 7, "method": "full"}
+    shared.run(other)
+    torch.rand(5)  # the global random state moved, as anything else in the process may move it
+    after_other = shared.run(values)
+    fresh = _worker(toy_space).run(values)
+    assert after_other.attrs["history"] == fresh.attrs["history"]
+    for key in ("macro_f1", "accuracy", "f1_gap", "trainable_params"):
+        assert after_other.metrics[key] == fresh.metrics[key], key
+    for key, tensor in shared.base_model.state_dict().items():  # a full fine-tune trains a copy
+        assert torch.equal(tensor, base[key]), key

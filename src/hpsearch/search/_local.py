@@ -62,7 +62,12 @@ class FrontLocalSearch(BaseSampler):
                                                f"{parent.number}")
 
     def _step(self, study: optuna.Study) -> tuple[dict[str, tuple[Any, BaseDistribution]], "FrozenTrial"] | None:
-        front = [t for t in study.best_trials if t.distributions]
+        # study.best_trials, without its deep copy of every trial and all their attributes: the front
+        # of the complete trials, of the feasible ones where any trial carries constraints
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if any(t.constraints for t in complete):
+            complete = [t for t in complete if all(v <= 0.0 for v in t.constraints.values())]
+        front = [t for t in pareto_front(complete, study.directions) if t.distributions]
         if not front:  # parameterless trials (baselines) hold the whole front: step from the best of the rest
             front = pareto_front([t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                                   if t.distributions], study.directions)

@@ -94,8 +94,7 @@ def _finish(ledger: "Ledger", number: int, values: list[float] | None, attrs: di
     trial = optuna.Trial(ledger.study, ledger.trial_id(number))
 
     def record() -> None:
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
+        ledger.set_user_attrs(trial, attrs)
         if values is not None:
             set_trial_constraints(trial, constraints, attrs, min_gain)
 

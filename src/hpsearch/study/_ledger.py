@@ -140,8 +140,10 @@ class Ledger:
         if now < self._next_look:
             return "wait"
         with self.lock.held():
-            self.sweep()
-            counts = self.counts = count(self._trials(), self.policy.batch)
+            trials = self._trials()
+            if self.sweep(trials):  # lost trials were failed (and maybe requeued): read them again
+                trials = self._trials()
+            counts = self.counts = count(trials, self.policy.batch)
             if self.policy.batch is not None and not counts.waiting:  # a confirmation samples nothing new
                 if counts.running:
                     self._next_look = now + self.poll_s
@@ -262,16 +264,16 @@ class Ledger:
 
     # ------------------------------------------------------------------ lost trials
 
-    def sweep(self) -> list[int]:
+    def sweep(self, trials: list["FrozenTrial"] | None = None) -> list[int]:
         """Fail the study's lost trials (call with the lock held): those whose driver's heartbeat
         stopped, those whose driver on this machine is dead, and a running trial no driver took (a
-        claim that a database fault cut short). Return their numbers."""
+        claim that a database fault cut short). Return their numbers. `trials`: the study's
+        trials as just read under the lock (read here when not given)."""
         lost = []
         host = self.identity["host"]
-        beats = retrying(lambda: self.storage.get_study_system_attrs(self.study_id), "reading the study")
-        now = self.db_now()
+        clock: list[tuple[dict[str, Any], float]] = []  # (heartbeats, the database's now), read when needed
         grace = self.policy.stale_after_s
-        for trial in self._trials():
+        for trial in self._trials() if trials is None else trials:
             if trial.state != TrialState.RUNNING:
                 continue
             driver = trial.user_attrs.get(DRIVER_ATTR)
@@ -284,6 +286,10 @@ class Ledger:
             elif driver.get("host") == host and not _alive(driver):
                 reason = f"lost: its driver ({host} pid {driver.get('pid')}) is gone"
             else:
+                if not clock:
+                    clock.append((retrying(lambda: self.storage.get_study_system_attrs(self.study_id),
+                                           "reading the study"), self.db_now()))
+                beats, now = clock[0]
                 beat = beats.get(ALIVE_KEY + str(driver.get("id")))
                 if beat is not None and now - float(beat) <= grace:
                     continue
@@ -332,6 +338,15 @@ class Ledger:
                 self.beat()
             except Exception as exc:  # noqa: BLE001 - the next beat tries again
                 log.warning("heartbeat not recorded: %s", exc)
+
+    def set_user_attrs(self, trial: "optuna.Trial", attrs: dict[str, Any]) -> None:
+        """Every attribute of `trial` (which this driver runs) in one write (``write_user_attrs``)."""
+        from hpsearch.study._storage import write_user_attrs
+
+        with self._held_lock:
+            ids = [i for i, n in self.held.items() if n == trial.number]
+        trial_id = ids[0] if ids else self.trial_id(trial.number)
+        write_user_attrs(self.storage, trial_id, attrs)
 
     def trial_id(self, number: int) -> int:
         """The storage's id of trial `number` of this study."""

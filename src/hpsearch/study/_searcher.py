@@ -99,7 +99,7 @@ class StudySearch(Searcher):
 
     def _record_pruned(self, trial: optuna.Trial, attrs: dict[str, Any]) -> None:
         """A trial the scheduler stopped: PRUNED, with its per-epoch objectives and the reason."""
-        retrying(lambda: [trial.set_user_attr(k, v) for k, v in attrs.items()], f"recording trial {trial.number}")
+        retrying(lambda: self.ledger.set_user_attrs(trial, attrs), f"recording trial {trial.number}")
         self.ledger.tell(trial, None, TrialState.PRUNED)
 
     def _record(self, trial: optuna.Trial, result: dict, error: bool) -> None:
@@ -119,8 +119,7 @@ class StudySearch(Searcher):
                 reason = f"objective(s) not measured: {', '.join(bad)}"
 
             def record() -> None:
-                for key, value in attrs.items():
-                    trial.set_user_attr(key, value)
+                self.ledger.set_user_attrs(trial, attrs)
                 set_trial_constraints(trial, self.constraints, metrics, self.min_gain)
 
             retrying(record, f"recording trial {trial.number}")
@@ -131,10 +130,10 @@ class StudySearch(Searcher):
 
                 keep(self.store, trial, result[ARTIFACT_KIND_KEY], base64.b64decode(result[ARTIFACT_KEY]))
         elif ATTRS_KEY in result:  # a failed trial's node
-            retrying(lambda: [trial.set_user_attr(k, v) for k, v in json.loads(result[ATTRS_KEY]).items()],
+            retrying(lambda: self.ledger.set_user_attrs(trial, json.loads(result[ATTRS_KEY])),
                      f"recording trial {trial.number}")
         if reason is not None:
-            retrying(lambda: (trial.set_user_attr("fail_reason", reason), trial.set_user_attr(FAIL_KIND_ATTR, "trial")),
+            retrying(lambda: self.ledger.set_user_attrs(trial, {"fail_reason": reason, FAIL_KIND_ATTR: "trial"}),
                      f"recording trial {trial.number}")
             self.ledger.tell(trial, None, TrialState.FAIL)
             return

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import Problem, UserError
 
@@ -101,3 +103,64 @@ def _engine_kwargs(backend: str) -> dict[str, object]:
     if backend == "sqlite":
         return {"connect_args": {"timeout": 60}}
     return {"pool_pre_ping": True}
+
+
+#: Optuna RDB schema revisions whose ``trials`` and ``trial_user_attributes`` tables
+#: :func:`write_user_attrs` writes to directly (tested in tests/study/test_storage.py). Any other
+#: revision takes Optuna's own one-transaction-per-attribute path.
+BATCHED_SCHEMA_REVISIONS = frozenset({"v3.2.0.a"})
+_revisions: "weakref.WeakKeyDictionary[Any, str | None]" = weakref.WeakKeyDictionary()
+
+
+def write_user_attrs(storage: Any, trial_id: int, attrs: Mapping[str, Any]) -> None:
+    """Set every user attribute of a running trial at once: one transaction, not one per key.
+
+    A trial records 100-300 metrics and attributes; Optuna's public API writes each in its own
+    transaction (a read of the trial, an upsert and a commit). On an Optuna ``RDBStorage`` whose
+    schema revision is in :data:`BATCHED_SCHEMA_REVISIONS` (SQLite or PostgreSQL), the rows go in
+    with one multi-row upsert into the table Optuna reads them from, after the same check Optuna
+    makes (the trial is not finished). Anything else — another schema, another database, another
+    storage — is written key by key through Optuna's ``set_trial_user_attr``. Readers see the same
+    ``user_attrs`` either way.
+    """
+    import json
+
+    import optuna
+
+    if not attrs:
+        return
+    if not _batchable(storage):
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(trial_id, key, value)
+        return
+    from sqlalchemy import text
+
+    rows = [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()]
+    with storage.engine.begin() as connection:  # one transaction: committed whole, or rolled back
+        state = connection.execute(text("SELECT state FROM trials WHERE trial_id = :id"), {"id": trial_id}).scalar()
+        if state is None:
+            raise KeyError(f"no trial with trial_id {trial_id}")
+        if str(state).rsplit(".", 1)[-1] not in ("RUNNING", "WAITING"):
+            raise optuna.exceptions.UpdateFinishedTrialError(
+                f"trial with trial_id {trial_id} is {state} and can no longer be updated")
+        connection.execute(text(
+            "INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES (:trial_id, :key, :value_json) "
+            "ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json"), rows)
+
+
+def _batchable(storage: Any) -> bool:
+    import sqlite3
+
+    import optuna
+
+    if not isinstance(storage, optuna.storages.RDBStorage):
+        return False
+    backend = storage.engine.name
+    if backend not in ("sqlite", "postgresql") or (backend == "sqlite" and sqlite3.sqlite_version_info < (3, 24, 0)):
+        return False  # no INSERT … ON CONFLICT
+    if storage not in _revisions:
+        try:
+            _revisions[storage] = storage.get_current_version()
+        except Exception:  # noqa: BLE001 - no revision to trust: Optuna's own path
+            _revisions[storage] = None
+    return _revisions[storage] in BATCHED_SCHEMA_REVISIONS

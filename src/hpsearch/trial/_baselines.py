@@ -54,6 +54,7 @@ def run_baseline(worker: Worker, kind: str) -> TrialResult:
     model = _final_step(classifier)
     result.metrics.update({
         "train_seconds": train_seconds,
+        "evaluate_seconds": time.perf_counter() - started - train_seconds,
         "trainable_params": float(model.coef_.size + model.intercept_.size),
         "peak_memory_mb": memory.peak_mb,
         "model_size_mb": baseline.size_mb(),

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from hpsearch.space import TrialConfig
 from hpsearch.trial._memory import model_size_mb
-from hpsearch.trial._reading import Reading
 
 if TYPE_CHECKING:
     from hpsearch.trial._worker import Worker
@@ -56,11 +55,7 @@ class EpochObjectives:
         worker = self.worker
         deployed, _ = worker.deploy(copy.deepcopy(model), config)
         deployed.eval()
-        reading = Reading.of(config)
-        tokens = [sum(map(len, pieces)) for pieces in worker.read("validation", worker.splits.validation, reading)]
-        timed, _ = worker.time_requests(
-            *worker.request_calls(lambda batch: deployed(**batch).logits, reading, lambda out: out.argmax(-1).tolist()),
-            tokens=tokens)
+        timed, _ = worker.deployed_timing(deployed, config)
         timed["model_size_mb"] = model_size_mb(deployed)
         timed["layers"] = float(deployed.config.num_hidden_layers)
         return timed

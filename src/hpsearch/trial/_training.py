@@ -87,6 +87,26 @@ def epoch_order(labels: Sequence[int], sampling: str, generator: "torch.Generato
     return torch.multinomial(weights, len(labels), replacement=True, generator=generator).tolist()
 
 
+def length_batches(order: Sequence[int], lengths: Sequence[int], batch_size: int, generator: "torch.Generator",
+                   window_batches: int = 50) -> list[list[int]]:
+    """An epoch's batches with little padding: `order` cut into windows of `window_batches`
+    batches, each window sorted by length and cut into batches, then every batch shuffled.
+
+    Each example is still visited as `order` says (once, or as the balanced draws fall); only which
+    examples share a batch changes, to ones of similar length. The batch count is that of plain
+    slicing (every window but the last is a whole number of batches).
+    """
+    import torch
+
+    window = batch_size * window_batches
+    batches: list[list[int]] = []
+    for start in range(0, len(order), window):
+        part = sorted(order[start:start + window], key=lambda i: lengths[i])
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    shuffled = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffled]
+
+
 @dataclass
 class Collapse:
     """Why a trial was stopped: its validation predictions collapsed for `patience` epochs."""
@@ -127,9 +147,12 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
     """Fine-tune `model` in place; one history row (and report) per pass over the data.
 
     With max_steps > 0 training stops after that many optimizer steps, whatever `epochs` says.
-    After each epoch the validation split is predicted; when the predictions have collapsed for
-    the objectives file's ``collapse.patience`` epochs in a row, training stops there and the
-    collapse is returned with the history.
+    After each epoch but the last the validation split is predicted; when the predictions have
+    collapsed for the objectives file's ``collapse.patience`` epochs in a row, training stops there
+    and the collapse is returned with the history. After the last epoch there is nothing left to
+    stop, so the validation split is predicted there only when a scheduler needs each epoch's
+    objectives (the final evaluation predicts it anyway: :meth:`Worker.run` completes that row).
+    Batches group texts of similar length (:func:`length_batches`), so little is padded.
     """
     import torch
     from transformers import get_scheduler
@@ -141,6 +164,7 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     train_pieces = worker.read("train", splits.train, reading)
+    lengths = [max(map(len, pieces)) * len(pieces) for pieces in train_pieces]  # the tokens a text pads to
     labels = torch.tensor(splits.train.labels, device=worker.device)
     steps_per_epoch = math.ceil(epoch_length(splits.train.labels, config.sampling) / config.batch_size)
     total = config.max_steps or steps_per_epoch * config.epochs
@@ -155,10 +179,9 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
         model.train()
         order = epoch_order(splits.train.labels, config.sampling, generator)
         loss_sum, seen = 0.0, 0
-        for start in range(0, len(order), config.batch_size):
+        for idx in length_batches(order, lengths, config.batch_size, generator):
             if step >= total:
                 break
-            idx = order[start:start + config.batch_size]
             with worker.slot.training_step():  # pauses while a trial on this node times
                 logits = worker.forward(model, [train_pieces[i] for i in idx], reading)
                 loss = loss_fn(logits.float(), labels[idx])
@@ -172,12 +195,18 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
             step += 1
         if not math.isfinite(loss_sum):
             raise TrainingError(f"training loss became {loss_sum} in epoch {epoch}")
+        row = {"epoch": float(epoch), "step": float(step), "train_loss": loss_sum / max(seen, 1),
+               "learning_rate": scheduler.get_last_lr()[0]}
+        if step >= total and worker.epoch_objectives is None:  # the last epoch: evaluate() predicts it
+            history.append(row)
+            if report is not None:
+                report(row)
+            break
         predictions, probabilities = worker.predict_proba(model, "validation", splits.validation, reading)
         scores = classification_metrics(splits.validation.labels, predictions, splits.label_names)
         collapse = watch.check(epoch, predictions, scores["macro_f1"])
-        row = {"epoch": float(epoch), "step": float(step), "train_loss": loss_sum / max(seen, 1),
-               "learning_rate": scheduler.get_last_lr()[0], "macro_f1": scores["macro_f1"],
-               "accuracy": scores["accuracy"], "collapsed": float(watch.streak > 0)}
+        row.update({"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"],
+                    "collapsed": float(watch.streak > 0)})
         if worker.epoch_objectives is not None:  # a scheduler stops trials on them
             row.update(worker.epoch_objectives(model, config, predictions, probabilities))
         history.append(row)

@@ -54,6 +54,8 @@ class Worker:
         self._tokens: dict[str, list[list[int]]] = {}
         self._read: dict[tuple[str, Reading], list[list[list[int]]]] = {}
         self._trivial: dict[str, float] | None = None
+        #: Latency and throughput per deployed shape (see :meth:`deployed_timing`), measured once.
+        self._timings: dict[tuple[Any, ...], tuple[dict[str, float], dict[str, Any]]] = {}
         self.frame = Frame.of(self.tokenizer)
 
     # ------------------------------------------------------------------ data
@@ -226,10 +228,16 @@ class Worker:
             model = self.build_model(config)
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             history, collapse = self.train(model, config, report)
-            train_seconds = time.perf_counter() - started
+            trained = time.perf_counter()
+            train_seconds = trained - started
             artifact = pack_trained(model, config.method)  # before evaluate() merges the adapters
             result = self.evaluate(model, config)
         result.artifact = artifact
+        # where a trial's time went besides training: packing, predicting the splits, metrics, timing requests
+        result.metrics["evaluate_seconds"] = time.perf_counter() - trained
+        if history and "macro_f1" not in history[-1]:  # the last epoch: its validation pass is the evaluation's
+            history[-1].update({k: result.metrics[k] for k in ("macro_f1", "accuracy")})
+            history[-1]["collapsed"] = float(not result.attrs.get("learned", True))
         # everything needed to run this trial again, from the study alone
         result.attrs["config"] = asdict(config)
         result.attrs["model"] = self.plan.space.model
@@ -261,18 +269,24 @@ class Worker:
     def predict_proba(
         self, model: Any, name: str, split: Split, reading: Reading, batch_size: int = 64
     ) -> tuple[list[int], list[list[float]]]:
-        """Predicted labels and class probabilities for a split, read as `reading` says."""
+        """Predicted labels and class probabilities for a split, read as `reading` says.
+
+        Texts go through in batches of similar length (sorted by tokens), so little is padded;
+        the results come back in the split's order.
+        """
         import torch
 
         texts = self.read(name, split, reading)
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), max(map(len, texts[i]))))
         model.eval()
-        predictions: list[int] = []
-        probabilities: list[list[float]] = []
+        predictions: list[int] = [0] * len(texts)
+        probabilities: list[list[float]] = [[] for _ in texts]
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                logits = self.forward(model, texts[start:start + batch_size], reading).float()
-                predictions.extend(logits.argmax(-1).tolist())
-                probabilities.extend(torch.softmax(logits, -1).tolist())
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                logits = self.forward(model, [texts[i] for i in idx], reading).float()
+                for i, label, probs in zip(idx, logits.argmax(-1).tolist(), torch.softmax(logits, -1).tolist()):
+                    predictions[i], probabilities[i] = label, probs
         return predictions, probabilities
 
     def deploy(self, model: Any, config: TrialConfig) -> tuple[Any, str]:
@@ -302,19 +316,24 @@ class Worker:
         model.eval()
         reading = Reading.of(config)
         result = self.assess(
-            lambda name, split: self.predict_proba(model, name, split, reading),
-            *self.request_calls(lambda batch: model(**batch).logits, reading, lambda out: out.argmax(-1).tolist()),
-            tokens=[sum(map(len, pieces)) for pieces in self.read("validation", self.splits.validation, reading)],
+            lambda name, split: self.predict_proba(model, name, split, reading), None, None,
+            timed=self.deployed_timing(model, config),
         )
         result.metrics["model_size_mb"] = model_size_mb(model)
         result.metrics["layers"] = float(model.config.num_hidden_layers)
         result.attrs["quantization_applied"] = applied
         return result
 
+    def deployed_timing(self, model: Any, config: TrialConfig) -> tuple[dict[str, float], dict[str, Any]]:
+        """Latency and throughput of a deployed trial model, once per deployed shape (``_serving``)."""
+        from hpsearch.trial._serving import deployed_timing
+
+        return deployed_timing(self, model, config, self._timings)
+
     def assess(
         self, predict_proba: Callable[[str, Split], tuple[list[int], list[list[float]]]],
-        predict_one: Callable[[str], Any], predict_batch: Callable[[Sequence[str]], Any],
-        tokens: list[int] | None = None,
+        predict_one: Callable[[str], Any] | None, predict_batch: Callable[[Sequence[str]], Any] | None,
+        tokens: list[int] | None = None, *, timed: tuple[dict[str, float], dict[str, Any]] | None = None,
     ) -> TrialResult:
         """What every trained predictor is measured by, a trial's model or a baseline alike.
 
@@ -322,7 +341,8 @@ class Worker:
         validation split and on the test split (as ``test/...``) where there is one, with the
         plan's fairness settings, the team's own objectives and the trivial predictors. Then
         latency per request (`predict_one`: a text in, its label out) and throughput
-        (`predict_batch`) on the validation texts; `tokens` are their lengths in tokens.
+        (`predict_batch`) on the validation texts; `tokens` are their lengths in tokens. `timed`:
+        that measurement already made (``(metrics, latency_method)``), in place of the two calls.
         """
         from hpsearch.objectives import ObjectiveError, evaluate_predictions
 
@@ -345,46 +365,26 @@ class Worker:
             prefix = "" if name == "validation" else f"{name}/"
             metrics.update({prefix + k: v for k, v in found.items()})
             attrs.update({prefix + k: v for k, v in extra.items()})
-        timed, attrs["latency_method"] = self.time_requests(predict_one, predict_batch, tokens)
-        metrics.update(timed)
+        if timed is None:
+            assert predict_one is not None and predict_batch is not None
+            timed = self.time_requests(predict_one, predict_batch, tokens)
+        metrics.update(timed[0])
+        attrs["latency_method"] = timed[1]
         attrs["device"] = device_fingerprint()
         return TrialResult(metrics, attrs)
 
     def time_requests(self, predict_one: Callable[[str], Any], predict_batch: Callable[[Sequence[str]], Any],
                       tokens: list[int] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
         """Latency per request and throughput on the validation texts, with the node to itself."""
-        import torch
+        from hpsearch.trial._serving import time_requests
 
-        from hpsearch.objectives import measure_latency
-
-        sync = torch.cuda.synchronize if self.device.type == "cuda" else None
-        return measure_latency(predict_one, predict_batch, self.splits.validation.texts,  # type: ignore[no-any-return]
-                               self.plan.objectives.latency, slot=self.slot, synchronize=sync,
-                               device=str(self.device), tokens=tokens)
+        return time_requests(self, predict_one, predict_batch, tokens)
 
     def request_calls(
         self, forward: Callable[[dict[str, Any]], Any], reading: Reading | int,
         finish: Callable[[Any], Any] | None = None,
     ) -> tuple[Callable[[str], Any], Callable[[Sequence[str]], Any]]:
-        """(predict_one, predict_batch) for raw texts, as a server would run them: tokenise and cut
-        as `reading` says (an int: the first that many tokens), pad a batch's pieces to the longest
-        (a single piece not at all), `forward` them on the worker's device in inference mode, pool
-        the pieces' outputs (a tensor per piece) into one per text where the reading is chunked,
-        and `finish` the result (logits to labels, say)."""
-        import torch
+        """(predict_one, predict_batch) for raw texts, as a server would run them (``_serving``)."""
+        from hpsearch.trial._serving import request_calls
 
-        from hpsearch.trial._reading import flatten
-
-        if isinstance(reading, int):
-            reading = Reading("head", reading)
-
-        def predict_batch(texts: Sequence[str]) -> Any:
-            pieces, owners = flatten(reading.encode(texts, self.tokenizer, self.frame))
-            batch = self.tokenizer.pad({"input_ids": pieces}, padding="longest", return_tensors="pt")
-            with torch.inference_mode():
-                out = forward({k: v.to(self.device) for k, v in batch.items()})
-                if reading.pooled:
-                    out = reading.pool(out, torch.tensor(owners, device=out.device), len(texts))
-            return out if finish is None else finish(out)
-
-        return (lambda text: predict_batch([text])), predict_batch
+        return request_calls(self, forward, reading, finish)

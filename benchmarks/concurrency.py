@@ -1,0 +1,135 @@
+"""Trials on one node: one trial at a time with every CPU, against two at a time with half each.
+
+The same work as benchmarks/peer_trainer.py (a stratified sample of engineering_issues, the packaged
+MiniLM with LoRA rank 8 on the attention modules, the learning rate searched), run twice by
+``hpsearch run`` in one run: ``max_concurrent_trials: 1`` (the default preset: 1 trial × all CPUs)
+and ``max_concurrent_trials: 2`` (2 trials × half the CPUs each). Throughput is complete trials per
+hour of the study's wall time; quality is the best validation macro-F1 at equal trials (and whether
+each trial learned). Latency is timed with the node to itself either way (the other trial pauses).
+
+    .venv/bin/python benchmarks/concurrency.py --trials 4
+
+Results go to benchmarks/results/concurrency.json and docs/benchmarks.md (``--docs-only``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peer_trainer import ROOT, prepare  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "concurrency.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+SECTION = "## Trials on one node: 1 × all CPUs or 2 × half"
+
+
+def one(data: tuple[Path, Path], work: Path, concurrent: int, trials: int, epochs: int) -> dict[str, Any]:
+    import subprocess
+
+    import optuna
+
+    work.mkdir(parents=True)
+    preset = (ROOT / "search" / "default.yaml").read_text(encoding="utf-8")
+    preset = preset.replace("max_concurrent_trials: 1", f"max_concurrent_trials: {concurrent}")
+    (work / "search.yaml").write_text(preset, encoding="utf-8")
+    space = work / "space.yaml"
+    space.write_text(f"""name: concurrency
+model: minilm
+dataset: {{train: {data[0]}, validation: {data[1]}, group_columns: group}}
+search: {work / 'search.yaml'}
+objectives: {ROOT / 'objectives' / 'default.yaml'}
+baseline: none
+baselines: []
+params:
+  learning_rate: {{type: float, low: 1.0e-3, high: 1.0e-2, log: true}}
+fixed: {{method: lora, target_modules: attention, lora_r: 8, lora_alpha: 16, batch_size: 32, epochs: {epochs},
+        max_length: 128, seed: 0}}
+""", encoding="utf-8")
+    url = f"sqlite:///{work / 'study.db'}"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "hpsearch", "run", str(space), "--storage", url, "--trials", str(trials)],
+                   cwd=work, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    done = [t for t in optuna.load_study(study_name="concurrency", storage=url).get_trials()
+            if t.state.name == "COMPLETE"]
+    return {"concurrent": concurrent, "threads_per_trial": done[0].user_attrs["device"]["threads"] if done else None,
+            "trials": len(done), "wall_s": round(wall, 1), "trials_per_hour": round(3600 * len(done) / wall, 1),
+            "best_macro_f1": round(max(t.user_attrs["macro_f1"] for t in done), 4) if done else None,
+            "learned": sum(bool(t.user_attrs.get("learned")) for t in done),
+            "train_s": [round(t.user_attrs["train_seconds"], 1) for t in done]}
+
+
+def write_docs(results: dict[str, Any]) -> None:
+    rows = results["rows"]
+    lines = [SECTION, "", "The same trials (engineering_issues sample, MiniLM + LoRA rank 8 on attention, the learning "
+             "rate searched) run by `hpsearch run` with one trial at a time on every CPU and with two at a time on "
+             "half each, in one run on a machine shared with other engineers' jobs. Trials per hour of the study's "
+             "wall time, and the best validation macro-F1 at equal trials.", "",
+             f"Command: `{results['command']}` on {results['machine']}, {results['date']}.", "",
+             "| run order | trials at once × threads each | trials | wall s | trials / hour | best macro-F1 | learned | "
+             "train s per trial |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.get('order', '1 then 2')} | {r['concurrent']} × {r['threads_per_trial']} | {r['trials']} | "
+                     f"{r['wall_s']} | "
+                     f"{r['trials_per_hour']} | {r['best_macro_f1']} | {r['learned']} | "
+                     f"{', '.join(map(str, r['train_s']))} |")
+    if results.get("conclusion"):
+        lines += ["", results["conclusion"]]
+    section = "\n".join(lines) + "\n"
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.find(SECTION)
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOCS.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--train", type=int, default=300)
+    parser.add_argument("--eval", type=int, default=150)
+    parser.add_argument("--order", type=int, nargs="+", default=[1, 2], help="trials at once, in the order run")
+    parser.add_argument("--docs-only", action="store_true")
+    args = parser.parse_args(argv)
+    if args.docs_only:
+        write_docs(json.loads(RESULTS.read_text(encoding="utf-8")))
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="hpsearch-concurrency-"))
+    data = prepare("engineering_issues", args.train, args.eval, work / "data")
+    kept = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {"rows": []}
+    rows = []
+    for i, concurrent in enumerate(args.order):
+        rows.append(one(data, work / f"x{concurrent}-{i}", concurrent, args.trials, args.epochs))
+        rows[-1]["order"] = " then ".join(map(str, args.order))
+        print(json.dumps(rows[-1]), flush=True)
+    from hpsearch.trial import describe
+
+    rows = [r for r in kept["rows"] if r.get("order", "1 then 2") != rows[0]["order"]] + rows
+    rate = {c: sum(r["trials"] for r in rows if r["concurrent"] == c) * 3600
+            / sum(r["wall_s"] for r in rows if r["concurrent"] == c) for c in (1, 2)}
+    faster = "2 × half" if rate[2] > rate[1] else "1 × all"
+    conclusion = (f"Over every run kept: {rate[1]:.0f} trials/hour for 1 × all, {rate[2]:.0f} for 2 × half "
+                  f"({rate[2] / rate[1]:.2f}×): {faster} gives more trials per hour on this machine.")
+    results = {"rows": rows, "conclusion": conclusion, "machine": describe(), "date": time.strftime("%Y-%m-%d"),
+               "command": f".venv/bin/python benchmarks/concurrency.py --trials {args.trials} --epochs {args.epochs} "
+                          "--order 1 2, then --order 2 1"}
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    write_docs(results)
+    print(conclusion)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

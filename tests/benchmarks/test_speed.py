@@ -1,0 +1,45 @@
+"""The speed benchmarks' own arithmetic (benchmarks/peer_trainer.py, benchmarks/overhead.py), not their timings."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import load_benchmark
+
+
+@pytest.fixture(scope="module")
+def peer() -> Any:
+    return load_benchmark("peer_trainer")
+
+
+def test_hypervolume_of_macro_f1_and_gap_against_zero_one(peer: Any) -> None:
+    assert peer.hypervolume([(0.5, 0.5)]) == pytest.approx(0.25)
+    assert peer.hypervolume([(0.5, 0.5), (0.4, 0.6)]) == pytest.approx(0.25)  # dominated: adds nothing
+    assert peer.hypervolume([(0.5, 0.5), (0.8, 0.9)]) == pytest.approx(0.25 + 0.3 * 0.1)
+    assert peer.hypervolume([]) == 0.0 and peer.hypervolume([(0.9, None)]) == 0.0
+
+
+def test_both_sides_read_the_same_disjoint_stratified_sample(peer: Any, tmp_path: Path, monkeypatch) -> None:
+    data = tmp_path / "shared" / "toy"
+    data.mkdir(parents=True)
+    rows = [{"text": f"t{i}", "label": "a" if i % 3 else "b", "group": "g", "extra": 1} for i in range(300)]
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    monkeypatch.setattr(peer, "SHARED", tmp_path / "shared")
+    train, validation = peer.prepare("toy", 60, 30, tmp_path / "out")
+    read = [[json.loads(line) for line in p.read_text(encoding="utf-8").splitlines()] for p in (train, validation)]
+    assert [len(r) for r in read] == [60, 30]
+    assert not {r["text"] for r in read[0]} & {r["text"] for r in read[1]}
+    assert Counter(r["label"] for r in read[0]) == {"a": 40, "b": 20} and set(read[0][0]) == {"text", "label", "group"}
+
+
+def test_overhead_fake_trials_report_as_many_attributes_as_asked() -> None:
+    overhead = load_benchmark("overhead")
+    metrics, extra = overhead.fake_result(150)
+    assert 140 <= len(metrics) + len(extra) <= 160
+    summary = overhead._summary([10.0, 20.0, 30.0, 40.0])
+    assert summary["median_ms"] == 25.0 and summary["trials"] == 5
