@@ -126,6 +126,22 @@ def test_dry_run_prints_the_resolved_space(capsys: pytest.CaptureFixture[str]) -
     assert "quantization int8: fp32 training, then torch dynamic int8" in out.replace("\n", " ")
 
 
+def test_dry_run_warns_of_bf16_where_the_cpu_has_no_bf16(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    space = tmp_path / "bf16.yaml"
+    text = (ROOT / "spaces" / "legal.yaml").read_text(encoding="utf-8")
+    text = text.replace("search: ../search/default.yaml", f"search: {ROOT}/search/default.yaml")
+    text = text.replace("objectives: ../objectives/default.yaml", f"objectives: {ROOT}/objectives/default.yaml")
+    space.write_text(text + "  precision: bf16\n", encoding="utf-8")  # under fixed:, the file's last section
+    monkeypatch.setattr("hpsearch.trial._hardware.cpu_flags", lambda: {"avx2"})
+    assert main(["run", str(space), "--dry-run"]) == 0
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "precision bf16 cannot run here" in out and "AVX512-BF16" in out
+    monkeypatch.setattr("hpsearch.trial._hardware.cpu_flags", lambda: {"avx2", "amx_bf16"})
+    assert main(["run", str(space), "--dry-run"]) == 0
+    assert "precision bf16 cannot run here" not in capsys.readouterr().out
+
+
 def _study_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     import optuna
 

@@ -405,6 +405,44 @@ def test_quantization_changes_what_the_model_computes(worker: Worker) -> None:
             assert 0 < difference < reference.abs().max(), kind
 
 
+# ---------------------------------------------------------------- precision
+
+
+def test_bf16_trains_under_autocast_and_measures_in_fp32(worker: Worker, monkeypatch) -> None:
+    import torch
+
+    monkeypatch.setattr("hpsearch.trial._hardware.bf16_problem", lambda cuda: None)  # any CPU runs it, slowly or not
+    seen: list[tuple[bool, bool]] = []
+    forward = worker.forward
+
+    def spy(model: Any, texts: Any, reading: Any) -> Any:
+        logits = forward(model, texts, reading)
+        seen.append((torch.is_autocast_enabled("cpu"), model.training))
+        return logits
+
+    monkeypatch.setattr(worker, "forward", spy)
+    metrics, attrs = run(worker, precision="bf16", max_steps=2)
+    assert attrs["config"]["precision"] == "bf16"
+    training = [autocast for autocast, train in seen if train]
+    assert training and all(training)  # every training step under bf16 autocast
+    assert not any(autocast for autocast, train in seen if not train)  # evaluation in fp32
+    assert 0.0 <= metrics["macro_f1"] <= 1.0 and math.isfinite(attrs["history"][-1]["train_loss"])
+    seen.clear()
+    run(worker, precision="fp32", max_steps=2)
+    assert seen and not any(autocast for autocast, _ in seen)
+
+
+def test_bf16_where_the_hardware_has_none_fails_the_trial_and_names_the_knob(worker: Worker, monkeypatch) -> None:
+    monkeypatch.setattr("hpsearch.trial._hardware.cpu_flags", lambda: {"avx2", "fma"})
+    with pytest.raises(TrialFailed, match="precision=bf16: this CPU .* has neither AMX-BF16 nor AVX512-BF16") as info:
+        worker.run({**BASE, "precision": "bf16"})
+    assert info.value.knobs == {"precision": "bf16"}
+    monkeypatch.setattr("hpsearch.trial._hardware.cpu_flags", lambda: {"avx2", "amx_bf16"})
+    from hpsearch.trial._hardware import bf16_problem
+
+    assert bf16_problem(cuda=False) is None
+
+
 def test_4bit_without_bitsandbytes_support_fails_the_trial(worker: Worker, monkeypatch) -> None:
     monkeypatch.setattr("hpsearch.trial._models.cpu_4bit_problem", lambda kind: "no CPU backend")
     with pytest.raises(TrialFailed, match=r"quantization=nf4 needs a CUDA GPU \(bitsandbytes 4-bit\); none is present"):

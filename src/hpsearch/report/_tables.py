@@ -277,6 +277,14 @@ def cannot_run(plan: "Plan", quantizations: list[str], cuda: bool) -> list[str]:
             problem = cpu_4bit_problem(kind) if kind in ("nf4", "fp4") else None
             if problem:
                 warnings.append(f"quantization {kind} cannot run here: it needs a CUDA GPU ({problem})")
+    spec = plan.space.params.get("precision")
+    precisions = spec.choices if isinstance(spec, CategoricalParam) else [plan.space.fixed.get("precision", "fp32")]
+    if "bf16" in precisions:
+        from hpsearch.trial._hardware import bf16_problem
+
+        problem = bf16_problem(cuda)
+        if problem:
+            warnings.append(f"precision bf16 cannot run here: {problem}")
     spec = plan.space.params.get("lora_layers")
     highest = spec.high if isinstance(spec, IntParam) else max(spec.choices) if isinstance(spec, CategoricalParam) \
         else plan.space.fixed.get("lora_layers")

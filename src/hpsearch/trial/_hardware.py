@@ -27,6 +27,30 @@ def describe() -> str:
     return f"{cpu_name()}, {os.cpu_count()} CPUs, {where}; torch {torch.__version__}"
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them (empty where /proc/cpuinfo is not readable)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def bf16_problem(cuda: bool) -> str | None:
+    """Why bf16 training would not pay here (None where it runs natively): a CUDA GPU without bf16,
+    or a CPU with neither AMX-BF16 nor AVX512-BF16, where bfloat16 is emulated and slower than fp32."""
+    import torch
+
+    if cuda:
+        return None if torch.cuda.is_bf16_supported() else f"{torch.cuda.get_device_name(0)} has no bf16"
+    if cpu_flags() & {"amx_bf16", "avx512_bf16"}:
+        return None
+    return f"this CPU ({cpu_name()}) has neither AMX-BF16 nor AVX512-BF16: bfloat16 would be emulated, slower than fp32"
+
+
 def quantization_note(kind: str, cuda: bool) -> str:
     if kind == "none":
         return "none: full precision"

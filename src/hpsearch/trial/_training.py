@@ -183,7 +183,8 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
             if step >= total:
                 break
             with worker.slot.training_step():  # pauses while a trial on this node times
-                logits = worker.forward(model, [train_pieces[i] for i in idx], reading)
+                with torch.autocast(worker.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+                    logits = worker.forward(model, [train_pieces[i] for i in idx], reading)
                 loss = loss_fn(logits.float(), labels[idx])
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)

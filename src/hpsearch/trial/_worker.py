@@ -222,6 +222,12 @@ class Worker:
             objectives_each_epoch: bool = False) -> TrialResult:
         """Train and measure one trial; `objectives_each_epoch`: each epoch's report has every objective."""
         config = TrialConfig.from_values(values)
+        if config.precision == "bf16":
+            from hpsearch.trial._hardware import bf16_problem
+
+            problem = bf16_problem(self.device.type == "cuda")
+            if problem:
+                raise TrialFailed(f"precision=bf16: {problem}", knobs={"precision": "bf16"})
         self.epoch_objectives = EpochObjectives(self) if objectives_each_epoch else None
         started = time.perf_counter()
         with PeakMemory(self.device) as memory:
