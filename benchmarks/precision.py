@@ -15,6 +15,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -72,7 +73,7 @@ def write_docs(runs: dict[str, list[dict[str, float]]], args: argparse.Namespace
     lines = [
         SECTION, "",
         f"Reproduce: `.venv/bin/python benchmarks/precision.py --train {args.train} --epochs {args.epochs} "
-        f"--repeats {args.repeats} --learning-rate {args.learning_rate:g}` ({hardware}).",
+        f"--repeats {args.repeats} --learning-rate {args.learning_rate:g}` ({hardware}; {time.strftime('%Y-%m-%d')}).",
         f"The same LoRA trial (MiniLM, mean pooling, attention targets, rank 8, batch 16, max length 128, learning "
         f"rate {args.learning_rate:g}, {args.epochs} epochs, seed 0) with `precision: fp32` and `precision: bf16`, "
         f"alternating, {args.repeats} of each in one process; {described}; test = a stratified 20% of train.jsonl "
