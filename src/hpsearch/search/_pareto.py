@@ -12,13 +12,21 @@ if TYPE_CHECKING:
 def pareto_front(trials: Sequence["optuna.trial.FrozenTrial"], directions: Sequence["optuna.study.StudyDirection"]
                  ) -> list["optuna.trial.FrozenTrial"]:
     """The trials no other of `trials` dominates, by number; trials with equal values are all kept,
-    as `study.best_trials` keeps them."""
+    as `study.best_trials` keeps them. Called for every proposal of ``tpe_local``: the points in
+    lexicographic order, each checked only against the front found so far (a point can be dominated
+    only by one that sorts before it)."""
+    import numpy as np
     import optuna
-
-    from hpsearch.search._schedulers import non_dominated_fronts
 
     if not trials:
         return []
-    signs = [-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in directions]
-    first = non_dominated_fronts([[s * v for s, v in zip(signs, t.values)] for t in trials])[0]
-    return sorted((trials[i] for i in first), key=lambda t: t.number)
+    signs = np.array([-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in directions])
+    points = np.array([t.values for t in trials], dtype=float) * signs  # every objective minimised
+    front: list[int] = []
+    for i in np.lexsort(points.T[::-1]):
+        if front:
+            kept = points[front]
+            if ((kept <= points[i]).all(axis=1) & (kept < points[i]).any(axis=1)).any():
+                continue
+        front.append(int(i))
+    return sorted((trials[i] for i in front), key=lambda t: t.number)
