@@ -24,6 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _docs import replace_section  # noqa: E402
+
 from peer_trainer import ROOT, prepare  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "concurrency.json"
@@ -83,15 +85,7 @@ def write_docs(results: dict[str, Any]) -> None:
                      f"{', '.join(map(str, r['train_s']))} |")
     if results.get("conclusion"):
         lines += ["", results["conclusion"]]
-    section = "\n".join(lines) + "\n"
-    text = DOCS.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    replace_section(DOCS, "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _docs import replace_section  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "learning_curves.json"
 REPLAYS = ROOT / "benchmarks" / "results" / "learning_curves_replay.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -343,16 +347,7 @@ def write_docs(table: dict[str, Any], results: list[dict[str, Any]], command: st
                           f"grace {r['stopping']['grace_period']}: {r['hv_with_stopping_at_end']:.2f}"
                           + (f" against {d['hv_with_stopping_at_end']:.2f} ranking on all three" if d else "")
                           for d, r in pairs) + ".")
-    text = DOCS.read_text(encoding="utf-8")
-    section = "\n".join(lines).rstrip("\n") + "\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end:] if end >= 0 else "")
-    else:
-        live = text.find("## Early stopping on several objectives: a live run")
-        text = (text[:live] + section + "\n" + text[live:]) if live >= 0 else text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    replace_section(DOCS, "\n".join(lines), before="## Early stopping on several objectives: a live run")
     plot([results[0], next(r for r in results if r["objectives"] == ["macro_f1", "latency_p50_ms"])])
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _docs import replace_section  # noqa: E402
+
 from real_data import DOCS, SHARED, hold_out  # noqa: E402
 
 READINGS = ("head", "head_tail", "chunk_mean", "chunk_max")
@@ -91,15 +93,7 @@ def write_docs(rows: list[dict], args: argparse.Namespace, described: str, longe
         train = f"{r['train_seconds'] / head['train_seconds']:.2f}×" if head else "—"
         lines.append(f"| {r['reading']} | {r['test_macro_f1']:.3f} | {r['validation_macro_f1']:.3f} | "
                      f"{r['latency_p50_ms']:.1f} | {lat} | {train} |")
-    section = "\n".join(lines) + "\n"
-    text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    replace_section(DOCS, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _docs import replace_section  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "overhead.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Orchestration overhead"
@@ -200,15 +204,7 @@ def write_docs(results: dict[str, Any]) -> None:
                      f"{r['median_ms']:.1f} | {r['p95_ms']:.1f} | {share} | {ratio} |")
     if results.get("note"):
         lines += ["", results["note"]]
-    section = "\n".join(lines) + "\n"
-    text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    replace_section(DOCS, "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:

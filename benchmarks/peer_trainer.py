@@ -43,6 +43,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _docs import replace_section  # noqa: E402
+
 SHARED = Path(os.environ.get("HPSEARCH_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
 RESULTS = ROOT / "benchmarks" / "results" / "peer_trainer.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -288,15 +292,7 @@ def write_docs(results: dict[str, Any]) -> None:
         lines.append("")
     if results.get("findings"):
         lines += ["What the runs and a profile show:", ""] + [f"- {line}" for line in results["findings"]] + [""]
-    section = "\n".join(lines).rstrip("\n") + "\n"
-    text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    replace_section(DOCS, "\n".join(lines))
 
 
 def _f(value: float | None) -> str:

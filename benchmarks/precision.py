@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _docs import replace_section  # noqa: E402
+
 from real_data import DOCS, SHARED, hold_out
 
 SECTION = "## bf16 training: the same trial in fp32 and bf16"
@@ -93,15 +95,7 @@ def write_docs(runs: dict[str, list[dict[str, float]]], args: argparse.Namespace
         lines.append(f"| {precision} | {len(rows)} | {seconds:.1f} | {ratio} | {validation} | {test} |")
     if problem:
         lines += ["", f"bf16 did not run here: {problem}."]
-    section = "\n".join(lines) + "\n"
-    text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    replace_section(DOCS, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _docs import replace_section  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "search_efficiency.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Search efficiency"
@@ -334,15 +338,7 @@ def write_docs(result: dict[str, Any]) -> None:
                 cells = " | ".join(f"{row[c]['mean']:.3f} ± {row[c]['se']:.3f}" for c in checkpoints)
                 lines.append(f"| {strategy} | {cells} | {row['seconds']:.0f} |")
             lines.append("")
-    section = "\n".join(lines).rstrip("\n") + "\n"
-    text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    replace_section(DOCS, "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
