@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _docs import replace_section  # noqa: E402
 
-from real_data import DOCS, SHARED, hold_out  # noqa: E402
+from real_data import DOCS, engineering_trial_space  # noqa: E402
 
 READINGS = ("head", "head_tail", "chunk_mean", "chunk_max")
 SECTION = "## Long texts: how engineering_issues is read"
@@ -44,15 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from hpsearch.trial import Worker
 
     work = Path(tempfile.mkdtemp(prefix="hpsearch-longtext-"))
-    hold_out(SHARED / "engineering_issues" / "train.jsonl", work / "data")
-    space = work / "space.yaml"
-    space.write_text(
-        "name: long-text\nmodel: minilm\nbaselines: []\nobjectives: objectives.yaml\n"
-        f"dataset: {{train: data/train.jsonl, test: data/test.jsonl, max_train_examples: {args.train}, "
-        "max_eval_examples: 300}\n", encoding="utf-8")
-    (work / "objectives.yaml").write_text(
-        "objectives:\n  - {name: macro_f1, direction: maximize}\n  - {name: latency_p50_ms, direction: minimize}\n"
-        "collapse: {patience: 0}\n", encoding="utf-8")
+    space = engineering_trial_space(work, "long-text", args.train)
     worker = Worker(load_plan(space))
     print(worker.splits.describe(), flush=True)
     lengths = sorted(len(t) for t in worker.tokens("test", worker.splits.test))

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _docs import replace_section  # noqa: E402
 
-from real_data import DOCS, SHARED, hold_out
+from real_data import DOCS, engineering_trial_space
 
 SECTION = "## bf16 training: the same trial in fp32 and bf16"
 
@@ -40,15 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from hpsearch.trial._hardware import bf16_problem, describe
 
     work = Path(tempfile.mkdtemp(prefix="hpsearch-precision-"))
-    hold_out(SHARED / "engineering_issues" / "train.jsonl", work / "data")
-    space = work / "space.yaml"
-    space.write_text(
-        "name: precision\nmodel: minilm\nbaselines: []\nobjectives: objectives.yaml\n"
-        f"dataset: {{train: data/train.jsonl, test: data/test.jsonl, max_train_examples: {args.train}, "
-        "max_eval_examples: 300}\n", encoding="utf-8")
-    (work / "objectives.yaml").write_text(
-        "objectives:\n  - {name: macro_f1, direction: maximize}\n  - {name: latency_p50_ms, direction: minimize}\n"
-        "collapse: {patience: 0}\n", encoding="utf-8")
+    space = engineering_trial_space(work, "precision", args.train)
     worker = Worker(load_plan(space))
     problem = bf16_problem(worker.device.type == "cuda")
     runs: dict[str, list[dict[str, float]]] = {"fp32": [], "bf16": []}
