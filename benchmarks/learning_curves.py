@@ -396,5 +396,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run(argv: list[str] | None = None) -> int:
+    """`main`, with a mistake in the space said as hpsearch says it: one line each, exit 2."""
+    from hpsearch.errors import UserError
+
+    try:
+        return main(argv)
+    except UserError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -101,3 +101,11 @@ def test_the_committed_curves_are_real_and_long_enough(curves: Any) -> None:
     assert all(set(table["names"]) <= set(e) for c in table["configs"] for e in c["epochs"])
     finals = [c["epochs"][-1]["macro_f1"] for c in table["configs"]]
     assert max(finals) - min(finals) > 0.3  # configurations that learned and ones that did not
+
+
+def test_a_bad_space_is_one_line_and_exit_2(curves: Any, tmp_path, capsys) -> None:
+    out = tmp_path / "curves.json"
+    assert curves.run(["record", str(tmp_path / "nope.yaml"), "--configs", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "nope.yaml: file not found" in err[0]
+    assert not out.exists()
