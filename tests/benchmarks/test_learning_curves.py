@@ -109,3 +109,16 @@ def test_a_bad_space_is_one_line_and_exit_2(curves: Any, tmp_path, capsys) -> No
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "nope.yaml: file not found" in err[0]
     assert not out.exists()
+
+
+def test_gpu_sharing_figures_come_from_the_dmon_samples_and_the_table(curves: Any) -> None:
+    dmon = ("# gpu sm mem enc dec jpg ofa fb bar1 ccpm\n# Idx % % % % % % MB MB MB\n"
+            "    0   90   10    0    0    0    0  4000    1    0\n"
+            "    0    0    0    0    0    0    0   100    1    0\n"
+            "    0   60    5    0    0    0    0  9000    1    0\n")
+    table = {"configs": [{"seconds": 60.0, "train_seconds": 50.0, "peak_memory_mb": 300.0},
+                         {"seconds": 80.0, "train_seconds": 70.0, "peak_memory_mb": 500.0}]}
+    g = curves.gpu_sharing(table, dmon)
+    assert g["samples"] == 3 and g["busy_mean"] == pytest.approx(50.0) and g["busy_when_running"] == pytest.approx(75.0)
+    assert g["memory_in_use_max_mb"] == 9000 and g["wall_s"] == 6.0 and g["trials_per_hour"] == pytest.approx(1200.0)
+    assert (g["trial_s_median"], g["peak_mb_min"], g["peak_mb_max"]) == (70.0, 300.0, 500.0)
