@@ -18,7 +18,7 @@ from hpsearch.objectives import Constraint
 from hpsearch.search import describe_proposal
 from hpsearch.space import BASELINE_ATTR
 from hpsearch.study._faults import DatabaseUnavailable, retrying
-from hpsearch.study._front import CONFIRM_ATTR, set_trial_constraints
+from hpsearch.study._front import CONFIRM_ATTR, constraint_values
 from hpsearch.study._ledger import FAIL_KIND_ATTR, RETRY_OF_ATTR, Ledger, StudyFailing
 from hpsearch.study._trainable import ARTIFACT_KEY, ARTIFACT_KIND_KEY, ATTRS_KEY, ERROR_KEY, METRICS_KEY
 
@@ -110,19 +110,16 @@ class StudySearch(Searcher):
             self.ledger.fail(trial.number, f"lost: {why}", "lost", retry=True)
             return
         values: list[float] | None = None
+        attrs: dict[str, Any] = {}
+        constraints: dict[str, float] = {}
         if METRICS_KEY in result:
             metrics = json.loads(result[METRICS_KEY])
             attrs = {**metrics, **json.loads(result[ATTRS_KEY])}
+            constraints = constraint_values(self.constraints, metrics, self.min_gain)
             values = [result.get(name) for name in self.names]
             bad = [n for n, v in zip(self.names, values) if v is None or not math.isfinite(v)]
             if bad:
                 reason = f"objective(s) not measured: {', '.join(bad)}"
-
-            def record() -> None:
-                self.ledger.set_user_attrs(trial, attrs)
-                set_trial_constraints(trial, self.constraints, metrics, self.min_gain)
-
-            retrying(record, f"recording trial {trial.number}")
             if self.store is not None and ARTIFACT_KEY in result:
                 import base64
 
@@ -130,14 +127,13 @@ class StudySearch(Searcher):
 
                 keep(self.store, trial, result[ARTIFACT_KIND_KEY], base64.b64decode(result[ARTIFACT_KEY]))
         elif ATTRS_KEY in result:  # a failed trial's node
-            retrying(lambda: self.ledger.set_user_attrs(trial, json.loads(result[ATTRS_KEY])),
-                     f"recording trial {trial.number}")
+            attrs = json.loads(result[ATTRS_KEY])
+        # the attributes, the constraints, the values and the state: one write where the storage allows
         if reason is not None:
-            retrying(lambda: self.ledger.set_user_attrs(trial, {"fail_reason": reason, FAIL_KIND_ATTR: "trial"}),
-                     f"recording trial {trial.number}")
-            self.ledger.tell(trial, None, TrialState.FAIL)
+            self.ledger.tell(trial, None, TrialState.FAIL,
+                             attrs={**attrs, "fail_reason": reason, FAIL_KIND_ATTR: "trial"}, constraints=constraints)
             return
-        if not self.ledger.tell(trial, values, TrialState.COMPLETE):
+        if not self.ledger.tell(trial, values, TrialState.COMPLETE, attrs=attrs, constraints=constraints):
             log.warning("trial %d had been taken for lost by another driver; its retry is recorded instead",
                         trial.number)
         elif self.store is not None and self.keep_front_only:
