@@ -134,9 +134,13 @@ class Ledger:
 
     # ------------------------------------------------------------------ claiming
 
-    def claim(self) -> "optuna.Trial | str":
+    def claim(self, propose: Callable[["optuna.Trial"], dict[str, Any]] | None = None) -> "optuna.Trial | str":
         """The next trial for this driver, ``"finished"`` when the study's budget is met, or
-        ``"wait"`` while other drivers' running trials may still fill it."""
+        ``"wait"`` while other drivers' running trials may still fill it.
+
+        `propose(trial)`, when given, samples the trial's parameters before the lock is let go and
+        returns user attributes to record with the trial's driver, in the same write.
+        """
         now = time.monotonic()
         if now < self._next_look:
             return "wait"
@@ -163,8 +167,14 @@ class Ledger:
                 self._next_look = now + self.poll_s
                 return "wait"
             trial = retrying(self.study.ask, "creating a trial")
-            retrying(lambda: trial.set_user_attr(DRIVER_ATTR, self.identity), "recording the trial's driver")
-            self.hold(trial.number)
+            attrs: dict[str, Any] = {}
+            try:
+                if propose is not None:
+                    attrs = propose(trial)
+            finally:  # every claim names its driver before it lets go of the lock, sampled or not
+                self.hold(trial.number)
+                retrying(lambda: self.set_user_attrs(trial, {DRIVER_ATTR: self.identity, **attrs}),
+                         "recording the trial's driver")
         return trial
 
     def start_baseline(self, kind: str) -> int:

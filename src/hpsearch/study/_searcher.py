@@ -58,21 +58,24 @@ class StudySearch(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if self.fatal is not None:
             return Searcher.FINISHED
+        configs: list[dict[str, Any]] = []
+
+        def propose(trial: optuna.Trial) -> dict[str, Any]:
+            configs.append(retrying(lambda: self.space(trial), f"sampling trial {trial.number}"))
+            return {PROPOSED_ATTR: self.proposal_reason(trial)}  # recorded with the trial's driver
+
         try:
-            claimed = self.ledger.claim()
+            claimed = self.ledger.claim(propose)
             if claimed == "finished":
                 return Searcher.FINISHED
             if claimed == "wait":
                 return None
             assert isinstance(claimed, optuna.Trial)
-            config = retrying(lambda: self.space(claimed), f"sampling trial {claimed.number}")
-            reason = self.proposal_reason(claimed)
-            retrying(lambda: claimed.set_user_attr(PROPOSED_ATTR, reason), f"recording trial {claimed.number}")
         except (StudyFailing, DatabaseUnavailable) as exc:
             self.fatal = exc
             return Searcher.FINISHED
         self.trials[trial_id] = claimed
-        return config
+        return configs[0]
 
     def proposal_reason(self, trial: optuna.Trial) -> str:
         """Why `trial` has its parameters: what it was enqueued as, else what the sampler did."""
