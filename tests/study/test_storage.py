@@ -89,3 +89,62 @@ def test_a_trials_attributes_written_at_once_read_back_as_optunas_own(backend: s
             write_user_attrs(storage, storage.get_trial_id_from_study_id_trial_number(study_id, 0), attrs)
     finally:
         optuna.delete_study(study_name=name, storage=storage)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_trial_finished_at_once_reads_back_as_optunas_tell(backend: str, tmp_path) -> None:
+    """finish_trial (one transaction: attributes, constraints, values, state) against set_user_attr,
+    set_constraint and study.tell: the same trial read back, on the schema revision it is pinned to; a
+    finished trial refuses, and nothing of the refused write is kept."""
+    from datetime import datetime, timedelta
+
+    from optuna.trial import TrialState
+
+    from hpsearch.study._storage import can_finish_at_once, finish_trial
+
+    if backend == "postgresql":
+        need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
+        url = "postgresql://postgres@127.0.0.1:5432/test"
+    else:
+        url = f"sqlite:///{tmp_path / 'finish.db'}"
+    storage = open_storage(url)
+    assert can_finish_at_once(storage)
+    name = f"finish-{uuid.uuid4().hex[:8]}"
+    study = optuna.create_study(study_name=name, storage=storage, directions=["maximize", "minimize"])
+    study_id = storage.get_study_id_from_name(name)
+    attrs = {"macro_f1": 0.5, "history": [{"epoch": 1.0}], "note": "it's \"quoted\"", "nothing": None}
+    constraints = {"latency_p50_ms <= 10": -2.5, "learned": -0.25, "size_mb <= 1": float("-inf")}
+    try:
+        ours, optunas, our_fail, optunas_fail = (study.ask() for _ in range(4))
+        for trial in (ours, optunas, our_fail, optunas_fail):
+            trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
+            trial.set_user_attr("macro_f1", 0.1)  # overwritten, as set_user_attr would
+
+        def trial_id(trial: optuna.Trial) -> int:
+            return storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+
+        finish_trial(storage, trial_id(ours), TrialState.COMPLETE, [0.7, 0.1], attrs, constraints)
+        finish_trial(storage, trial_id(our_fail), TrialState.FAIL, None, {"fail_reason": "x"}, {})
+        for key, value in attrs.items():
+            optunas.set_user_attr(key, value)
+        for key, value in constraints.items():
+            optunas.set_constraint(key, value)
+        study.tell(optunas, [0.7, 0.1])
+        optunas_fail.set_user_attr("fail_reason", "x")
+        study.tell(optunas_fail, state=TrialState.FAIL)
+
+        first, second, third, fourth = optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
+        for mine, theirs in ((first, second), (third, fourth)):
+            assert mine.state == theirs.state and mine.values == theirs.values
+            assert mine.user_attrs == theirs.user_attrs and mine.system_attrs == theirs.system_attrs
+            assert mine.constraints == theirs.constraints and mine.distributions == theirs.distributions
+            assert abs(mine.datetime_complete - theirs.datetime_complete) < timedelta(seconds=30)
+            assert abs(mine.datetime_complete - datetime.now()) < timedelta(seconds=30)  # local time, as Optuna's
+        assert first.constraints == constraints and first.values == [0.7, 0.1]
+        assert [t.number for t in study.best_trials] == [0, 1]  # both feasible, neither dominates
+        with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+            finish_trial(storage, trial_id(ours), TrialState.COMPLETE, [0.9, 0.0], {"macro_f1": 0.9}, {"learned": 1.0})
+        again = optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()[0]
+        assert again.values == [0.7, 0.1] and again.user_attrs == attrs and again.constraints == constraints
+    finally:
+        optuna.delete_study(study_name=name, storage=storage)

@@ -18,6 +18,8 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, IntD
 from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
+from hpsearch.search._snapshot import trials_for
+
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
@@ -44,7 +46,7 @@ class AvoidFailures(BaseSampler):
 
     def before_trial(self, study: optuna.Study, trial: "FrozenTrial") -> None:
         self.base.before_trial(study, trial)
-        trials = study.get_trials(deepcopy=False)
+        trials = trials_for(study, trial)
         self._failed = [(t.number, dict(t.user_attrs[FAIL_KNOBS_ATTR])) for t in trials
                         if t.state == TrialState.FAIL and t.user_attrs.get(FAIL_KNOBS_ATTR)]
         self._searched = {name for t in trials for name in t.distributions}

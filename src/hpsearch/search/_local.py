@@ -19,6 +19,7 @@ from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
 from hpsearch.search._pareto import pareto_front
+from hpsearch.search._snapshot import trials_for
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -52,28 +53,30 @@ class FrontLocalSearch(BaseSampler):
         self.base.before_trial(study, trial)
         self._local.pop(trial.number, None)
         # trials with parameters only: a study's baselines are complete trials without any
-        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.distributions]
+        trials = trials_for(study, trial)
+        done = [t for t in trials if t.state == TrialState.COMPLETE and t.distributions]
         if len(done) >= self.local_after and self._rng.rand() < self.local_share:
-            step = self._step(study)
+            step = self._step(study, trials)
             if step is not None:
                 self._local[trial.number], parent = step
                 changed = sorted(n for n, (v, _) in self._local[trial.number].items() if v != parent.params[n])
                 self._reasons[trial.number] = (f"local search: {', '.join(changed)} changed from front trial "
                                                f"{parent.number}")
 
-    def _step(self, study: optuna.Study) -> tuple[dict[str, tuple[Any, BaseDistribution]], "FrozenTrial"] | None:
+    def _step(self, study: optuna.Study,
+              trials: list["FrozenTrial"]) -> tuple[dict[str, tuple[Any, BaseDistribution]], "FrozenTrial"] | None:
         # study.best_trials, without its deep copy of every trial and all their attributes: the front
         # of the complete trials, of the feasible ones where any trial carries constraints
-        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
         if any(t.constraints for t in complete):
             complete = [t for t in complete if all(v <= 0.0 for v in t.constraints.values())]
         front = [t for t in pareto_front(complete, study.directions) if t.distributions]
         if not front:  # parameterless trials (baselines) hold the whole front: step from the best of the rest
-            front = pareto_front([t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                                  if t.distributions], study.directions)
+            front = pareto_front([t for t in trials if t.state == TrialState.COMPLETE and t.distributions],
+                                 study.directions)
         if not front:
             return None
-        seen = {_key(t.params) for t in study.get_trials(deepcopy=False, states=_SEEN)}
+        seen = {_key(t.params) for t in trials if t.state in _SEEN}
         for _ in range(30):
             parent = front[self._rng.randint(len(front))]
             params = dict(parent.params)

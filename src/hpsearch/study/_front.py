@@ -40,19 +40,26 @@ def record_constraints(study: "optuna.Study", constraints: Sequence[Constraint])
 
 def set_trial_constraints(trial: "optuna.Trial | FrozenTrial", constraints: Sequence[Constraint],
                           metrics: Mapping[str, Any], min_gain: float | None = None) -> None:
-    """Record on `trial`, before it is told, how far its `metrics` are from meeting each constraint.
+    """Record on `trial`, before it is told, how far its `metrics` are from meeting each constraint
+    (:func:`constraint_values`), with Optuna 5's ``Trial.set_constraint``."""
+    for key, value in constraint_values(constraints, metrics, min_gain).items():
+        trial.set_constraint(key, value)
 
-    Optuna 5's ``Trial.set_constraint`` (``<= 0``: met), keyed by the constraint as written: the
-    samplers read these values, and so does ``study.best_trials``. With `min_gain`, also
-    ``learned`` (:data:`~hpsearch.objectives.LEARNED_CONSTRAINT`): a trial that did not beat the
-    trivial predictors by that much is infeasible, and the sampler moves away from it.
+
+def constraint_values(constraints: Sequence[Constraint], metrics: Mapping[str, Any],
+                      min_gain: float | None = None) -> dict[str, float]:
+    """How far `metrics` are from meeting each constraint (``<= 0``: met), keyed by the constraint as
+    written: what a trial records with ``Trial.set_constraint``, which the samplers read, and so does
+    ``study.best_trials``. With `min_gain`, also ``learned``
+    (:data:`~hpsearch.objectives.LEARNED_CONSTRAINT`): a trial that did not beat the trivial
+    predictors by that much is infeasible, and the sampler moves away from it.
     """
     from hpsearch.objectives import LEARNED_CONSTRAINT, learned_violation
 
-    for constraint in constraints:
-        trial.set_constraint(str(constraint), constraint.violation(metrics.get(constraint.metric)))
+    values = {str(c): c.violation(metrics.get(c.metric)) for c in constraints}
     if min_gain is not None:
-        trial.set_constraint(LEARNED_CONSTRAINT, learned_violation(metrics, min_gain))
+        values[LEARNED_CONSTRAINT] = learned_violation(metrics, min_gain)
+    return values
 
 
 def study_constraints(study: "optuna.Study") -> list[Constraint]:

@@ -24,13 +24,14 @@ is an ordinary proposal and does.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import optuna
 from optuna.trial import TrialState
@@ -133,9 +134,13 @@ class Ledger:
 
     # ------------------------------------------------------------------ claiming
 
-    def claim(self) -> "optuna.Trial | str":
+    def claim(self, propose: Callable[["optuna.Trial"], dict[str, Any]] | None = None) -> "optuna.Trial | str":
         """The next trial for this driver, ``"finished"`` when the study's budget is met, or
-        ``"wait"`` while other drivers' running trials may still fill it."""
+        ``"wait"`` while other drivers' running trials may still fill it.
+
+        `propose(trial)`, when given, samples the trial's parameters before the lock is let go and
+        returns user attributes to record with the trial's driver, in the same write.
+        """
         now = time.monotonic()
         if now < self._next_look:
             return "wait"
@@ -162,8 +167,14 @@ class Ledger:
                 self._next_look = now + self.poll_s
                 return "wait"
             trial = retrying(self.study.ask, "creating a trial")
-            retrying(lambda: trial.set_user_attr(DRIVER_ATTR, self.identity), "recording the trial's driver")
-            self.hold(trial.number)
+            attrs: dict[str, Any] = {}
+            try:
+                if propose is not None:
+                    attrs = propose(trial)
+            finally:  # every claim names its driver before it lets go of the lock, sampled or not
+                self.hold(trial.number)
+                retrying(lambda: self.set_user_attrs(trial, {DRIVER_ATTR: self.identity, **attrs}),
+                         "recording the trial's driver")
         return trial
 
     def start_baseline(self, kind: str) -> int:
@@ -197,13 +208,39 @@ class Ledger:
 
     # ------------------------------------------------------------------ finishing
 
-    def tell(self, trial: "optuna.Trial", values: list[float] | None, state: TrialState) -> bool:
-        """Tell the study how `trial` ended, retrying transient faults; False if another driver had
-        already failed it as lost (its retry runs the parameters again)."""
+    def tell(self, trial: "optuna.Trial", values: list[float] | None, state: TrialState,
+             attrs: Mapping[str, Any] | None = None, constraints: Mapping[str, float] | None = None) -> bool:
+        """Tell the study how `trial` ended, with its user `attrs` and `constraints` (``set_constraint``'s
+        values), retrying transient faults; False if another driver had already failed it as lost
+        (its retry runs the parameters again).
+
+        On Optuna's RDB schema (:func:`~hpsearch.study._storage.finish_trial`) a COMPLETE or FAIL trial
+        is finished in one transaction, after the sampler's ``after_trial`` as ``study.tell`` calls it;
+        elsewhere the attributes, the constraints and ``study.tell`` go one after the other.
+        """
+        from hpsearch.study._storage import can_finish_at_once, finish_trial
+
+        attrs = dict(attrs or {})
+        constraints = dict(constraints or {})
+        at_once = (can_finish_at_once(self.storage) and state in (TrialState.COMPLETE, TrialState.FAIL)
+                   and (values is None or all(math.isfinite(v) for v in values)))
+        trial_id = self._held_id(trial.number)
+        if at_once:
+            frozen = retrying(lambda: self.storage.get_trial(trial_id), "reading a trial")
+            if frozen.state == TrialState.RUNNING:
+                self.study.sampler.after_trial(self.study, frozen, state, values)
+        else:
+            if attrs:
+                retrying(lambda: self.set_user_attrs(trial, attrs), f"recording trial {trial.number}")
+            for key, value in constraints.items():
+                retrying(lambda: trial.set_constraint(key, value), f"recording trial {trial.number}")
 
         def told() -> bool:
             try:
-                self.study.tell(trial, values, state=state)
+                if at_once:
+                    finish_trial(self.storage, trial_id, state, values, attrs, constraints)
+                else:
+                    self.study.tell(trial, values, state=state)
                 return True
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass
@@ -343,10 +380,13 @@ class Ledger:
         """Every attribute of `trial` (which this driver runs) in one write (``write_user_attrs``)."""
         from hpsearch.study._storage import write_user_attrs
 
+        write_user_attrs(self.storage, self._held_id(trial.number), attrs)
+
+    def _held_id(self, number: int) -> int:
+        """The storage's id of trial `number`, without a read when this driver holds it."""
         with self._held_lock:
-            ids = [i for i, n in self.held.items() if n == trial.number]
-        trial_id = ids[0] if ids else self.trial_id(trial.number)
-        write_user_attrs(self.storage, trial_id, attrs)
+            ids = [i for i, n in self.held.items() if n == number]
+        return ids[0] if ids else self.trial_id(number)
 
     def trial_id(self, number: int) -> int:
         """The storage's id of trial `number` of this study."""

@@ -18,7 +18,7 @@ from hpsearch.objectives import Constraint
 from hpsearch.search import describe_proposal
 from hpsearch.space import BASELINE_ATTR
 from hpsearch.study._faults import DatabaseUnavailable, retrying
-from hpsearch.study._front import CONFIRM_ATTR, set_trial_constraints
+from hpsearch.study._front import CONFIRM_ATTR, constraint_values
 from hpsearch.study._ledger import FAIL_KIND_ATTR, RETRY_OF_ATTR, Ledger, StudyFailing
 from hpsearch.study._trainable import ARTIFACT_KEY, ARTIFACT_KIND_KEY, ATTRS_KEY, ERROR_KEY, METRICS_KEY
 
@@ -58,21 +58,24 @@ class StudySearch(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if self.fatal is not None:
             return Searcher.FINISHED
+        configs: list[dict[str, Any]] = []
+
+        def propose(trial: optuna.Trial) -> dict[str, Any]:
+            configs.append(retrying(lambda: self.space(trial), f"sampling trial {trial.number}"))
+            return {PROPOSED_ATTR: self.proposal_reason(trial)}  # recorded with the trial's driver
+
         try:
-            claimed = self.ledger.claim()
+            claimed = self.ledger.claim(propose)
             if claimed == "finished":
                 return Searcher.FINISHED
             if claimed == "wait":
                 return None
             assert isinstance(claimed, optuna.Trial)
-            config = retrying(lambda: self.space(claimed), f"sampling trial {claimed.number}")
-            reason = self.proposal_reason(claimed)
-            retrying(lambda: claimed.set_user_attr(PROPOSED_ATTR, reason), f"recording trial {claimed.number}")
         except (StudyFailing, DatabaseUnavailable) as exc:
             self.fatal = exc
             return Searcher.FINISHED
         self.trials[trial_id] = claimed
-        return config
+        return configs[0]
 
     def proposal_reason(self, trial: optuna.Trial) -> str:
         """Why `trial` has its parameters: what it was enqueued as, else what the sampler did."""
@@ -110,19 +113,16 @@ class StudySearch(Searcher):
             self.ledger.fail(trial.number, f"lost: {why}", "lost", retry=True)
             return
         values: list[float] | None = None
+        attrs: dict[str, Any] = {}
+        constraints: dict[str, float] = {}
         if METRICS_KEY in result:
             metrics = json.loads(result[METRICS_KEY])
             attrs = {**metrics, **json.loads(result[ATTRS_KEY])}
+            constraints = constraint_values(self.constraints, metrics, self.min_gain)
             values = [result.get(name) for name in self.names]
             bad = [n for n, v in zip(self.names, values) if v is None or not math.isfinite(v)]
             if bad:
                 reason = f"objective(s) not measured: {', '.join(bad)}"
-
-            def record() -> None:
-                self.ledger.set_user_attrs(trial, attrs)
-                set_trial_constraints(trial, self.constraints, metrics, self.min_gain)
-
-            retrying(record, f"recording trial {trial.number}")
             if self.store is not None and ARTIFACT_KEY in result:
                 import base64
 
@@ -130,14 +130,13 @@ class StudySearch(Searcher):
 
                 keep(self.store, trial, result[ARTIFACT_KIND_KEY], base64.b64decode(result[ARTIFACT_KEY]))
         elif ATTRS_KEY in result:  # a failed trial's node
-            retrying(lambda: self.ledger.set_user_attrs(trial, json.loads(result[ATTRS_KEY])),
-                     f"recording trial {trial.number}")
+            attrs = json.loads(result[ATTRS_KEY])
+        # the attributes, the constraints, the values and the state: one write where the storage allows
         if reason is not None:
-            retrying(lambda: self.ledger.set_user_attrs(trial, {"fail_reason": reason, FAIL_KIND_ATTR: "trial"}),
-                     f"recording trial {trial.number}")
-            self.ledger.tell(trial, None, TrialState.FAIL)
+            self.ledger.tell(trial, None, TrialState.FAIL,
+                             attrs={**attrs, "fail_reason": reason, FAIL_KIND_ATTR: "trial"}, constraints=constraints)
             return
-        if not self.ledger.tell(trial, values, TrialState.COMPLETE):
+        if not self.ledger.tell(trial, values, TrialState.COMPLETE, attrs=attrs, constraints=constraints):
             log.warning("trial %d had been taken for lost by another driver; its retry is recorded instead",
                         trial.number)
         elif self.store is not None and self.keep_front_only:

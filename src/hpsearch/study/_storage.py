@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import Problem, UserError
@@ -164,3 +164,75 @@ def _batchable(storage: Any) -> bool:
         except Exception:  # noqa: BLE001 - no revision to trust: Optuna's own path
             _revisions[storage] = None
     return _revisions[storage] in BATCHED_SCHEMA_REVISIONS
+
+
+#: How Optuna stores a trial's constraint (``Trial.set_constraint``) among its system attributes, on the
+#: schema revisions of :data:`BATCHED_SCHEMA_REVISIONS` (tested in tests/study/test_storage.py).
+CONSTRAINT_PREFIX = "constraints:"
+
+
+def can_finish_at_once(storage: Any) -> bool:
+    """Whether :func:`finish_trial` may write to `storage` (Optuna's RDB schema at a pinned revision)."""
+    return _batchable(storage)
+
+
+def finish_trial(storage: Any, trial_id: int, state: "optuna.trial.TrialState", values: Sequence[float] | None,
+                 attrs: Mapping[str, Any], constraints: Mapping[str, float]) -> None:
+    """Finish a running trial in one transaction: its user attributes, its constraints, its values and
+    its state, committed whole or not at all (never COMPLETE without its attributes).
+
+    What ``set_user_attr`` for each attribute, ``set_constraint`` for each constraint and
+    ``study.tell`` write, without their dozen transactions and two reads of the finished trial back:
+    only on a storage for which :func:`can_finish_at_once` holds, and for COMPLETE with finite values
+    or FAIL (``study.tell`` gives PRUNED the last intermediate value: that one goes through Optuna).
+    A trial that is no longer running raises Optuna's ``UpdateFinishedTrialError``, as ``tell`` does.
+    """
+    import json
+    import math
+    from datetime import datetime, timezone
+
+    import optuna
+    from optuna.trial import TrialState
+    from sqlalchemy import DateTime, bindparam, text
+
+    if state == TrialState.COMPLETE:
+        if values is None or not all(math.isfinite(v) for v in values):
+            raise ValueError(f"a COMPLETE trial needs finite values, got {values!r}")
+    elif state != TrialState.FAIL or values is not None:
+        raise ValueError(f"only COMPLETE (with values) or FAIL (without) is finished here, got {state} {values!r}")
+    for name, value in constraints.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
+            raise ValueError(f"constraint {name!r}: a number that is not NaN must be given, got {value!r}")
+    now = datetime.now(timezone.utc).replace(tzinfo=None)  # Optuna's RDB storage keeps naive UTC
+    with storage.engine.begin() as connection:  # one transaction: committed whole, or rolled back
+        # the write comes first, so SQLite takes its write lock at once rather than upgrading a read
+        done = connection.execute(
+            text("UPDATE trials SET state = :state, datetime_complete = :now "
+                 "WHERE trial_id = :id AND state = :running").bindparams(bindparam("now", type_=DateTime)),
+            {"state": state.name, "now": now, "id": trial_id, "running": TrialState.RUNNING.name})
+        if done.rowcount != 1:
+            found = connection.execute(text("SELECT state FROM trials WHERE trial_id = :id"), {"id": trial_id}).scalar()
+            if found is None:
+                raise KeyError(f"no trial with trial_id {trial_id}")
+            raise optuna.exceptions.UpdateFinishedTrialError(
+                f"trial with trial_id {trial_id} is {found} and can no longer be updated")
+        if values is not None:
+            connection.execute(text(
+                "INSERT INTO trial_values (trial_id, objective, value, value_type) "
+                "VALUES (:trial_id, :objective, :value, 'FINITE') "
+                "ON CONFLICT (trial_id, objective) DO UPDATE SET value = excluded.value, "
+                "value_type = excluded.value_type"),
+                [{"trial_id": trial_id, "objective": i, "value": float(v)} for i, v in enumerate(values)])
+        if attrs:
+            connection.execute(text(
+                "INSERT INTO trial_user_attributes (trial_id, key, value_json) "
+                "VALUES (:trial_id, :key, :value_json) "
+                "ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json"),
+                [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()])
+        if constraints:
+            connection.execute(text(
+                "INSERT INTO trial_system_attributes (trial_id, key, value_json) "
+                "VALUES (:trial_id, :key, :value_json) "
+                "ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json"),
+                [{"trial_id": trial_id, "key": CONSTRAINT_PREFIX + k, "value_json": json.dumps(float(v))}
+                 for k, v in constraints.items()])
