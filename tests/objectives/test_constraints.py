@@ -222,7 +222,7 @@ def names(trials: list[optuna.trial.FrozenTrial], numbers: dict[str, int]) -> li
     return sorted(by_number[t.number] for t in trials)
 
 
-@pytest.mark.parametrize("sampler", ["tpe", "tpe_local", "nsga2", "gp", "random"])
+@pytest.mark.parametrize("sampler", ["tpe", "tpe_local", "gp_pool", "nsga2", "gp", "random"])
 def test_every_sampler_keeps_infeasible_trials_off_the_front(sampler: str) -> None:
     constraints = [parse(c) for c in CONSTRAINTS]
     with warnings.catch_warnings():

@@ -91,7 +91,7 @@ def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixt
     objectives, _ = written(out.with_name("clauses.objectives.yaml"))
     assert [o["name"] for o in objectives["objectives"]] == ["macro_f1", "f1_gap", "latency_p50_ms"]
     search, _ = written(out.with_name("clauses.search.yaml"))
-    assert search["trials"] == 12 and search["sampler"]["name"] == "tpe_local" and "gpus_per_trial" not in search
+    assert search["trials"] == 12 and search["sampler"]["name"] == "gp_pool" and "gpus_per_trial" not in search
     plan = load_plan(out)
     assert plan.objectives.names() == ["macro_f1", "f1_gap", "latency_p50_ms"] and plan.search.trials == 12
     assert "ratio 12:1" in printed and f"wrote {out}" in printed

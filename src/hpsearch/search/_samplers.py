@@ -53,6 +53,7 @@ for _name, _class in [("nsga2", "NSGAIISampler"), ("random", "RandomSampler"), (
 #: Optuna's defaults: trials sampled at random before a model-based sampler uses its model, and
 #: NSGA-II's population (its first generation is random).
 _STARTUP = {"tpe": ("n_startup_trials", 10), "tpe_local": ("n_startup_trials", 5), "gp": ("n_startup_trials", 10),
+            "gp_pool": ("n_startup_trials", 10),
             "nsga2": ("population_size", 50)}
 
 
@@ -67,6 +68,34 @@ def _tpe_local(seed: int, local_share: float = 0.3, local_after: int = 10, **opt
 
 
 register_sampler("tpe_local", _tpe_local)
+
+
+def _gp_pool(seed: int, n_startup_trials: int = 10, reference: str = "nadir", max_share: float | None = 0.05,
+             samples: int = 32, shortlist: int = 400, enumerate_up_to: int = 40_000, pool_size: int = 4000,
+             local_share: float = 0.3, local_after: int = 10) -> "optuna.samplers.BaseSampler":
+    """Gaussian processes and expected hypervolume improvement over a pool of candidates (``_pool``),
+    tpe_local where trials are too short for the model to pay (`max_share`), never proposing knob
+    values that failed for a reason that holds everywhere (``_avoid``)."""
+    from hpsearch.search._avoid import AvoidFailures
+    from hpsearch.search._pool import PoolEHVISampler
+
+    fallback = _tpe_local(seed, local_share=local_share, local_after=local_after, n_startup_trials=n_startup_trials)
+    pool = PoolEHVISampler(n_startup_trials=n_startup_trials, enumerate_up_to=enumerate_up_to, pool_size=pool_size,
+                           samples=samples, shortlist=shortlist, reference=reference, max_share=max_share,
+                           fallback=fallback.base, seed=seed)  # type: ignore[attr-defined]
+    return AvoidFailures(pool, seed=seed)
+
+
+register_sampler("gp_pool", _gp_pool)
+
+def fit_to_budget(name: str, options: dict[str, Any], budget: int) -> dict[str, Any]:
+    """`options` with the random start-up at most a third of the study's `budget` (at least 2) where the
+    preset does not name it: a 10-trial study with Optuna's 10 start-up trials is a random search."""
+    key, default = _STARTUP.get(name, ("", 0))
+    if key != "n_startup_trials" or key in options:
+        return dict(options)
+    return {**options, key: max(2, min(default, budget // 3))}
+
 
 def describe_proposal(name: str, options: dict[str, Any], finished: int, sampler: Any = None,
                       number: int | None = None) -> str:

@@ -15,7 +15,7 @@ from hpsearch.errors import Problem
 
 
 class SamplerConfig(Strict):
-    name: str = "tpe_local"  # the default strategy (benchmarks/search_efficiency.py)
+    name: str = "gp_pool"  # the default strategy (benchmarks/search_efficiency.py)
     options: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -64,7 +64,7 @@ def _on_signal(signum: int, frame: Any) -> None:
 def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     """Join (or create) the study, then run trials on Ray Tune until the study's budget is met."""
     source = plan.path
-    from hpsearch.search import make_sampler
+    from hpsearch.search import fit_to_budget, make_sampler
     from hpsearch.trial import check_model
 
     check_model(plan.space.model, source)  # a bad model fails here, before anything is written
@@ -114,7 +114,8 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         study = join_study(storage, options.study_name, plan, splits, constraints)
     ledger = Ledger(study, storage, lock, policy)
     seed = ledger.register(search.seed)
-    sampler = make_sampler(search.sampler.name, seed, search.sampler.options)
+    sampler_options = fit_to_budget(search.sampler.name, search.sampler.options, options.trials)
+    sampler = make_sampler(search.sampler.name, seed, sampler_options)
     study = retrying(lambda: optuna.load_study(study_name=options.study_name, storage=storage, sampler=sampler),
                      "loading the study")
     ledger.study = study
@@ -213,7 +214,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         searcher = StudySearch(ledger, partial(suggest, plan.space), names, tuple(constraints),
                                plan.objectives.min_gain_over_trivial, store=open_store(study, options.storage))
         searcher.keep_front_only = search.keep_artifacts == "front"
-        searcher.sampler = (search.sampler.name, dict(search.sampler.options))
+        searcher.sampler = (search.sampler.name, sampler_options)
         scheduler = None
         if rule is not None:
             from hpsearch.study._early_stopping import EarlyStopping

@@ -46,7 +46,7 @@ class StudySearch(Searcher):
         self.min_gain = min_gain
         self.trials: dict[str, optuna.Trial] = {}
         #: The preset's sampler (name, options), to say why a trial was proposed.
-        self.sampler: tuple[str, dict[str, Any]] = ("tpe_local", {})
+        self.sampler: tuple[str, dict[str, Any]] = ("gp_pool", {})
         #: The early-stopping scheduler (``_early_stopping``), whose stopped trials are PRUNED; None: none.
         self.scheduler: Any = None
         #: What stopped the search (too many failures, the database gone): raised after Tune stops.

@@ -1,0 +1,137 @@
+"""gp_pool: Gaussian processes and expected hypervolume improvement over a pool of candidates."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from hpsearch.search import make_sampler
+from hpsearch.search._pool import _cells, _Encoder, _improvement
+
+OPS = ["a", "b", "c", "d"]
+
+
+def _objective(trial: optuna.Trial) -> tuple[float, float]:
+    """Two objectives with a front made of neighbours: more of `x` costs, `op` adds accuracy unevenly."""
+    x = trial.suggest_int("x", 0, 9)
+    op = trial.suggest_categorical("op", OPS)
+    y = trial.suggest_categorical("y", OPS)
+    return x * [0.2, 1.0, 0.5, 0.1][OPS.index(op)] + (y == "c"), x + OPS.index(op) * 0.5
+
+
+def _study(options: dict, seed: int = 0) -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(directions=["maximize", "minimize"],
+                               sampler=make_sampler("gp_pool", seed, {"max_share": None, **options}))
+
+
+def _hv(points: np.ndarray, ref: np.ndarray) -> float:
+    """Hypervolume by inclusion and exclusion: exact, for a handful of minimisation points."""
+    points = points[np.all(points < ref, axis=1)]
+    total = 0.0
+    for size in range(1, len(points) + 1):
+        for subset in itertools.combinations(points, size):
+            total += (-1) ** (size + 1) * float(np.prod(ref - np.max(subset, axis=0)))
+    return total
+
+
+@pytest.mark.parametrize("objectives", [2, 3])
+def test_improvement_is_the_hypervolume_a_point_adds(objectives: int) -> None:
+    rng = np.random.RandomState(objectives)
+    ref = np.ones(objectives)
+    for _ in range(5):
+        front = rng.rand(6, objectives)
+        front = front[[not np.any(np.all(front <= p, axis=1) & np.any(front < p, axis=1)) for p in front]]
+        points = rng.rand(40, objectives) * 1.2 - 0.1  # some past the reference, some below 0
+        got = _improvement(points, _cells(front, ref))
+        want = [_hv(np.vstack([front, p]), ref) - _hv(front, ref) for p in points]
+        assert got == pytest.approx(want, abs=1e-9)
+
+
+def test_the_encoder_gives_back_what_it_was_given() -> None:
+    dists = [CategoricalDistribution(["q", 4, None]), IntDistribution(2, 10, step=2),
+             FloatDistribution(1e-5, 1e-2, log=True), FloatDistribution(0.0, 0.3), IntDistribution(1, 64, log=True)]
+    encoder = _Encoder(["c", "i", "lr", "d", "r"], dists)
+    params = {"c": None, "i": 6, "lr": 3e-4, "d": 0.12, "r": 16}
+    back = encoder.decode(encoder.encode([params])[0])
+    assert back["c"] is None and back["i"] == 6 and back["r"] == 16
+    assert back["lr"] == pytest.approx(3e-4) and back["d"] == pytest.approx(0.12)
+    assert encoder.sizes() is None  # floats: drawn, not enumerated
+    assert _Encoder(["c", "i"], dists[:2]).sizes() == [3, 5]
+
+
+def test_after_its_start_it_proposes_by_the_model_and_never_repeats_a_configuration() -> None:
+    study = _study({"n_startup_trials": 5})
+    study.optimize(_objective, n_trials=40)
+    reasons = [study.sampler.proposal_reason(t.number) or "" for t in study.trials]
+    assert all(r.startswith("random start") for r in reasons[:5])
+    assert all(r.startswith("model-based") for r in reasons[5:]), reasons[5:]
+    keys = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(keys)) == len(keys)
+
+
+def test_it_finds_more_of_the_front_than_random_search() -> None:
+    def hv(study: optuna.Study) -> float:
+        points = np.array([[-t.values[0], t.values[1]] for t in study.best_trials]) / np.array([10.0, 12.0])
+        points = points[np.argsort(points[:, 0])]
+        ref, area, last = np.array([0.0, 1.0]), 0.0, 1.0
+        for p in points:  # a 2-D staircase against (0, 1)
+            if p[1] < last:
+                area += (ref[0] - p[0]) * (last - p[1])
+                last = p[1]
+        return area
+
+    model, rand = [], []
+    for seed in range(3):
+        study = _study({"n_startup_trials": 5}, seed)
+        study.optimize(_objective, n_trials=25)
+        model.append(hv(study))
+        random = optuna.create_study(directions=["maximize", "minimize"],
+                                     sampler=optuna.samplers.RandomSampler(seed=seed))
+        random.optimize(_objective, n_trials=25)
+        rand.append(hv(random))
+    assert np.mean(model) > np.mean(rand), (model, rand)
+
+
+def test_trials_in_flight_are_believed_and_not_proposed_twice() -> None:
+    study = _study({"n_startup_trials": 5})
+    study.optimize(_objective, n_trials=6)
+    running = [study.ask() for _ in range(4)]
+    for trial in running:
+        _objective(trial)  # sampled, not told: all four run at once
+    keys = {tuple(sorted(t.params.items())) for t in running}
+    assert len(keys) == 4
+    assert "3 running" in (study.sampler.proposal_reason(running[-1].number) or "")
+
+
+def test_trials_shorter_than_the_model_get_the_cheap_sampler() -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quick = optuna.create_study(directions=["maximize", "minimize"],
+                                sampler=make_sampler("gp_pool", 0, {"n_startup_trials": 3}))
+    quick.optimize(_objective, n_trials=10)  # trials of no time: the model pays once, then tpe_local
+    reasons = [quick.sampler.proposal_reason(t.number) or "" for t in quick.trials]
+    assert reasons[3].startswith("model-based")
+    assert all("would cost over 5% of a trial" in r for r in reasons[4:]), reasons
+
+    def slow(trial: optuna.Trial) -> tuple[float, float]:
+        time.sleep(0.05)
+        return _objective(trial)
+
+    patient = optuna.create_study(directions=["maximize", "minimize"],
+                                  sampler=make_sampler("gp_pool", 0, {"n_startup_trials": 3, "max_share": 1e6}))
+    patient.optimize(slow, n_trials=6)
+    assert all((patient.sampler.proposal_reason(t.number) or "").startswith("model-based") for t in patient.trials[3:])
+
+
+def test_a_bad_option_is_refused() -> None:
+    with pytest.raises(ValueError, match="reference must be 'median' or 'nadir'"):
+        make_sampler("gp_pool", 0, {"reference": "ideal"})
+    with pytest.raises(ValueError, match="max_share must be above 0"):
+        make_sampler("gp_pool", 0, {"max_share": 0})
+    with pytest.raises(TypeError):
+        make_sampler("gp_pool", 0, {"n_ei_candidates": 24})
