@@ -2,7 +2,8 @@
 hpsearch's whole path against a plain in-memory Optuna ``study.optimize`` loop, in the same run.
 
 hpsearch's path is ``hpsearch.study.run`` as ``hpsearch run`` calls it — the study joined, the
-sampler proposing (the default preset: tpe_local, one trial at a time), Ray Tune scheduling on a
+sampler proposing (the default preset: gp_pool, which hands trials shorter than 20 times its
+model's proposal to tpe_local — no-op trials, after its first model proposal —, one trial at a time), Ray Tune scheduling on a
 reused worker, the trial's result reported back, every metric and attribute written to the study
 database, the constraints and the tell — with the trainable replaced by one that trains nothing
 and reports a result of the size a real trial reports (``--attrs`` user attributes). The peer is
@@ -183,7 +184,7 @@ def write_docs(results: dict[str, Any]) -> None:
     lines = [
         SECTION,
         "",
-        "No-op trials through hpsearch's whole path (proposal by the default preset's tpe_local, Ray Tune "
+        "No-op trials through hpsearch's whole path (proposal by the default preset's gp_pool, which after one model proposal hands these no-op trials to its tpe_local fallback, Ray Tune "
         "scheduling on a reused worker, the result reported, every attribute written, the constraints and the "
         "tell) against a plain in-memory `optuna` `study.optimize` loop over the same space, in the same run. "
         "Per trial: time between consecutive completions, the first trial (Ray's start) left out. The machine "
