@@ -11,7 +11,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from hpsearch.search import make_sampler
-from hpsearch.search._pool import _cells, _Encoder, _improvement
+from hpsearch.search._gp import Encoder
+from hpsearch.search._hypervolume import improvement, nondominated_boxes
 
 OPS = ["a", "b", "c", "d"]
 
@@ -48,7 +49,7 @@ def test_improvement_is_the_hypervolume_a_point_adds(objectives: int) -> None:
         front = rng.rand(6, objectives)
         front = front[[not np.any(np.all(front <= p, axis=1) & np.any(front < p, axis=1)) for p in front]]
         points = rng.rand(40, objectives) * 1.2 - 0.1  # some past the reference, some below 0
-        got = _improvement(points, _cells(front, ref))
+        got = improvement(points, nondominated_boxes(front, ref))
         want = [_hv(np.vstack([front, p]), ref) - _hv(front, ref) for p in points]
         assert got == pytest.approx(want, abs=1e-9)
 
@@ -56,13 +57,13 @@ def test_improvement_is_the_hypervolume_a_point_adds(objectives: int) -> None:
 def test_the_encoder_gives_back_what_it_was_given() -> None:
     dists = [CategoricalDistribution(["q", 4, None]), IntDistribution(2, 10, step=2),
              FloatDistribution(1e-5, 1e-2, log=True), FloatDistribution(0.0, 0.3), IntDistribution(1, 64, log=True)]
-    encoder = _Encoder(["c", "i", "lr", "d", "r"], dists)
+    encoder = Encoder(["c", "i", "lr", "d", "r"], dists)
     params = {"c": None, "i": 6, "lr": 3e-4, "d": 0.12, "r": 16}
     back = encoder.decode(encoder.encode([params])[0])
     assert back["c"] is None and back["i"] == 6 and back["r"] == 16
     assert back["lr"] == pytest.approx(3e-4) and back["d"] == pytest.approx(0.12)
     assert encoder.sizes() is None  # floats: drawn, not enumerated
-    assert _Encoder(["c", "i"], dists[:2]).sizes() == [3, 5]
+    assert Encoder(["c", "i"], dists[:2]).sizes() == [3, 5]
 
 
 def test_after_its_start_it_proposes_by_the_model_and_never_repeats_a_configuration() -> None:

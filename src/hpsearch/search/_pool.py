@@ -7,13 +7,12 @@ candidate with the largest expected hypervolume improvement (Monte Carlo over th
 predictions) over the current front, where the trials still running count as done at the value the
 processes predict for them (a "believer": four trials in flight do not all go to the same place).
 
-The candidates are every configuration of the space where it holds few enough (categorical and
-integer knobs only), otherwise random configurations and single-knob steps from the front. The
-hypervolume is taken in a box per objective from the best value seen to the reference: by default
-the median of the trials so far (``reference: median``), so the search spends its trials on the
-trade-offs among configurations better than a typical one in every objective, not on the ends of
-the front (a model that predicts one class is fast, and on the front, and of no use); ``nadir`` puts
-the reference just past the worst point of the front.
+The models learn the ranks of the values, not the values (``_gp.normal_scores``): a table's outliers
+(a network that did not learn, a trial ten times slower) do not throw them. The candidates are every
+configuration of the space where it holds few enough (categorical and integer knobs only), otherwise
+random configurations and one- or two-knob steps from the trials done. The hypervolume is taken in a
+box per objective from the best value seen to the reference: by default just past the worst point
+of the front (``reference: nadir``); ``median`` puts it at the median of the trials so far.
 
 Measured against Optuna's samplers in ``benchmarks/search_efficiency.py`` (docs/benchmarks.md).
 """
@@ -26,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
-from scipy.linalg import cho_solve, solve_triangular
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from hpsearch.search._gp import GP, Encoder, distances, normal_scores
+from hpsearch.search._hypervolume import front_points, improvement, nondominated_boxes
 from hpsearch.search._snapshot import trials_for
 
 if TYPE_CHECKING:
@@ -153,12 +153,12 @@ class PoolEHVISampler(BaseSampler):
                                            "start-up trials done)")
             return {}
         names = sorted(search_space)
-        encoder = _Encoder(names, [search_space[n] for n in names])
+        encoder = Encoder(names, [search_space[n] for n in names])
         signs = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in study.directions])
         # the models learn from every complete trial; the front holds the feasible ones, with the
         # parameterless baselines (a proposal has to beat TF-IDF too)
         everything = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
-        scores = _normal_scores(np.array([t.values for t in complete + [t for t in everything if not t.params]],
+        scores = normal_scores(np.array([t.values for t in complete + [t for t in everything if not t.params]],
                                          dtype=float) * signs)  # every objective minimised, as ranks
         y, baselines = scores[: len(complete)], scores[len(complete):]
         feasible = np.array([not t.constraints or all(c <= 0.0 for c in t.constraints.values()) for t in complete])
@@ -166,7 +166,7 @@ class PoolEHVISampler(BaseSampler):
         candidates = self._candidates(encoder, trials, search_space, [t.params for t in complete])
         if len(candidates) == 0:
             return {}
-        models = [_GP.fit(x, y[:, k], encoder.groups, self._theta.get((tuple(names), k)))
+        models = [GP.fit(x, y[:, k], encoder.groups, self._theta.get((tuple(names), k)))
                   for k in range(y.shape[1])]
         self._theta.update({(tuple(names), k): m.theta for k, m in enumerate(models)})
         pending = [t for t in searched if t.state in _PENDING and t.number != trial.number]
@@ -177,26 +177,26 @@ class PoolEHVISampler(BaseSampler):
             expect = np.column_stack([m.predict(xp)[0] for m in models])
             believed = np.vstack([believed, expect])
             x = np.vstack([x, xp])
-            models = [_GP(x, np.concatenate([y[:, k], expect[:, k]]), encoder.groups, m.theta)
+            models = [GP(x, np.concatenate([y[:, k], expect[:, k]]), encoder.groups, m.theta)
                       for k, m in enumerate(models)]
         if len(believed) == 0:
             believed = y
         low, ref = self._box(y, believed)
-        front = _front_points((believed - low) / (ref - low))
-        d = _distances(candidates, x, np.array(encoder.groups))
+        front = front_points((believed - low) / (ref - low))
+        d = distances(candidates, x, np.array(encoder.groups))
         predicted = [m.predict(candidates, d) for m in models]
         mean = np.column_stack([p[0] for p in predicted])
         std = np.column_stack([p[1] for p in predicted])
         mean_n, std_n = (mean - low) / (ref - low), std / (ref - low)
-        cells = _cells(front, np.ones(len(ref)))
+        cells = nondominated_boxes(front, np.ones(len(ref)))
         # shortlist by the hypervolume improvement of an optimistic point, then Monte Carlo; with three
         # objectives or more the boxes are many: fewer candidates go on to the Monte Carlo step
-        optimistic = _improvement(mean_n - std_n, cells)
+        optimistic = improvement(mean_n - std_n, cells)
         shortlist = int(np.clip(8_000_000 // (len(cells[0]) * self.samples), 20, self.shortlist))
         order = np.argsort(-optimistic, kind="stable")[:shortlist]
         draws = mean_n[order, None, :] + std_n[order, None, :] * self._rng.standard_normal(
             (len(order), self.samples, mean_n.shape[1]))
-        expected = _improvement(draws.reshape(-1, mean_n.shape[1]), cells).reshape(len(order), self.samples).mean(1)
+        expected = improvement(draws.reshape(-1, mean_n.shape[1]), cells).reshape(len(order), self.samples).mean(1)
         if expected.max() <= 0.0:  # nothing is expected to improve the front: the most uncertain candidate
             best = int(np.argmax(std_n.sum(axis=1)))
             why = "model-based (no candidate expected to improve the front: the least known)"
@@ -211,12 +211,12 @@ class PoolEHVISampler(BaseSampler):
         if self.reference == "median":
             ref = np.median(y, axis=0)
         else:
-            front = _front_points(y)
+            front = front_points(y)
             ref = front.max(axis=0) + 0.1 * (front.max(axis=0) - low)
         span = np.where(ref - low > 1e-12, ref - low, 1.0)
         return low, low + span
 
-    def _candidates(self, encoder: "_Encoder", trials: list["FrozenTrial"], space: dict[str, BaseDistribution],
+    def _candidates(self, encoder: "Encoder", trials: list["FrozenTrial"], space: dict[str, BaseDistribution],
                     done: list[dict[str, Any]]) -> np.ndarray:
         """Every untried configuration where the space holds few enough, else random ones and one- or
         two-knob steps from the trials done."""
@@ -244,208 +244,3 @@ class PoolEHVISampler(BaseSampler):
             rows = np.vstack([rows, steps])
         untried = np.array([tuple(r) not in seen for r in rows.tolist()])
         return encoder.from_index(rows[untried] if untried.any() else rows[:1])
-
-
-class _Encoder:
-    """Knob values to the model's coordinates: categorical knobs by their choice's index (the kernel
-    compares them as equal or not), numbers in [0, 1] on their scale (log where the distribution is)."""
-
-    def __init__(self, names: list[str], dists: list[BaseDistribution]) -> None:
-        self.names, self.dists = names, dists
-        self.groups = [isinstance(d, CategoricalDistribution) for d in dists]
-
-    def sizes(self) -> list[int] | None:
-        out = []
-        for d in self.dists:
-            if isinstance(d, CategoricalDistribution):
-                out.append(len(d.choices))
-            elif isinstance(d, IntDistribution) and not d.log:
-                out.append((d.high - d.low) // d.step + 1)
-            else:
-                return None
-        return out
-
-    def index(self, params: dict[str, Any]) -> list[Any]:
-        out: list[Any] = []
-        for n, d in zip(self.names, self.dists):
-            v = params[n]
-            if isinstance(d, CategoricalDistribution):
-                out.append(d.choices.index(v))
-            elif isinstance(d, IntDistribution) and not d.log:
-                out.append((v - d.low) // d.step)
-            else:
-                out.append(self._unit(d, v))
-        return out
-
-    def random_index(self, rng: np.random.RandomState, n: int) -> np.ndarray:
-        """`n` random configurations, as `index` gives them (rows)."""
-        columns = []
-        for d in self.dists:
-            if isinstance(d, CategoricalDistribution):
-                columns.append(rng.randint(len(d.choices), size=n))
-            elif isinstance(d, IntDistribution) and not d.log:
-                columns.append(rng.randint((d.high - d.low) // d.step + 1, size=n))
-            else:
-                columns.append(rng.rand(n))
-        return np.column_stack(columns).astype(float)
-
-    @staticmethod
-    def _unit(d: BaseDistribution, v: float) -> float:
-        assert isinstance(d, (FloatDistribution, IntDistribution))
-        if d.log:
-            return (math.log(v) - math.log(d.low)) / max(math.log(d.high) - math.log(d.low), 1e-12)
-        return (v - d.low) / max(d.high - d.low, 1e-12)
-
-    def encode(self, params: list[dict[str, Any]]) -> np.ndarray:
-        return self.from_index(np.array([self.index(p) for p in params], dtype=float))
-
-    def from_index(self, index: np.ndarray) -> np.ndarray:
-        x = np.array(index, dtype=float)
-        for j, d in enumerate(self.dists):
-            if isinstance(d, IntDistribution) and not d.log:
-                x[:, j] = x[:, j] / max((d.high - d.low) // d.step, 1)
-        return x
-
-    def decode(self, x: np.ndarray) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for v, n, d in zip(x, self.names, self.dists):
-            if isinstance(d, CategoricalDistribution):
-                out[n] = d.choices[int(round(v))]
-            elif isinstance(d, IntDistribution):
-                if d.log:
-                    raw = math.exp(math.log(d.low) + v * (math.log(d.high) - math.log(d.low)))
-                else:
-                    raw = d.low + v * (d.high - d.low)
-                out[n] = int(min(max(d.low + round((raw - d.low) / d.step) * d.step, d.low), d.high))
-            else:
-                assert isinstance(d, FloatDistribution)
-                raw = (math.exp(math.log(d.low) + v * (math.log(d.high) - math.log(d.low))) if d.log
-                       else d.low + v * (d.high - d.low))
-                if d.step is not None:
-                    raw = d.low + round((raw - d.low) / d.step) * d.step
-                out[n] = float(min(max(raw, d.low), d.high))
-        return out
-
-
-class _GP:
-    """A Gaussian process with a Matern-5/2 kernel over per-knob distances (Hamming for categorical
-    knobs), its length scales, signal and noise fitted by maximising the marginal likelihood."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, groups: list[bool], theta: np.ndarray) -> None:
-        self.x, self.groups, self.theta = x, np.array(groups), theta
-        self.mu, self.sd = float(np.mean(y)), float(np.std(y)) or 1.0
-        z = (y - self.mu) / self.sd
-        k = self._k(x, x) + (np.exp(theta[-1]) + 1e-6) * np.eye(len(x))
-        self.chol = np.linalg.cholesky(k)
-        self.alpha = cho_solve((self.chol, True), z, check_finite=False)
-
-    @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, groups: list[bool], last: np.ndarray | None = None) -> "_GP":
-        """Fitted from the default hyperparameters and from `last` (the previous fit's), where given:
-        the better of the two (the previous optimum alone can hold on to a poor local one)."""
-        from scipy.optimize import minimize
-
-        z = (y - np.mean(y)) / (np.std(y) or 1.0)
-        own = _distances(x, x, np.array(groups)).astype(float)
-        model = cls.__new__(cls)
-        model.x, model.groups = x, np.array(groups)
-
-        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            """The negative log marginal likelihood (with a prior keeping length scales near the
-            knobs' ranges) and its gradient."""
-            n, dims = len(x), x.shape[1]
-            inv = np.exp(-2.0 * theta[:dims])  # 1 / length scale ** 2
-            r = np.sqrt(5.0 * np.tensordot(inv, own, axes=1))
-            decay = np.exp(theta[-2]) * np.exp(-r)
-            k = decay * (1.0 + r + r * r / 3.0) + (np.exp(theta[-1]) + 1e-6) * np.eye(n)
-            try:
-                chol = np.linalg.cholesky(k)
-            except np.linalg.LinAlgError:
-                return 1e10, np.zeros_like(theta)
-            a = cho_solve((chol, True), z, check_finite=False)
-            value = float(0.5 * z @ a + np.log(np.diag(chol)).sum() + np.sum(theta[:dims] ** 2) / 8.0)
-            w = cho_solve((chol, True), np.eye(n), check_finite=False) - np.outer(a, a)
-            shared = (5.0 / 3.0) * decay * (1.0 + r)  # d k / d theta_j = shared * inv_j * own_j
-            grad = np.empty_like(theta)
-            grad[:dims] = 0.5 * np.tensordot(own, w * shared, axes=([1, 2], [0, 1])) * inv + theta[:dims] / 4.0
-            grad[-2] = 0.5 * float(np.sum(w * (k - (np.exp(theta[-1]) + 1e-6) * np.eye(n))))
-            grad[-1] = 0.5 * float(np.trace(w)) * np.exp(theta[-1])
-            return value, grad
-
-        bounds = [(-4.0, 4.0)] * x.shape[1] + [(-3.0, 3.0), (-10.0, 1.0)]
-        starts = [np.concatenate([np.zeros(x.shape[1]), [0.0, math.log(0.1)]])]
-        if last is not None and len(last) == len(starts[0]):
-            starts.append(last)
-        fits = [minimize(loss, s, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 80}) for s in starts]
-        return cls(x, y, groups, min(fits, key=lambda f: f.fun).x)
-
-    def _k(self, a: np.ndarray, b: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
-        """The kernel between rows of `a` and `b`; `d` their per-knob distances, when already known."""
-        d = _distances(a, b, self.groups) if d is None else d
-        inv = np.exp(-2.0 * self.theta[: a.shape[1]]).astype(d.dtype)  # 1 / length scale ** 2
-        r = np.sqrt(5.0 * np.tensordot(inv, d, axes=1))
-        return np.exp(self.theta[-2]) * (1.0 + r + r * r / 3.0) * np.exp(-r)
-
-    def predict(self, x: np.ndarray, d: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation at the rows of `x` (`d`: their distances to the training rows)."""
-        ks = self._k(x, self.x, d)
-        mean = ks @ self.alpha
-        v = solve_triangular(self.chol, ks.T, lower=True, check_finite=False)
-        var = np.maximum(np.exp(self.theta[-2]) - np.sum(v * v, axis=0), 1e-12)
-        return self.mu + self.sd * mean, self.sd * np.sqrt(var)
-
-
-def _distances(a: np.ndarray, b: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Per knob, the squared distance between every row of `a` and of `b` (0 or 1 for a category)."""
-    d = np.empty((a.shape[1], len(a), len(b)), dtype=np.float32)
-    for j in range(a.shape[1]):
-        if groups[j]:
-            d[j] = a[:, j, None] != b[None, :, j]
-        else:
-            d[j] = (a[:, j, None] - b[None, :, j]) ** 2
-    return d
-
-
-def _normal_scores(y: np.ndarray) -> np.ndarray:
-    """Each column by its rank, as standard normal quantiles (ties share their mean rank): a model of
-    ranks is not thrown by the outliers of a table (a network that did not learn, a trial 10x slower)."""
-    from scipy.special import ndtri
-    from scipy.stats import rankdata
-
-    n = len(y)
-    return np.column_stack([ndtri((rankdata(y[:, k]) - 0.5) / n) for k in range(y.shape[1])])
-
-
-def _front_points(points: np.ndarray) -> np.ndarray:
-    """The non-dominated rows of minimisation points."""
-    keep = [i for i, p in enumerate(points)
-            if not np.any(np.all(points <= p, axis=1) & np.any(points < p, axis=1))]
-    return points[keep]
-
-
-def _cells(front: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The region below `ref` that `front` does not dominate, as boxes (lower, upper corners): the grid
-    drawn through the front's coordinates on every axis but the last, each column of it reaching from
-    minus infinity on the last axis up to the lowest front point that dominates the column's corner."""
-    m = len(ref)
-    inside = front[np.all(front < ref, axis=1)]
-    edges = [np.concatenate([[-np.inf], np.unique(inside[:, k]), [ref[k]]]) for k in range(m - 1)]
-    idx = np.array(list(np.ndindex(*[len(e) - 1 for e in edges])), dtype=np.int64).reshape(-1, m - 1)
-    lower = np.column_stack([edges[k][idx[:, k]] for k in range(m - 1)] + [np.full(len(idx), -np.inf)])
-    upper = np.column_stack([edges[k][idx[:, k] + 1] for k in range(m - 1)] + [np.full(len(idx), ref[-1])])
-    if len(inside):
-        covers = np.all(inside[None, :, : m - 1] <= lower[:, None, : m - 1], axis=2)  # column x point
-        upper[:, -1] = np.min(np.where(covers, inside[None, :, -1], ref[-1]), axis=1)
-    keep = upper[:, -1] > -np.inf
-    return lower[keep], upper[keep]
-
-
-def _improvement(points: np.ndarray, cells: tuple[np.ndarray, np.ndarray], chunk: int = 20_000) -> np.ndarray:
-    """Each point's hypervolume improvement: the volume of the non-dominated boxes it dominates."""
-    lower, upper = cells
-    out = np.empty(len(points))
-    for s in range(0, len(points), chunk):
-        p = points[s: s + chunk]
-        side = upper[None, :, :] - np.maximum(lower[None, :, :], p[:, None, :])
-        out[s: s + chunk] = np.prod(np.clip(side, 0.0, None), axis=2).sum(axis=1)
-    return out
