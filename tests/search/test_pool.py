@@ -99,6 +99,14 @@ def test_it_finds_more_of_the_front_than_random_search() -> None:
     assert np.mean(model) > np.mean(rand), (model, rand)
 
 
+def test_baselines_without_parameters_do_not_turn_it_into_random_search() -> None:
+    study = _study({"n_startup_trials": 3})
+    study.add_trial(optuna.trial.create_trial(values=[5.0, 2.0]))  # a TF-IDF baseline: values, no parameters
+    study.optimize(_objective, n_trials=8)
+    reasons = [study.sampler.proposal_reason(t.number) or "" for t in study.trials[4:]]
+    assert all(r.startswith("model-based (expected hypervolume improvement") for r in reasons), reasons
+
+
 def test_trials_in_flight_are_believed_and_not_proposed_twice() -> None:
     study = _study({"n_startup_trials": 5})
     study.optimize(_objective, n_trials=6)

@@ -27,7 +27,6 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
-from optuna.search_space import IntersectionSearchSpace
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
@@ -71,7 +70,6 @@ class PoolEHVISampler(BaseSampler):
         self.max_share = max_share
         self._rng = np.random.RandomState(seed)
         self._random = RandomSampler(seed=seed)
-        self._space = IntersectionSearchSpace()
         self._reasons: dict[int, str] = {}
         self._delegated: set[int] = set()  # trials the fallback proposes
         self._cost: float | None = None  # seconds the last model proposal took
@@ -116,8 +114,14 @@ class PoolEHVISampler(BaseSampler):
         if trial.number in self._delegated:
             assert self.fallback is not None
             return self.fallback.infer_relative_search_space(study, trial)
-        space = self._space.calculate(study)
-        return {n: d for n, d in sorted(space.items()) if not d.single()}
+        # the knobs every finished trial searched alike, baselines (trials without parameters) left out:
+        # Optuna's IntersectionSearchSpace counts them, and one TF-IDF baseline would empty it
+        space: dict[str, BaseDistribution] | None = None
+        for t in trials_for(study, trial):
+            if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.distributions:
+                space = dict(t.distributions) if space is None else {
+                    n: d for n, d in space.items() if t.distributions.get(n) == d}
+        return {n: d for n, d in sorted((space or {}).items()) if not d.single()}
 
     def sample_independent(self, study: optuna.Study, trial: "FrozenTrial", param_name: str,
                            param_distribution: BaseDistribution) -> Any:
