@@ -167,22 +167,30 @@ class PoolEHVISampler(BaseSampler):
         y, baselines = scores[: len(complete)], scores[len(complete):]
         feasible = np.array([not t.constraints or all(c <= 0.0 for c in t.constraints.values()) for t in complete])
         x = encoder.encode([t.params for t in complete])
+        # the objectives' models learn from the feasible trials (a collapsed model's small fairness gap
+        # says nothing of a model that learned), from all while fewer than 2 are; the constraints' own
+        # models say where trials break them
+        learn = feasible if feasible.sum() >= 2 else np.ones(len(complete), dtype=bool)
         candidates = self._candidates(encoder, trials, search_space, [t.params for t in complete])
         if len(candidates) == 0:
             return {}
-        models = [GP.fit(x, y[:, k], encoder.groups, self._theta.get((tuple(names), k)))
+        models = [GP.fit(x[learn], y[learn, k], encoder.groups, self._theta.get((tuple(names), k)))
                   for k in range(y.shape[1])]
         self._theta.update({(tuple(names), k): m.theta for k, m in enumerate(models)})
         pending = [t for t in searched if t.state in _PENDING and t.number != trial.number]
+        xp = encoder.encode([t.params for t in pending]) if pending else x[:0]
+        feasibility, pending_feasible = self._feasibility(complete, x, encoder, candidates, xp)
         believed = np.vstack([y[feasible], baselines])
         if pending:  # running trials count as done, at the value the models expect of them (a kriging
-            # believer: in the front, and in the models, whose uncertainty around them goes)
-            xp = encoder.encode([t.params for t in pending])
+            # believer: in the front where they are likely feasible, and in the models, whose
+            # uncertainty around them goes)
             expect = np.column_stack([m.predict(xp)[0] for m in models])
-            believed = np.vstack([believed, expect])
-            x = np.vstack([x, xp])
-            models = [GP(x, np.concatenate([y[:, k], expect[:, k]]), encoder.groups, m.theta)
+            believed = np.vstack([believed, expect[pending_feasible >= 0.5]])
+            x = np.vstack([x[learn], xp])
+            models = [GP(x, np.concatenate([y[learn, k], expect[:, k]]), encoder.groups, m.theta)
                       for k, m in enumerate(models)]
+        else:
+            x = x[learn]
         if len(believed) == 0:
             believed = y
         low, ref = self._box(y, believed)
@@ -195,20 +203,43 @@ class PoolEHVISampler(BaseSampler):
         cells = nondominated_boxes(front, np.ones(len(ref)))
         # shortlist by the hypervolume improvement of an optimistic point, then Monte Carlo; with three
         # objectives or more the boxes are many: fewer candidates go on to the Monte Carlo step
-        optimistic = improvement(mean_n - std_n, cells)
+        optimistic = improvement(mean_n - std_n, cells) * feasibility
         shortlist = int(np.clip(8_000_000 // (len(cells[0]) * self.samples), 20, self.shortlist))
         order = np.argsort(-optimistic, kind="stable")[:shortlist]
         draws = mean_n[order, None, :] + std_n[order, None, :] * self._rng.standard_normal(
             (len(order), self.samples, mean_n.shape[1]))
         expected = improvement(draws.reshape(-1, mean_n.shape[1]), cells).reshape(len(order), self.samples).mean(1)
+        expected = expected * feasibility[order]  # times the chance the constraints hold there
         if expected.max() <= 0.0:  # nothing is expected to improve the front: the most uncertain candidate
-            best = int(np.argmax(std_n.sum(axis=1)))
+            best = int(np.argmax(std_n.sum(axis=1) * feasibility))
             why = "model-based (no candidate expected to improve the front: the least known)"
         else:
             best = int(order[int(np.argmax(expected))])
             why = f"model-based (expected hypervolume improvement, from {len(complete)} trials, {len(pending)} running)"
         self._reasons[trial.number] = why
         return encoder.decode(candidates[best])
+
+    @staticmethod
+    def _feasibility(complete: list["FrozenTrial"], x: np.ndarray, encoder: Encoder, candidates: np.ndarray,
+                     xp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The chance that every constraint holds (value <= 0) at each candidate and each running trial:
+        a Gaussian process per constraint some trial broke (a collapsed trial breaks ``learned``; its
+        tiny fairness gap and quick latency would otherwise draw the search to where models collapse)."""
+        from scipy.special import ndtr
+
+        at_candidates, at_pending = np.ones(len(candidates)), np.ones(len(xp))
+        names = set.intersection(*(set(t.constraints) for t in complete)) if complete else set()
+        for name in sorted(names):
+            c = np.array([t.constraints[name] for t in complete], dtype=float)
+            if not np.all(np.isfinite(c)) or np.all(c <= 0.0):
+                continue
+            model = GP.fit(x, c, encoder.groups)
+            mean, std = model.predict(candidates)
+            at_candidates *= ndtr(-mean / std)
+            if len(xp):
+                mean, std = model.predict(xp)
+                at_pending *= ndtr(-mean / std)
+        return at_candidates, at_pending
 
     def _box(self, y: np.ndarray, believed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         low = believed.min(axis=0)
