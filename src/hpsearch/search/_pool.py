@@ -159,7 +159,7 @@ class PoolEHVISampler(BaseSampler):
         names = sorted(search_space)
         encoder = Encoder(names, [search_space[n] for n in names])
         signs = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in study.directions])
-        # the models learn from every complete trial; the front holds the feasible ones, with the
+        # values as ranks among every complete trial; the front holds the feasible ones, with the
         # parameterless baselines (a proposal has to beat TF-IDF too)
         everything = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
         scores = normal_scores(np.array([t.values for t in complete + [t for t in everything if not t.params]],
