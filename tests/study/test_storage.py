@@ -56,17 +56,21 @@ def test_postgresql_study_round_trip() -> None:
         optuna.delete_study(study_name=name, storage=storage)
 
 
+def _url(backend: str, tmp_path) -> str:
+    """The test database of `backend`: PostgreSQL's `test` database, or a new SQLite file."""
+    if backend == "postgresql":
+        need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
+        return "postgresql://postgres@127.0.0.1:5432/test"
+    return f"sqlite:///{tmp_path / 'study.db'}"
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_trials_attributes_written_at_once_read_back_as_optunas_own(backend: str, tmp_path) -> None:
     """write_user_attrs (one transaction) against set_user_attr (one per key): the same user_attrs,
     on the Optuna schema revision it is pinned to; a finished trial refuses either way."""
     from hpsearch.study._storage import BATCHED_SCHEMA_REVISIONS, _batchable, write_user_attrs
 
-    if backend == "postgresql":
-        need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
-        url = "postgresql://postgres@127.0.0.1:5432/test"
-    else:
-        url = f"sqlite:///{tmp_path / 'attrs.db'}"
+    url = _url(backend, tmp_path)
     storage = open_storage(url)
     assert storage.get_current_version() in BATCHED_SCHEMA_REVISIONS and _batchable(storage)
     name = f"attrs-{uuid.uuid4().hex[:8]}"
@@ -102,11 +106,7 @@ def test_a_trial_finished_at_once_reads_back_as_optunas_tell(backend: str, tmp_p
 
     from hpsearch.study._storage import can_finish_at_once, finish_trial
 
-    if backend == "postgresql":
-        need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
-        url = "postgresql://postgres@127.0.0.1:5432/test"
-    else:
-        url = f"sqlite:///{tmp_path / 'finish.db'}"
+    url = _url(backend, tmp_path)
     storage = open_storage(url)
     assert can_finish_at_once(storage)
     name = f"finish-{uuid.uuid4().hex[:8]}"

@@ -5,13 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def front_points(points: np.ndarray) -> np.ndarray:
-    """The non-dominated rows of minimisation points."""
-    keep = [i for i, p in enumerate(points)
-            if not np.any(np.all(points <= p, axis=1) & np.any(points < p, axis=1))]
-    return points[keep]
-
-
 def nondominated_boxes(front: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The region below `ref` that `front` does not dominate, as boxes (lower, upper corners): the grid
     drawn through the front's coordinates on every axis but the last, each column of it reaching from

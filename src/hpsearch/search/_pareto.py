@@ -6,15 +6,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import optuna
 
 
 def pareto_front(trials: Sequence["optuna.trial.FrozenTrial"], directions: Sequence["optuna.study.StudyDirection"]
                  ) -> list["optuna.trial.FrozenTrial"]:
     """The trials no other of `trials` dominates, by number; trials with equal values are all kept,
-    as `study.best_trials` keeps them. Called for every proposal of ``tpe_local``: the points in
-    lexicographic order, each checked only against the front found so far (a point can be dominated
-    only by one that sorts before it)."""
+    as `study.best_trials` keeps them. Called for every proposal of ``tpe_local``."""
     import numpy as np
     import optuna
 
@@ -22,6 +21,15 @@ def pareto_front(trials: Sequence["optuna.trial.FrozenTrial"], directions: Seque
         return []
     signs = np.array([-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in directions])
     points = np.array([t.values for t in trials], dtype=float) * signs  # every objective minimised
+    return sorted((trials[i] for i in nondominated(points)), key=lambda t: t.number)
+
+
+def nondominated(points: "np.ndarray") -> list[int]:
+    """The rows of minimisation `points` that no other row dominates (equal rows all kept): the rows in
+    lexicographic order, each checked only against the front found so far (a point can be dominated
+    only by one that sorts before it)."""
+    import numpy as np
+
     front: list[int] = []
     for i in np.lexsort(points.T[::-1]):
         if front:
@@ -29,4 +37,4 @@ def pareto_front(trials: Sequence["optuna.trial.FrozenTrial"], directions: Seque
             if ((kept <= points[i]).all(axis=1) & (kept < points[i]).any(axis=1)).any():
                 continue
         front.append(int(i))
-    return sorted((trials[i] for i in front), key=lambda t: t.number)
+    return front

@@ -31,7 +31,8 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from hpsearch.search._gp import GP, Encoder, distances, normal_scores
-from hpsearch.search._hypervolume import front_points, improvement, nondominated_boxes
+from hpsearch.search._hypervolume import improvement, nondominated_boxes
+from hpsearch.search._pareto import nondominated
 from hpsearch.search._snapshot import trials_for
 
 if TYPE_CHECKING:
@@ -194,7 +195,8 @@ class PoolEHVISampler(BaseSampler):
         if len(believed) == 0:
             believed = y
         low, ref = self._box(y, believed)
-        front = front_points((believed - low) / (ref - low))
+        normalised = (believed - low) / (ref - low)
+        front = normalised[sorted(nondominated(normalised))]
         d = distances(candidates, x, np.array(encoder.groups))
         predicted = [m.predict(candidates, d) for m in models]
         mean = np.column_stack([p[0] for p in predicted])
@@ -246,7 +248,7 @@ class PoolEHVISampler(BaseSampler):
         if self.reference == "median":
             ref = np.median(y, axis=0)
         else:
-            front = front_points(y)
+            front = y[sorted(nondominated(y))]
             ref = front.max(axis=0) + 0.1 * (front.max(axis=0) - low)
         span = np.where(ref - low > 1e-12, ref - low, 1.0)
         return low, low + span

@@ -57,14 +57,21 @@ _STARTUP = {"tpe": ("n_startup_trials", 10), "tpe_local": ("n_startup_trials", 5
             "nsga2": ("population_size", 50)}
 
 
-def _tpe_local(seed: int, local_share: float = 0.3, local_after: int = 10, **options: Any) -> "optuna.samplers.BaseSampler":
-    """Multivariate TPE (constant liar on) with local steps from the front (``_local``), never
-    proposing knob values that failed for a reason that holds everywhere (``_avoid``)."""
-    from hpsearch.search._avoid import AvoidFailures
+def _front_local_tpe(seed: int, local_share: float = 0.3, local_after: int = 10,
+                     **options: Any) -> "optuna.samplers.BaseSampler":
+    """Multivariate TPE (constant liar on) with local steps from the front (``_local``)."""
     from hpsearch.search._local import FrontLocalSearch
 
     tpe = _optuna("TPESampler", multivariate=True, constant_liar=True, n_startup_trials=5)(seed, **options)
-    return AvoidFailures(FrontLocalSearch(tpe, local_share=local_share, local_after=local_after, seed=seed), seed=seed)
+    return FrontLocalSearch(tpe, local_share=local_share, local_after=local_after, seed=seed)
+
+
+def _tpe_local(seed: int, **options: Any) -> "optuna.samplers.BaseSampler":
+    """`_front_local_tpe`, never proposing knob values that failed for a reason that holds
+    everywhere (``_avoid``)."""
+    from hpsearch.search._avoid import AvoidFailures
+
+    return AvoidFailures(_front_local_tpe(seed, **options), seed=seed)
 
 
 register_sampler("tpe_local", _tpe_local)
@@ -79,10 +86,11 @@ def _gp_pool(seed: int, n_startup_trials: int = 10, reference: str = "nadir", ma
     from hpsearch.search._avoid import AvoidFailures
     from hpsearch.search._pool import PoolEHVISampler
 
-    fallback = _tpe_local(seed, local_share=local_share, local_after=local_after, n_startup_trials=n_startup_trials)
+    fallback = _front_local_tpe(seed, local_share=local_share, local_after=local_after,
+                                n_startup_trials=n_startup_trials)
     pool = PoolEHVISampler(n_startup_trials=n_startup_trials, enumerate_up_to=enumerate_up_to, pool_size=pool_size,
                            samples=samples, shortlist=shortlist, reference=reference, max_share=max_share,
-                           fallback=fallback.base, seed=seed)  # type: ignore[attr-defined]
+                           fallback=fallback, seed=seed)
     return AvoidFailures(pool, seed=seed)
 
 
