@@ -1,8 +1,17 @@
-"""docs/benchmarks.md is written by the benchmark scripts, one section each: replace a section in place."""
+"""docs/benchmarks.md is written by the benchmark scripts, one section each: replace a section in place;
+each script keeps its results as JSON under benchmarks/results/."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
+
+
+def save_results(path: Path, results: Any, **dumps: Any) -> None:
+    """Keep a run's `results` as JSON at `path` (its folder made where missing); `dumps`: json.dumps' options."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, **{"indent": 1, **dumps}) + "\n", encoding="utf-8")
 
 
 def replace_section(docs: Path, section: str, before: str | None = None) -> None:

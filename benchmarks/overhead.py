@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _docs import replace_section  # noqa: E402
+from _docs import replace_section, save_results  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "overhead.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -246,8 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {"rows": rows, "date": time.strftime("%Y-%m-%d"), "machine": describe(),
                "command": f".venv/bin/python benchmarks/overhead.py --trials {args.trials} --attrs {args.attrs}"}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    save_results(RESULTS, results)
     write_docs(results)
     return 0
 

@@ -45,7 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _docs import replace_section  # noqa: E402
+from _docs import replace_section, save_results  # noqa: E402
 
 SHARED = Path(os.environ.get("HPSEARCH_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
 RESULTS = ROOT / "benchmarks" / "results" / "peer_trainer.json"
@@ -354,8 +354,7 @@ def main(argv: list[str] | None = None) -> int:
                eval=args.eval, note=args.note, **shape)
     # a run replaces the kept one of the same command and note (the note says what changed between runs)
     results["runs"] = [r for r in results["runs"] if (r["command"], r.get("note")) != (command, run["note"])] + [run]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    save_results(RESULTS, results)
     write_docs(results)
     return 0
 

@@ -47,7 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _docs import replace_section  # noqa: E402
+from _docs import replace_section, save_results  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "search_efficiency.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -402,8 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join([".venv/bin/python benchmarks/search_efficiency.py", *(argv if argv is not None else sys.argv[1:])])
     result = {"command": command, "machine": describe(), "date": time.strftime("%Y-%m-%d"),
               "optuna": optuna.__version__, "seeds": args.seeds, "problems": problems, "warm_start": warm}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    save_results(RESULTS, result)
     write_docs(result)
     return 0
 
