@@ -162,3 +162,13 @@ def test_a_bad_option_is_refused() -> None:
         make_sampler("gp_pool", 0, {"max_share": 0})
     with pytest.raises(TypeError):
         make_sampler("gp_pool", 0, {"n_ei_candidates": 24})
+
+
+def test_the_random_start_is_at_most_a_third_of_the_budget_unless_the_preset_names_it() -> None:
+    from hpsearch.search import fit_to_budget
+
+    assert fit_to_budget("gp_pool", {}, 10) == {"n_startup_trials": 3}
+    assert fit_to_budget("gp_pool", {}, 100) == {"n_startup_trials": 10}  # the sampler's own default
+    assert fit_to_budget("tpe", {"seed": 1}, 4) == {"seed": 1, "n_startup_trials": 2}  # never below 2
+    assert fit_to_budget("gp_pool", {"n_startup_trials": 7}, 10) == {"n_startup_trials": 7}
+    assert fit_to_budget("nsga2", {}, 10) == {}  # a population, not a random start
