@@ -310,7 +310,7 @@ def targets(problems: dict[str, Any]) -> list[str]:
         for k, rows in problems.get(name, {}).get("by_in_flight", {}).items():
             if "hpsearch" in rows and n in rows["hpsearch"]:
                 got = rows["hpsearch"][n]["mean"]
-                lines.append(f"- {name} HV@{n} >= {goal:.2f}, {k} in flight: {got:.3f} — "
+                lines.append(f"- {name} HV@{n} >= {goal:.2f}, {k} in flight: {got:.4f} — "
                              f"{'met' if got >= goal else 'not met'}")
     for name, problem in problems.items():
         for k, rows in problem["by_in_flight"].items():
@@ -330,6 +330,9 @@ def write_docs(result: dict[str, Any]) -> None:
         SECTION,
         "",
         f"Reproduce: `{result['command']}` ({result['machine']}, {result['date']}; Optuna {result['optuna']}).",
+        *[f"Rows of {', '.join(f'`{s}`' for s in a['strategies'])} added by `{a['command']}` ({a['machine']}, "
+          f"{a['date']}; Optuna {a['optuna']}); the figures do not depend on the machine, the seconds do."
+          for a in result.get("added", [])],
         "",
         "Hypervolume after N trials as a fraction of the true front's (../shared/BENCHMARKS.md §1: each objective",
         "normalised between its table minimum and median, reference point 1.0), mean ± standard error over "
@@ -339,8 +342,9 @@ def write_docs(result: dict[str, Any]) -> None:
         "peers are Optuna's samplers with their defaults (`tpe` = `TPESampler()`, Optuna's default for several",
         "objectives). 'in flight 4': four trials are asked before the first is told. OptunaHub's AutoSampler is",
         "not measured: OptunaHub loads its samplers from GitHub at run time, and this machine reaches only the",
-        "package registries. `gp` (`GPSampler`) is a strategy of the script but left out of this run: one 50-trial",
-        "run took ~170 s on these 2 cores, hours for the whole table (add `--strategies ... gp` on a larger machine).",
+        "package registries. `gp` (`GPSampler`) takes minutes per 100-trial run on 2 cores (its proposals grow",
+        "with the trials), so it runs on its own (`--strategies gp --add`) where it is in the tables; `seeds`",
+        "says how many seeds each row has.",
         "",
     ]
     lines += targets(result["problems"]) + [""]
@@ -360,13 +364,28 @@ def write_docs(result: dict[str, Any]) -> None:
         for k, rows in problem["by_in_flight"].items():
             checkpoints = [c for c in rows[next(iter(rows))] if c != "seconds"]
             lines += [f"**{problem['title']}, {k} in flight**", "",
-                      "| strategy | " + " | ".join(f"HV@{c}" for c in checkpoints) + " | seconds |",
-                      "|---|" + "---|" * (len(checkpoints) + 1)]
+                      "| strategy | seeds | " + " | ".join(f"HV@{c}" for c in checkpoints) + " | seconds |",
+                      "|---|---|" + "---|" * (len(checkpoints) + 1)]
             for strategy, row in rows.items():
                 cells = " | ".join(f"{row[c]['mean']:.3f} ± {row[c]['se']:.3f}" for c in checkpoints)
-                lines.append(f"| {strategy} | {cells} | {row['seconds']:.0f} |")
+                lines.append(f"| {strategy} | {len(row[checkpoints[0]]['seeds'])} | {cells} | {row['seconds']:.0f} |")
             lines.append("")
     replace_section(DOCS, "\n".join(lines))
+
+
+def add_rows(kept: dict[str, Any], new: dict[str, Any], strategies: list[str]) -> dict[str, Any]:
+    """`kept` with `new`'s rows of `strategies` put in (replacing theirs); each row keeps the command,
+    machine and date it was measured with, so the page can say which run gave which row."""
+    merged = json.loads(json.dumps(kept))
+    run = {key: new[key] for key in ("command", "machine", "date", "optuna")}
+    merged.setdefault("added", [])
+    merged["added"] = [a for a in merged["added"] if not set(a["strategies"]) <= set(strategies)]
+    merged["added"].append({**run, "strategies": strategies})
+    for name, problem in new["problems"].items():
+        target = merged["problems"].setdefault(name, {"title": problem["title"], "by_in_flight": {}})
+        for k, rows in problem["by_in_flight"].items():
+            target["by_in_flight"].setdefault(k, {}).update({s: rows[s] for s in strategies if s in rows})
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -383,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="HPOBench datasets to warm-start vehicle from (HV after 10 trials, with and without)")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the results and the page alone")
     parser.add_argument("--docs-only", action="store_true", help="rewrite the page from the kept results")
+    parser.add_argument("--add", action="store_true",
+                        help="put this run's rows into the kept results (its strategies' rows replaced, the others "
+                             "kept with their command): for a slow peer run on its own")
     args = parser.parse_args(argv)
     if args.docs_only:
         write_docs(json.loads(RESULTS.read_text(encoding="utf-8")))
@@ -402,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join([".venv/bin/python benchmarks/search_efficiency.py", *(argv if argv is not None else sys.argv[1:])])
     result = {"command": command, "machine": describe(), "date": time.strftime("%Y-%m-%d"),
               "optuna": optuna.__version__, "seeds": args.seeds, "problems": problems, "warm_start": warm}
+    if args.add:
+        result = add_rows(json.loads(RESULTS.read_text(encoding="utf-8")), result, args.strategies)
     save_results(RESULTS, result)
     write_docs(result)
     return 0
