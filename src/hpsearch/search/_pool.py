@@ -34,6 +34,7 @@ from hpsearch.search._gp import GP, Encoder, distances, normal_scores
 from hpsearch.search._hypervolume import improvement, nondominated_boxes
 from hpsearch.search._pareto import nondominated
 from hpsearch.search._snapshot import trials_for
+from hpsearch.search._space import searched_space
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -115,14 +116,7 @@ class PoolEHVISampler(BaseSampler):
         if trial.number in self._delegated:
             assert self.fallback is not None
             return self.fallback.infer_relative_search_space(study, trial)
-        # the knobs every finished trial searched alike, baselines (trials without parameters) left out:
-        # Optuna's IntersectionSearchSpace counts them, and one TF-IDF baseline would empty it
-        space: dict[str, BaseDistribution] | None = None
-        for t in trials_for(study, trial):
-            if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.distributions:
-                space = dict(t.distributions) if space is None else {
-                    n: d for n, d in space.items() if t.distributions.get(n) == d}
-        return {n: d for n, d in sorted((space or {}).items()) if not d.single()}
+        return searched_space(trials_for(study, trial))  # baselines left out (``_space``)
 
     def sample_independent(self, study: optuna.Study, trial: "FrozenTrial", param_name: str,
                            param_distribution: BaseDistribution) -> Any:

@@ -26,9 +26,17 @@ def _optuna(class_name: str, **defaults: Any) -> SamplerFactory:
 
         import optuna
 
+        from hpsearch.search._space import SearchedSpace
+
+        merged = {**defaults, **options}
         with warnings.catch_warnings():  # constant_liar is "experimental" in Optuna 5
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return getattr(optuna.samplers, class_name)(seed=seed, **{**defaults, **options})  # type: ignore[no-any-return]
+            sampler = getattr(optuna.samplers, class_name)(seed=seed, **merged)
+        # where Optuna's intersection of every trial's parameters decides what is sampled together,
+        # a baseline (no parameters) would empty it: give the sampler the space the trials searched
+        relative = class_name == "NSGAIISampler" or (class_name == "TPESampler" and merged.get("multivariate")
+                                                     and not merged.get("group"))
+        return SearchedSpace(sampler) if relative else sampler  # type: ignore[no-any-return]
 
     factory.__name__ = class_name
     return factory
