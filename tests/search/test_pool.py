@@ -107,6 +107,34 @@ def test_baselines_without_parameters_do_not_turn_it_into_random_search() -> Non
     assert all(r.startswith("model-based (expected hypervolume improvement") for r in reasons), reasons
 
 
+def test_baselines_better_than_every_trial_leave_it_improving_the_trials_own_front() -> None:
+    """TF-IDF beats every fine-tuned trial (as on legal_unfair_tos): the search still seeks the best of
+    fine-tuning, not the least known configuration."""
+
+    def own_front_hv(study: optuna.Study) -> float:
+        points = sorted((t.values[0] / 10.0, t.values[1] / 12.0) for t in study.trials if t.params)
+        area, best = 0.0, 0.0  # a 2-D staircase against (accuracy 0, cost 1): accuracy up, cost down
+        for accuracy, cost in sorted(points, key=lambda p: p[1]):
+            if accuracy > best:
+                area += (accuracy - best) * (1.0 - cost)
+                best = accuracy
+        return area
+
+    model, rand = [], []
+    for seed in range(3):
+        study = _study({"n_startup_trials": 5}, seed)
+        study.add_trial(optuna.trial.create_trial(values=[50.0, -5.0]))  # dominates every configuration
+        study.optimize(_objective, n_trials=20)
+        reasons = [study.sampler.proposal_reason(t.number) or "" for t in study.trials[6:]]
+        assert all("the trials' own front: the baselines dominate it" in r for r in reasons), reasons
+        model.append(own_front_hv(study))
+        random = optuna.create_study(directions=["maximize", "minimize"],
+                                     sampler=optuna.samplers.RandomSampler(seed=seed))
+        random.optimize(_objective, n_trials=20)
+        rand.append(own_front_hv(random))
+    assert np.mean(model) > np.mean(rand), (model, rand)
+
+
 def test_it_stays_away_from_where_the_constraints_break() -> None:
     """Trials with x above 20 break a constraint, and look best (as a collapsed model looks fair and fast)."""
 

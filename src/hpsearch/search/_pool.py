@@ -175,26 +175,50 @@ class PoolEHVISampler(BaseSampler):
         pending = [t for t in searched if t.state in _PENDING and t.number != trial.number]
         xp = encoder.encode([t.params for t in pending]) if pending else x[:0]
         feasibility, pending_feasible = self._feasibility(complete, x, encoder, candidates, xp)
-        believed = np.vstack([y[feasible], baselines])
+        own = y[feasible]
         if pending:  # running trials count as done, at the value the models expect of them (a kriging
             # believer: in the front where they are likely feasible, and in the models, whose
             # uncertainty around them goes)
             expect = np.column_stack([m.predict(xp)[0] for m in models])
-            believed = np.vstack([believed, expect[pending_feasible >= 0.5]])
+            own = np.vstack([own, expect[pending_feasible >= 0.5]])
             x = np.vstack([x[learn], xp])
             models = [GP(x, np.concatenate([y[learn, k], expect[:, k]]), encoder.groups, m.theta)
                       for k, m in enumerate(models)]
         else:
             x = x[learn]
+        d = distances(candidates, x, np.array(encoder.groups))
+        predicted = [m.predict(candidates, d) for m in models]
+        mean = np.column_stack([p[0] for p in predicted])
+        std = np.column_stack([p[1] for p in predicted])
+        beaten = ""
+        if len(own) and len(baselines) and all(
+                np.any(np.all(baselines <= o, axis=1) & np.any(baselines < o, axis=1)) for o in own):
+            # the baselines dominate every trial: a chance of beating them is only the models' doubt,
+            # and chasing it is chasing the least known; improve the trials' own front instead (the way
+            # to beat the baselines, if fine-tuning can), so the search learns what fine-tuning does best
+            order, expected, std_n = self._expected(y, own, mean, std, feasibility)
+            beaten = ", the trials' own front: the baselines dominate it"
+        else:
+            order, expected, std_n = self._expected(y, np.vstack([own, baselines]), mean, std, feasibility)
+        if expected.max() <= 0.0:  # nothing is expected to improve the front: the most uncertain candidate
+            best = int(np.argmax(std_n.sum(axis=1) * feasibility))
+            why = "model-based (no candidate expected to improve the front: the least known)"
+        else:
+            best = int(order[int(np.argmax(expected))])
+            why = (f"model-based (expected hypervolume improvement{beaten}, from {len(complete)} trials, "
+                   f"{len(pending)} running)")
+        self._reasons[trial.number] = why
+        return encoder.decode(candidates[best])
+
+    def _expected(self, y: np.ndarray, believed: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                  feasibility: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(the shortlisted candidates, their expected hypervolume improvement over `believed`'s front
+        times `feasibility`, every candidate's normalised standard deviations)."""
         if len(believed) == 0:
             believed = y
         low, ref = self._box(y, believed)
         normalised = (believed - low) / (ref - low)
         front = normalised[sorted(nondominated(normalised))]
-        d = distances(candidates, x, np.array(encoder.groups))
-        predicted = [m.predict(candidates, d) for m in models]
-        mean = np.column_stack([p[0] for p in predicted])
-        std = np.column_stack([p[1] for p in predicted])
         mean_n, std_n = (mean - low) / (ref - low), std / (ref - low)
         cells = nondominated_boxes(front, np.ones(len(ref)))
         # shortlist by the hypervolume improvement of an optimistic point, then Monte Carlo; with three
@@ -205,15 +229,7 @@ class PoolEHVISampler(BaseSampler):
         draws = mean_n[order, None, :] + std_n[order, None, :] * self._rng.standard_normal(
             (len(order), self.samples, mean_n.shape[1]))
         expected = improvement(draws.reshape(-1, mean_n.shape[1]), cells).reshape(len(order), self.samples).mean(1)
-        expected = expected * feasibility[order]  # times the chance the constraints hold there
-        if expected.max() <= 0.0:  # nothing is expected to improve the front: the most uncertain candidate
-            best = int(np.argmax(std_n.sum(axis=1) * feasibility))
-            why = "model-based (no candidate expected to improve the front: the least known)"
-        else:
-            best = int(order[int(np.argmax(expected))])
-            why = f"model-based (expected hypervolume improvement, from {len(complete)} trials, {len(pending)} running)"
-        self._reasons[trial.number] = why
-        return encoder.decode(candidates[best])
+        return order, expected * feasibility[order], std_n  # times the chance the constraints hold there
 
     @staticmethod
     def _feasibility(complete: list["FrozenTrial"], x: np.ndarray, encoder: Encoder, candidates: np.ndarray,
