@@ -122,3 +122,16 @@ def test_gpu_sharing_figures_come_from_the_dmon_samples_and_the_table(curves: An
     assert g["samples"] == 3 and g["busy_mean"] == pytest.approx(50.0) and g["busy_when_running"] == pytest.approx(75.0)
     assert g["memory_in_use_max_mb"] == 9000 and g["wall_s"] == 6.0 and g["trials_per_hour"] == pytest.approx(1200.0)
     assert (g["trial_s_median"], g["peak_mb_min"], g["peak_mb_max"]) == (70.0, 300.0, 500.0)
+
+
+def test_the_halving_floor_is_what_a_trial_costs_when_exactly_one_in_r_goes_on(curves: Any) -> None:
+    rule = __import__("hpsearch.search", fromlist=["MOSuccessiveHalving"]).MOSuccessiveHalving
+    for epochs, grace, factor in ((9, 1, 3), (9, 1, 4), (9, 2, 3), (4, 1, 2)):
+        # a trial count where every rung keeps exactly 1 in `factor`: run them through the rung schedule
+        is_rung = rule(["a"], ["minimize"], grace_period=grace, reduction_factor=factor).is_rung
+        trials, cost, going = factor ** 4, 0.0, float(factor ** 4)
+        for epoch in range(1, epochs + 1):
+            cost += going
+            if is_rung(epoch) and epoch < epochs:
+                going /= factor
+        assert curves.halving_floor(epochs, grace, factor) == pytest.approx(cost / trials)
