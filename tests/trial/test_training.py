@@ -231,3 +231,40 @@ def test_the_last_epoch_is_read_from_the_evaluation_and_latency_is_measured_once
     assert again.metrics["latency_p50_ms"] == first.metrics["latency_p50_ms"]
     other = worker.run({**BASE, "epochs": 1, "max_length": 12})  # another shape: measured
     assert "reused" not in other.attrs["latency_method"]
+
+
+def test_after_each_epoch_a_fixed_subset_of_a_large_validation_split_is_predicted(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    from hpsearch.plan import load_plan
+
+    from ..conftest import toy_rows, write_jsonl
+
+    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows(300))
+    space = tmp_path / "space.yaml"
+    space.write_text(f"name: t\nmodel: {tiny_model_dir}\n"
+                     f"dataset: {{path: {data}, group_columns: group, validation_fraction: 0.5}}\n")
+    (tmp_path / "objectives.yaml").write_text(
+        "objectives: [{name: macro_f1, direction: maximize}, {name: f1_gap, direction: minimize}]\n"
+        "epoch_validation_examples: 60\ncollapse: {patience: 0}\n")
+    text = space.read_text() + "objectives: objectives.yaml\n"
+    space.write_text(text)
+    worker = Worker(load_plan(space), threads=1)
+    worker.plan.objectives.latency.warmup, worker.plan.objectives.latency.requests = 1, 5
+    predicted: list[tuple[str, int]] = []
+    predict_proba = worker.predict_proba
+
+    def spy(model, name, split, reading, batch_size=64):  # type: ignore[no-untyped-def]
+        predicted.append((name, len(split)))
+        return predict_proba(model, name, split, reading, batch_size)
+
+    worker.predict_proba = spy  # type: ignore[method-assign]
+    result = worker.run({**BASE, "epochs": 3}, objectives_each_epoch=True)
+    validation = len(worker.splits.validation)
+    assert validation == 150
+    name, subset = worker.epoch_validation()
+    assert (name, len(subset)) == ("validation_epoch", 60) and worker.epoch_validation()[1] is subset  # fixed
+    assert Counter(subset.labels).keys() == Counter(worker.splits.validation.labels).keys()  # every label in it
+    assert predicted.count(("validation_epoch", 60)) == 3  # after each epoch (the scheduler reads the last too)
+    assert ("validation", validation) in predicted  # the final evaluation: the whole split
+    history = result.attrs["history"]
+    assert [h["epoch"] for h in history] == [1.0, 2.0, 3.0] and all("f1_gap" in h for h in history)

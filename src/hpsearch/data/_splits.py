@@ -123,11 +123,11 @@ def load_splits(config: DatasetConfig, base_dir: str | Path, source: str) -> Spl
     raw = read_splits(config, base_dir, source)
     splits = dict(raw.splits)
     dropped = apply_options(splits, config)
-    train = _subsample(splits["train"], config.max_train_examples, config.seed)
-    validation = _subsample(splits["validation"], config.max_eval_examples, config.seed)
+    train = stratified_subset(splits["train"], config.max_train_examples, config.seed)
+    validation = stratified_subset(splits["validation"], config.max_eval_examples, config.seed)
     test = splits.get("test")
     if test is not None:
-        test = _subsample(test, config.max_eval_examples, config.seed)
+        test = stratified_subset(test, config.max_eval_examples, config.seed)
 
     label_names = sorted(set(map(str, train.labels)))
     _check_two_labels(label_names, source)
@@ -305,7 +305,8 @@ def _content_hash(split: Split, group_columns: list[str]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _subsample(split: Split, limit: int | None, seed: int) -> Split:
+def stratified_subset(split: Split, limit: int | None, seed: int) -> Split:
+    """`limit` examples of `split` (all where it holds no more), stratified by label, in their order."""
     if limit is None or len(split) <= limit:
         return split
     from sklearn.model_selection import train_test_split

@@ -75,6 +75,12 @@ class ObjectivesConfig(Strict):
         description="'<metric> <op> <number>' each, op <=, <, >= or >; a trial that breaks one is "
         "kept but left off the Pareto front",
     )
+    epoch_validation_examples: int | None = Field(
+        default=1000, ge=50,
+        description="validation examples predicted after each epoch (the collapse check, a scheduler's per-epoch "
+        "objectives): a fixed subset of this many, stratified by label, the same for every trial; "
+        "null: the whole split. The final evaluation always predicts the whole split",
+    )
     min_gain_over_trivial: float = Field(
         default=0.1, ge=0, le=1,
         description="macro-F1 a trial must gain over the better trivial predictor (majority class, "

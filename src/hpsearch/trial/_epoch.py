@@ -1,7 +1,7 @@
 """The objectives after each epoch, for a scheduler that stops trials on them (``mo_asha``).
 
 What the validation predictions give (macro-F1, group gaps, a team's own objectives) is measured
-after every epoch, as point estimates (no bootstrap intervals: the final evaluation has those).
+after every epoch on the split the worker predicts then (the validation split or its fixed subset), as point estimates (no bootstrap intervals: the final evaluation has those).
 What only the deployed model gives (latency, throughput, size) is measured once, after the first
 epoch, on a deployed copy of the model, and reused: training moves the weights, not the time a
 request takes.
@@ -17,6 +17,7 @@ from hpsearch.space import TrialConfig
 from hpsearch.trial._memory import model_size_mb
 
 if TYPE_CHECKING:
+    from hpsearch.data import Split
     from hpsearch.trial._worker import Worker
 
 
@@ -27,15 +28,15 @@ class EpochObjectives:
         self.worker = worker
         self.deployed: dict[str, float] | None = None
 
-    def __call__(self, model: Any, config: TrialConfig, predictions: Sequence[int],
+    def __call__(self, model: Any, config: TrialConfig, split: "Split", predictions: Sequence[int],
                  probabilities: Sequence[Sequence[float]]) -> dict[str, float]:
+        """The objectives of `predictions` on `split` (the validation split predicted after each epoch)."""
         from hpsearch.objectives import ObjectiveError, evaluate_predictions
         from hpsearch.trial._worker import TrialFailed
 
         worker = self.worker
         objectives = worker.plan.objectives
         names = objectives.names()
-        split = worker.splits.validation
         try:
             found, _ = evaluate_predictions(
                 split.labels, predictions, probabilities, worker.splits.label_names, split.groups,

@@ -147,7 +147,8 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
     """Fine-tune `model` in place; one history row (and report) per pass over the data.
 
     With max_steps > 0 training stops after that many optimizer steps, whatever `epochs` says.
-    After each epoch but the last the validation split is predicted; when the predictions have
+    After each epoch but the last the validation split (or its fixed subset: ``Worker.epoch_validation``)
+    is predicted; when the predictions have
     collapsed for the objectives file's ``collapse.patience`` epochs in a row, training stops there
     and the collapse is returned with the history. After the last epoch there is nothing left to
     stop, so the validation split is predicted there only when a scheduler needs each epoch's
@@ -203,13 +204,14 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
             if report is not None:
                 report(row)
             break
-        predictions, probabilities = worker.predict_proba(model, "validation", splits.validation, reading)
-        scores = classification_metrics(splits.validation.labels, predictions, splits.label_names)
+        name, split = worker.epoch_validation()
+        predictions, probabilities = worker.predict_proba(model, name, split, reading)
+        scores = classification_metrics(split.labels, predictions, splits.label_names)
         collapse = watch.check(epoch, predictions, scores["macro_f1"])
         row.update({"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"],
                     "collapsed": float(watch.streak > 0)})
         if worker.epoch_objectives is not None:  # a scheduler stops trials on them
-            row.update(worker.epoch_objectives(model, config, predictions, probabilities))
+            row.update(worker.epoch_objectives(model, config, split, predictions, probabilities))
         history.append(row)
         if report is not None:
             report(row)
