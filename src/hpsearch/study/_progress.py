@@ -30,6 +30,7 @@ class Progress(Callback):
         self.maximize = [d == "maximize" for d in directions]
         self.concurrency = max(1, concurrency)
         self.done = done  # complete in the study before this driver started (other drivers', earlier runs)
+        self.done_here = 0  # ... and by this driver: what the estimate of the time left is made from
         self.failed = 0
         self.pruned = 0
         #: why an early-stopping scheduler stopped a trial, by Ray trial id (the scheduler's own dict)
@@ -70,8 +71,8 @@ class Progress(Callback):
         if self.best:
             parts.append("best " + ", ".join(f"{n} {self.best[n]:.4g}" for n in self.names if n in self.best))
         left = self.total - self.done
-        if self.done and left:
-            per_trial = elapsed / self.done  # trials in flight overlap: this is wall time per finished trial
+        if self.done_here and left > 0:
+            per_trial = elapsed / self.done_here  # trials in flight overlap: wall time per finished trial
             parts.append(f"{_duration(elapsed)} elapsed, ~{_duration(per_trial * left)} left")
         else:
             parts.append(f"{_duration(elapsed)} elapsed")
@@ -106,13 +107,17 @@ class Progress(Callback):
                         + ("  [yellow]collapsed[/yellow]" if result.get("collapsed") else ""))
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.done += 1
         self.running.discard(trial.trial_id)
         result = trial.last_result or {}
-        if ERROR_KEY in result:
+        if ERROR_KEY in result:  # a failed trial does not count towards the study's trials: another runs
             self.failed += 1
             what = f"[red]failed[/red]: {result[ERROR_KEY]}"
-        elif trial.trial_id in self.stopped:
+            self._print(trial, f"done: {what}")
+            self._update()
+            return
+        self.done += 1
+        self.done_here += 1
+        if trial.trial_id in self.stopped:
             self.pruned += 1
             what = f"[yellow]pruned[/yellow], {self.stopped[trial.trial_id]}"
         else:
@@ -128,7 +133,6 @@ class Progress(Callback):
         self._update()
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.done += 1
         self.failed += 1
         self.running.discard(trial.trial_id)
         self._print(trial, "[red]crashed[/red]; see Ray's logs")

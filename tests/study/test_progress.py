@@ -1,0 +1,48 @@
+"""The run's progress lines and status: failed trials are not counted as done (another trial runs in
+their place), and the time left is estimated from the trials this run finished."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+from rich.console import Console
+
+from hpsearch.study._progress import Progress
+from hpsearch.study._trainable import ERROR_KEY
+
+
+def _trial(n: int, result: dict) -> SimpleNamespace:
+    return SimpleNamespace(trial_id=f"t{n}", config={"learning_rate": 1e-3}, last_result=result)
+
+
+def _progress(total: int, done: int = 0) -> tuple[Progress, io.StringIO]:
+    out = io.StringIO()
+    return Progress(Console(file=out, width=200), total, ["macro_f1"], ["maximize"], done=done), out
+
+
+def test_failed_trials_are_not_done_and_the_time_left_is_never_negative() -> None:
+    progress, out = _progress(total=2)
+    for n in range(3):
+        trial = _trial(n, {ERROR_KEY: "AttributeError: no such knob"})
+        progress.on_trial_start(0, [], trial)
+        progress.on_trial_complete(0, [], trial)
+    assert progress.status().startswith("0/2 done (3 failed), 0 in flight")
+    assert "left" not in progress.status()
+    good = _trial(3, {"macro_f1": 0.5})
+    progress.on_trial_start(0, [], good)
+    progress.on_trial_complete(0, [], good)
+    status = progress.status()
+    assert status.startswith("1/2 done (3 failed)") and "best macro_f1 0.5" in status and "left" in status
+    assert "-" not in status.split("·")[-1]
+    assert "done: [red]failed[/red]" not in out.getvalue() and "done: failed: AttributeError" in out.getvalue()
+
+
+def test_a_resumed_run_estimates_the_time_left_from_its_own_trials() -> None:
+    progress, _ = _progress(total=10, done=8)  # 8 trials done by an earlier run
+    progress.started -= 100.0  # this run has been going for 100 s
+    assert progress.status().startswith("8/10 done") and "left" not in progress.status()
+    trial = _trial(0, {"macro_f1": 0.7})
+    progress.on_trial_start(0, [], trial)
+    progress.on_trial_complete(0, [], trial)
+    assert "~1m40s left" in progress.status()  # one trial left at 100 s each, not 100 s / 9
