@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import uuid
@@ -99,6 +100,9 @@ def test_default_sqlite_study_is_readable_by_optuna_cli(
     assert main(["run", str(legal_space), "--trials", "2"]) == 0
     out = capsys.readouterr().out
     assert "Pareto front" in out
+    for kind in ("linear_probe", "tfidf"):  # each baseline says it started, then what it scored, in how long
+        started = out.index(f"baseline {kind}: running (")
+        assert re.search(rf"baseline {kind}: macro_f1=\S+ .* \(\d+s\)", out[started:]), out
     study = optuna.load_study(study_name="legal-slice", storage="sqlite:///hpsearch.db")
     _check_study(study)
     cli = subprocess.run(

@@ -60,6 +60,9 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
     for kind in missing:
         attrs: dict[str, Any] = {BASELINE_ATTR: kind}
         number = claimed[kind]
+        begun = time.monotonic()
+        console.print(f"  baseline {kind}: running ({len(worker.splits.train)} training, "
+                      f"{len(worker.splits.validation)} validation examples)…")
         try:
             result = run_baseline(worker, kind)
         except Exception as exc:  # noqa: BLE001 - recorded on a failed baseline trial, as a trial's would be
@@ -78,8 +81,8 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
         numbers.append(_finish(ledger, number, [float(v) for v in values], attrs, constraints,  # type: ignore[arg-type]
                                plan.objectives.min_gain_over_trivial))
         shown = "  ".join(f"{n}={v:.4g}" for n, v in zip(names, values))
-        console.print(f"  baseline {kind}: {shown}" + ("" if attrs.get("learned", True) else
-                                                        "  [yellow](did not beat the trivial predictors)[/yellow]"))
+        console.print(f"  baseline {kind}: {shown} ({time.monotonic() - begun:.0f}s)" + (
+            "" if attrs.get("learned", True) else "  [yellow](did not beat the trivial predictors)[/yellow]"))
     console.print(f"Baselines done in {time.monotonic() - started:.0f}s")
     return numbers
 
