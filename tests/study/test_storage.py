@@ -148,3 +148,44 @@ def test_a_trial_finished_at_once_reads_back_as_optunas_tell(backend: str, tmp_p
         assert again.values == [0.7, 0.1] and again.user_attrs == attrs and again.constraints == constraints
     finally:
         optuna.delete_study(study_name=name, storage=storage)
+
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_claims_write_is_whole_or_refused(backend: str, tmp_path) -> None:
+    """write_claim on its own: a second try of a committed write changes nothing; a finished trial refuses
+    and nothing of the refused write is kept; a parameter whose distribution does not fit the study's is
+    refused as Optuna refuses it, before anything is written."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    from hpsearch.study._storage import params_held, write_claim
+
+    url = _url(backend, tmp_path)
+    storage = open_storage(url)
+    name = f"claimw-{uuid.uuid4().hex[:8]}"
+    study = optuna.create_study(study_name=name, storage=storage)
+    study_id = storage.get_study_id_from_name(name)
+    lr = FloatDistribution(1e-4, 1e-2, log=True)
+    try:
+        trial = study.ask()
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        with params_held(trial, storage, trial_id, []) as params:
+            trial.suggest_float("lr", 1e-4, 1e-2, log=True)
+            trial.suggest_categorical("opt", ["adam", "sgd"])
+        assert list(params) == ["lr", "opt"] and study.get_trials()[0].params == {}
+        for _ in range(2):  # a retried write whose first try was committed
+            write_claim(storage, trial_id, params, {"driver": {"id": "x"}})
+        study.tell(trial, 1.0)
+        (stored,) = optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
+        assert stored.params == trial.params and stored.user_attrs == {"driver": {"id": "x"}}
+        assert stored.distributions == {"lr": lr, "opt": CategoricalDistribution(["adam", "sgd"])}
+        with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+            write_claim(storage, trial_id, {"other": (0.5, lr)}, {"late": 1})
+        assert optuna.load_study(study_name=name, storage=open_storage(url)).get_trials() == [stored]
+        again = study.ask()
+        again_id = storage.get_trial_id_from_study_id_trial_number(study_id, again.number)
+        with pytest.raises(ValueError), params_held(again, storage, again_id, [stored]):
+            again.suggest_int("opt", 0, 3)  # a categorical in this study
+        assert study.get_trials()[1].params == {}
+    finally:
+        optuna.delete_study(study_name=name, storage=storage)
