@@ -143,7 +143,7 @@ class Ledger:
         `propose(trial)`, when given, samples the trial's parameters before the lock is let go and
         returns user attributes to record with the trial's driver, in the same write; on Optuna's RDB
         schema (:func:`~hpsearch.study._storage.write_claim`) the parameters go in that write too, and
-        the sampler's wrappers see the study as read here for the count (``hpsearch.search._snapshot``).
+        the sampler's wrappers see the study as read here for the count (:func:`~hpsearch.search.proposing_with`).
         """
         now = time.monotonic()
         if now < self._next_look:
