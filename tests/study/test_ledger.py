@@ -138,6 +138,38 @@ def test_a_trial_whose_driver_on_this_machine_was_killed_is_failed_at_once(tmp_p
     assert retry.params == lost.params and retry.user_attrs[RETRY_OF_ATTR] == number
 
 
+_DIES_SAMPLING = """
+import os, sys
+sys.path.insert(0, {root!r})
+from tests.study.test_ledger import Driver
+from hpsearch.study._ledger import Policy
+driver = Driver({url!r}, {name!r}, Policy(budget=2))
+
+def propose(trial):
+    trial.suggest_float("x", 0, 1)
+    trial.suggest_int("y", 0, 3)
+    print(trial.number, flush=True)
+    os._exit(9)  # the driver dies between its trial's sampling and the claim's write
+
+driver.ledger.claim(propose)
+"""
+
+
+def test_a_driver_that_dies_while_sampling_leaves_no_half_written_trial(tmp_path: Path) -> None:
+    url, name = f"sqlite:///{tmp_path / 'died.db'}", f"sampling-{uuid.uuid4().hex[:8]}"
+    root = str(Path(__file__).resolve().parents[2])
+    child = subprocess.run([sys.executable, "-c", _DIES_SAMPLING.format(root=root, url=url, name=name)],
+                           capture_output=True, text=True, cwd=root, timeout=120)
+    number = int(child.stdout)
+    died = optuna.load_study(study_name=name, storage=url).get_trials()[number]
+    assert died.state == TrialState.RUNNING and died.params == {} and died.user_attrs == {}
+    driver = Driver(url, name, Policy(budget=2))
+    retry = driver.claim()
+    lost = driver.ledger.study.get_trials()[number]
+    assert lost.state == TrialState.FAIL and lost.user_attrs["fail_reason"].startswith("lost: no driver ran it")
+    assert lost.params == {} and retry.user_attrs[RETRY_OF_ATTR] == number
+
+
 def test_retries_are_capped_and_the_reason_says_so() -> None:
     url, name = _pg(), f"capped-{uuid.uuid4().hex[:8]}"
     driver = Driver(url, name, Policy(budget=3, max_retries=1))

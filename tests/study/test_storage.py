@@ -148,3 +148,109 @@ def test_a_trial_finished_at_once_reads_back_as_optunas_tell(backend: str, tmp_p
         assert again.values == [0.7, 0.1] and again.user_attrs == attrs and again.constraints == constraints
     finally:
         optuna.delete_study(study_name=name, storage=storage)
+
+
+
+def _values(params: dict) -> list[float]:
+    """Two objective values that depend on a trial's parameters, the conditional lora_r among them."""
+    return [params["learning_rate"] * 100 + params["batch_size"] / 32, params["epochs"] + params.get("lora_r", 0) / 16]
+
+
+@pytest.mark.parametrize("sampler", ["tpe_local", "gp_pool"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_claims_parameters_written_at_once_are_optunas_own(backend: str, sampler: str, tmp_path) -> None:
+    """A claim's parameters, held while the sampler proposes and written with the trial's driver in one
+    transaction (write_claim), against Optuna's own path (study.ask, Trial.suggest_* writing each, study.tell)
+    with the same sampler and seed: the same values, distributions and order, a conditional parameter
+    and an enqueued one included; none of a trial's parameters is in the database before that write."""
+    from optuna.trial import TrialState
+
+    from hpsearch.plan import load_plan
+    from hpsearch.search import make_sampler
+    from hpsearch.space import suggest
+    from hpsearch.study._faults import StudyLock
+    from hpsearch.study._ledger import DRIVER_ATTR, Ledger, Policy
+    from hpsearch.study._storage import can_finish_at_once
+
+    from ..conftest import ROOT
+
+    space = load_plan(ROOT / "spaces" / "engineering.yaml").space
+    url = _url(backend, tmp_path)
+    storage = open_storage(url)
+    assert can_finish_at_once(storage)
+    options = {"n_startup_trials": 3, "local_after": 4}
+    if sampler == "gp_pool":
+        options["max_share"] = None  # the model proposes however short the trials
+    names = [f"claim-{uuid.uuid4().hex[:8]}", f"optuna-{uuid.uuid4().hex[:8]}"]
+    ours, theirs = (optuna.create_study(study_name=n, storage=storage, directions=["maximize", "minimize"],
+                                        sampler=make_sampler(sampler, 0, options)) for n in names)
+    ledger = Ledger(ours, storage, StudyLock(url, names[0]), Policy(budget=100))
+    before_the_write: list[dict] = []
+
+    def propose(trial: optuna.Trial) -> dict:
+        suggest(space, trial)
+        stored = open_storage(url).get_trial(ledger.trial_id(trial.number))
+        before_the_write.append(stored.params)
+        return {"proposed_by": "test"}
+
+    try:
+        for i in range(10):
+            if i == 5:  # an enqueued trial: its fixed parameter comes from the queue, the others are sampled
+                for study in (ours, theirs):
+                    study.enqueue_trial({"method": "head", "learning_rate": 0.005})
+            claimed = ledger.claim(propose)
+            assert ledger.tell(claimed, _values(claimed.params), TrialState.COMPLETE)
+            asked = theirs.ask()
+            suggest(space, asked)
+            theirs.tell(asked, _values(asked.params))
+        mine, optunas = (optuna.load_study(study_name=n, storage=open_storage(url)).get_trials() for n in names)
+        assert before_the_write == [{}] * 10
+        for a, b in zip(mine, optunas, strict=True):
+            assert list(a.params.items()) == list(b.params.items())  # the values, in the order suggested
+            assert a.distributions == b.distributions and a.state == b.state == TrialState.COMPLETE
+            assert a.user_attrs["proposed_by"] == "test" and a.user_attrs[DRIVER_ATTR]["id"] == ledger.identity["id"]
+        assert {t.params["method"] for t in mine} == {"lora", "head"}  # lora_r where method is lora only
+        assert mine[5].params["method"] == "head" and mine[5].params["learning_rate"] == 0.005
+    finally:
+        for name in names:
+            optuna.delete_study(study_name=name, storage=storage)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_claims_write_is_whole_or_refused(backend: str, tmp_path) -> None:
+    """write_claim on its own: a second try of a committed write changes nothing; a finished trial refuses
+    and nothing of the refused write is kept; a parameter whose distribution does not fit the study's is
+    refused as Optuna refuses it, before anything is written."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    from hpsearch.study._storage import params_held, write_claim
+
+    url = _url(backend, tmp_path)
+    storage = open_storage(url)
+    name = f"claimw-{uuid.uuid4().hex[:8]}"
+    study = optuna.create_study(study_name=name, storage=storage)
+    study_id = storage.get_study_id_from_name(name)
+    lr = FloatDistribution(1e-4, 1e-2, log=True)
+    try:
+        trial = study.ask()
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        with params_held(trial, storage, trial_id, []) as params:
+            trial.suggest_float("lr", 1e-4, 1e-2, log=True)
+            trial.suggest_categorical("opt", ["adam", "sgd"])
+        assert list(params) == ["lr", "opt"] and study.get_trials()[0].params == {}
+        for _ in range(2):  # a retried write whose first try was committed
+            write_claim(storage, trial_id, params, {"driver": {"id": "x"}})
+        study.tell(trial, 1.0)
+        (stored,) = optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
+        assert stored.params == trial.params and stored.user_attrs == {"driver": {"id": "x"}}
+        assert stored.distributions == {"lr": lr, "opt": CategoricalDistribution(["adam", "sgd"])}
+        with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+            write_claim(storage, trial_id, {"other": (0.5, lr)}, {"late": 1})
+        assert optuna.load_study(study_name=name, storage=open_storage(url)).get_trials() == [stored]
+        again = study.ask()
+        again_id = storage.get_trial_id_from_study_id_trial_number(study_id, again.number)
+        with pytest.raises(ValueError), params_held(again, storage, again_id, [stored]):
+            again.suggest_int("opt", 0, 3)  # a categorical in this study
+        assert study.get_trials()[1].params == {}
+    finally:
+        optuna.delete_study(study_name=name, storage=storage)

@@ -36,12 +36,14 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 import optuna
 from optuna.trial import TrialState
 
+from hpsearch.search import proposing_with
 from hpsearch.space import FIXED_ATTR
 from hpsearch.study._counts import (BATCH_ATTR, DRIVER_ATTR, FAIL_KIND_ATTR, RETRIES_ATTR, RETRY_OF_ATTR,
                                     STUDY_BASELINES, Counts, count, counts_toward_budget, driver_label,
                                     is_study_baseline)
 from hpsearch.study._faults import StudyLock, retrying
 from hpsearch.study._front import BASELINE_ATTR, CONFIRM_ATTR
+from hpsearch.study._storage import can_finish_at_once, finish_trial, params_held, write_claim, write_user_attrs
 
 __all__ = ["BATCH_ATTR", "DRIVER_ATTR", "FAIL_KIND_ATTR", "RETRIES_ATTR", "RETRY_OF_ATTR", "STUDY_BASELINES",
            "Counts", "Ledger", "Policy", "StudyFailing", "count", "counts_toward_budget", "driver_label",
@@ -139,7 +141,9 @@ class Ledger:
         ``"wait"`` while other drivers' running trials may still fill it.
 
         `propose(trial)`, when given, samples the trial's parameters before the lock is let go and
-        returns user attributes to record with the trial's driver, in the same write.
+        returns user attributes to record with the trial's driver, in the same write; on Optuna's RDB
+        schema (:func:`~hpsearch.study._storage.write_claim`) the parameters go in that write too, and
+        the sampler's wrappers see the study as read here for the count (:func:`~hpsearch.search.proposing_with`).
         """
         now = time.monotonic()
         if now < self._next_look:
@@ -166,14 +170,17 @@ class Ledger:
             if counts.done + counts.running >= self.policy.budget:
                 self._next_look = now + self.poll_s
                 return "wait"
-            trial = retrying(self.study.ask, "creating a trial")
+            with proposing_with(self.study, trials):
+                trial = retrying(self.study.ask, "creating a trial")
+            trial_id = self.hold(trial.number)
             attrs: dict[str, Any] = {}
+            params: dict[str, Any] = {}
             try:
                 if propose is not None:
-                    attrs = propose(trial)
+                    with params_held(trial, self.storage, trial_id, trials) as params:
+                        attrs = propose(trial)
             finally:  # every claim names its driver before it lets go of the lock, sampled or not
-                self.hold(trial.number)
-                retrying(lambda: self.set_user_attrs(trial, {DRIVER_ATTR: self.identity, **attrs}),
+                retrying(lambda: write_claim(self.storage, trial_id, params, {DRIVER_ATTR: self.identity, **attrs}),
                          "recording the trial's driver")
         return trial
 
@@ -218,8 +225,6 @@ class Ledger:
         is finished in one transaction, after the sampler's ``after_trial`` as ``study.tell`` calls it;
         elsewhere the attributes, the constraints and ``study.tell`` go one after the other.
         """
-        from hpsearch.study._storage import can_finish_at_once, finish_trial
-
         attrs = dict(attrs or {})
         constraints = dict(constraints or {})
         at_once = (can_finish_at_once(self.storage) and state in (TrialState.COMPLETE, TrialState.FAIL)
@@ -378,8 +383,6 @@ class Ledger:
 
     def set_user_attrs(self, trial: "optuna.Trial", attrs: dict[str, Any]) -> None:
         """Every attribute of `trial` (which this driver runs) in one write (``write_user_attrs``)."""
-        from hpsearch.study._storage import write_user_attrs
-
         write_user_attrs(self.storage, self._held_id(trial.number), attrs)
 
     def _held_id(self, number: int) -> int:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import Problem, UserError
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.distributions import BaseDistribution
+    from optuna.trial import FrozenTrial
 
 DEFAULT_STORAGE = "sqlite:///hpsearch.db"
 
@@ -105,9 +108,10 @@ def _engine_kwargs(backend: str) -> dict[str, object]:
     return {"pool_pre_ping": True}
 
 
-#: Optuna RDB schema revisions whose ``trials`` and ``trial_user_attributes`` tables
-#: :func:`write_user_attrs` writes to directly (tested in tests/study/test_storage.py). Any other
-#: revision takes Optuna's own one-transaction-per-attribute path.
+#: Optuna RDB schema revisions whose ``trials``, ``trial_params``, ``trial_values``,
+#: ``trial_user_attributes`` and ``trial_system_attributes`` tables :func:`write_user_attrs`,
+#: :func:`write_claim` and :func:`finish_trial` write to directly (tested in tests/study/test_storage.py).
+#: Any other revision takes Optuna's own one-transaction-per-write path.
 BATCHED_SCHEMA_REVISIONS = frozenset({"v3.2.0.a"})
 _revisions: "weakref.WeakKeyDictionary[Any, str | None]" = weakref.WeakKeyDictionary()
 
@@ -123,8 +127,6 @@ def write_user_attrs(storage: Any, trial_id: int, attrs: Mapping[str, Any]) -> N
     storage — is written key by key through Optuna's ``set_trial_user_attr``. Readers see the same
     ``user_attrs`` either way.
     """
-    import json
-
     import optuna
 
     if not attrs:
@@ -135,7 +137,6 @@ def write_user_attrs(storage: Any, trial_id: int, attrs: Mapping[str, Any]) -> N
         return
     from sqlalchemy import text
 
-    rows = [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()]
     with storage.engine.begin() as connection:  # one transaction: committed whole, or rolled back
         state = connection.execute(text("SELECT state FROM trials WHERE trial_id = :id"), {"id": trial_id}).scalar()
         if state is None:
@@ -143,9 +144,20 @@ def write_user_attrs(storage: Any, trial_id: int, attrs: Mapping[str, Any]) -> N
         if str(state).rsplit(".", 1)[-1] not in ("RUNNING", "WAITING"):
             raise optuna.exceptions.UpdateFinishedTrialError(
                 f"trial with trial_id {trial_id} is {state} and can no longer be updated")
+        _upsert_user_attrs(connection, trial_id, attrs)
+
+
+def _upsert_user_attrs(connection: Any, trial_id: int, attrs: Mapping[str, Any]) -> None:
+    """Set the user attributes `attrs` of a trial within the transaction of `connection` (one multi-row upsert)."""
+    import json
+
+    from sqlalchemy import text
+
+    if attrs:
         connection.execute(text(
             "INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES (:trial_id, :key, :value_json) "
-            "ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json"), rows)
+            "ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json"),
+            [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()])
 
 
 def _batchable(storage: Any) -> bool:
@@ -164,6 +176,100 @@ def _batchable(storage: Any) -> bool:
         except Exception:  # noqa: BLE001 - no revision to trust: Optuna's own path
             _revisions[storage] = None
     return _revisions[storage] in BATCHED_SCHEMA_REVISIONS
+
+
+class HeldParams:
+    """Optuna's storage as one trial's sampling sees it: the parameters that trial's suggestions write
+    are held here (their distributions checked against the study's, as Optuna checks them), for
+    :func:`write_claim` to write with the claim's attributes in one transaction; every other call goes
+    through to the storage.
+
+    ``optuna.Trial`` writes a suggested parameter through its ``storage`` (``Trial.suggest_*`` ends in
+    ``trial.storage.set_trial_param``, after the sampler's calls); :func:`params_held` puts this there
+    for the length of a proposal, so the values are Optuna's own: the same sampler calls in the same
+    order, fixed, enqueued and conditional parameters alike (pinned in tests/study/test_storage.py).
+    """
+
+    def __init__(self, storage: Any, trial_id: int, known: Mapping[str, "BaseDistribution"]) -> None:
+        self.storage = storage
+        self.trial_id = trial_id
+        self.known = dict(known)
+        #: name -> (Optuna's internal value, distribution), in the order suggested
+        self.params: dict[str, tuple[float, "BaseDistribution"]] = {}
+
+    def set_trial_param(self, trial_id: int, param_name: str, param_value_internal: float,
+                        distribution: "BaseDistribution") -> None:
+        from optuna.distributions import check_distribution_compatibility
+
+        if trial_id != self.trial_id:
+            self.storage.set_trial_param(trial_id, param_name, param_value_internal, distribution)
+            return
+        if param_name in self.known:  # what Optuna's RDB storage checks before it writes one
+            check_distribution_compatibility(self.known[param_name], distribution)
+        self.params[param_name] = (param_value_internal, distribution)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+
+@contextmanager
+def params_held(trial: "optuna.Trial", storage: Any, trial_id: int,
+                trials: Sequence["FrozenTrial"]) -> Iterator[dict[str, tuple[float, "BaseDistribution"]]]:
+    """Hold the parameters `trial` is given within the block (:class:`HeldParams`) in the dict it yields,
+    where `storage` allows :func:`write_claim` to write them at once; elsewhere Optuna writes each as
+    it is suggested and the dict stays empty. `trials`: the study's trials, just read, whose
+    distributions a parameter must be compatible with."""
+    import optuna
+
+    through = getattr(trial, "storage", None)
+    if not _batchable(storage) or not isinstance(through, optuna.storages.BaseStorage):
+        yield {}
+        return
+    held = HeldParams(through, trial_id, {n: d for t in reversed(trials) for n, d in t.distributions.items()})
+    trial.storage = held  # type: ignore[assignment]
+    try:
+        yield held.params
+    finally:
+        trial.storage = through
+
+
+def write_claim(storage: Any, trial_id: int, params: Mapping[str, tuple[float, "BaseDistribution"]],
+                attrs: Mapping[str, Any]) -> None:
+    """A claimed trial's parameters (Optuna's internal value and distribution of each, as
+    :class:`HeldParams` holds them) and user attributes, in one transaction: a trial is never seen
+    with some of its parameters. On a storage :func:`can_finish_at_once` refuses, one write each
+    through Optuna. A trial that is no longer running raises Optuna's ``UpdateFinishedTrialError``.
+    """
+    import optuna
+    from optuna.distributions import distribution_to_json
+    from optuna.trial import TrialState
+    from sqlalchemy import text
+
+    if not params or not _batchable(storage):
+        for name, (value, distribution) in params.items():
+            storage.set_trial_param(trial_id, name, value, distribution)
+        write_user_attrs(storage, trial_id, attrs)
+        return
+    with storage.engine.begin() as connection:  # one transaction: committed whole, or rolled back
+        # a write first (SQLite takes its write lock at once; PostgreSQL locks the trial's row) that
+        # changes nothing: the check Optuna makes before a write, that the trial still runs
+        running = connection.execute(
+            text("UPDATE trials SET state = state WHERE trial_id = :id AND state IN (:running, :waiting)"),
+            {"id": trial_id, "running": TrialState.RUNNING.name, "waiting": TrialState.WAITING.name})
+        if running.rowcount != 1:
+            found = connection.execute(text("SELECT state FROM trials WHERE trial_id = :id"), {"id": trial_id}).scalar()
+            if found is None:
+                raise KeyError(f"no trial with trial_id {trial_id}")
+            raise optuna.exceptions.UpdateFinishedTrialError(
+                f"trial with trial_id {trial_id} is {found} and can no longer be updated")
+        # in the order suggested (Optuna reads a trial's parameters in the order of their rows); a
+        # retried write whose first try was committed finds them there
+        connection.execute(text(
+            "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
+            "VALUES (:trial_id, :name, :value, :distribution) ON CONFLICT (trial_id, param_name) DO NOTHING"),
+            [{"trial_id": trial_id, "name": name, "value": float(value), "distribution": distribution_to_json(d)}
+             for name, (value, d) in params.items()])
+        _upsert_user_attrs(connection, trial_id, attrs)
 
 
 #: How Optuna stores a trial's constraint (``Trial.set_constraint``) among its system attributes, on the
@@ -223,12 +329,7 @@ def finish_trial(storage: Any, trial_id: int, state: "optuna.trial.TrialState", 
                 "ON CONFLICT (trial_id, objective) DO UPDATE SET value = excluded.value, "
                 "value_type = excluded.value_type"),
                 [{"trial_id": trial_id, "objective": i, "value": float(v)} for i, v in enumerate(values)])
-        if attrs:
-            connection.execute(text(
-                "INSERT INTO trial_user_attributes (trial_id, key, value_json) "
-                "VALUES (:trial_id, :key, :value_json) "
-                "ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json"),
-                [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()])
+        _upsert_user_attrs(connection, trial_id, attrs)
         if constraints:
             connection.execute(text(
                 "INSERT INTO trial_system_attributes (trial_id, key, value_json) "
