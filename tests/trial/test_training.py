@@ -261,8 +261,9 @@ def test_after_each_epoch_a_fixed_subset_of_a_large_validation_split_is_predicte
     result = worker.run({**BASE, "epochs": 3}, objectives_each_epoch=True)
     validation = len(worker.splits.validation)
     assert validation == 150
-    name, subset = worker.epoch_validation()
-    assert (name, len(subset)) == ("validation_epoch", 60) and worker.epoch_validation()[1] is subset  # fixed
+    chosen = worker.epoch_validation()
+    subset = chosen.split
+    assert (chosen.name, len(subset)) == ("validation_epoch", 60) and worker.epoch_validation() is chosen  # fixed
     assert Counter(subset.labels).keys() == Counter(worker.splits.validation.labels).keys()  # every label in it
     assert predicted.count(("validation_epoch", 60)) == 3  # after each epoch (the scheduler reads the last too)
     assert ("validation", validation) in predicted  # the final evaluation: the whole split

@@ -11,14 +11,36 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.space import TrialConfig
 from hpsearch.trial._memory import model_size_mb
 
 if TYPE_CHECKING:
-    from hpsearch.data import Split
+    from hpsearch.data import Split, Splits
     from hpsearch.trial._worker import Worker
+
+
+@dataclass
+class EpochValidation:
+    """What is predicted after each epoch: the validation split, or where it holds more than `limit`
+    (the objectives file's ``epoch_validation_examples``) a fixed subset of it, stratified by label;
+    and what the trivial predictors score on it (the collapse check's bar)."""
+
+    name: str
+    split: "Split"
+    trivial: dict[str, float]
+
+    @classmethod
+    def of(cls, splits: "Splits", limit: int | None) -> "EpochValidation":
+        from hpsearch.data import stratified_subset
+        from hpsearch.objectives import trivial_scores
+
+        name, split = "validation", splits.validation
+        if limit is not None and len(split) > limit:
+            name, split = "validation_epoch", stratified_subset(split, limit, seed=0)
+        return cls(name, split, trivial_scores(split.labels, splits.train.labels, splits.label_names))
 
 
 class EpochObjectives:

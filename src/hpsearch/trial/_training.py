@@ -126,7 +126,7 @@ class CollapseWatch:
         self.patience, self.margin = settings.patience, settings.margin
         splits = worker.splits
         self.labels = splits.label_names
-        trivial = worker.trivial_validation()
+        trivial = worker.epoch_validation().trivial
         self.trivial = max(trivial["trivial_majority_macro_f1"], trivial["trivial_stratified_macro_f1"])
         self.majority = max(range(len(self.labels)), key=splits.train.labels.count)
         self.streak = 0
@@ -204,8 +204,8 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
             if report is not None:
                 report(row)
             break
-        name, split = worker.epoch_validation()
-        predictions, probabilities = worker.predict_proba(model, name, split, reading)
+        split = worker.epoch_validation().split
+        predictions, probabilities = worker.predict_proba(model, worker.epoch_validation().name, split, reading)
         scores = classification_metrics(split.labels, predictions, splits.label_names)
         collapse = watch.check(epoch, predictions, scores["macro_f1"])
         row.update({"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"],

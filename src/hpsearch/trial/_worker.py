@@ -18,7 +18,7 @@ from hpsearch.plan import Plan
 from hpsearch.space import TrialConfig
 from hpsearch.trial._hardware import device_fingerprint
 from hpsearch.trial._artifact import pack_trained, versions
-from hpsearch.trial._epoch import EpochObjectives
+from hpsearch.trial._epoch import EpochObjectives, EpochValidation
 from hpsearch.trial._memory import PeakMemory, model_size_mb
 from hpsearch.trial._reading import Frame, Reading
 
@@ -53,8 +53,7 @@ class Worker:
         self.base_model.config.label2id = {n: i for i, n in enumerate(self.splits.label_names)}
         self._tokens: dict[str, list[list[int]]] = {}
         self._read: dict[tuple[str, Reading], list[list[list[int]]]] = {}
-        self._trivial: dict[str, float] | None = None
-        self._epoch_validation: tuple[str, Split] | None = None
+        self._epoch_validation: EpochValidation | None = None
         #: Latency and throughput per deployed shape (see :meth:`deployed_timing`), measured once.
         self._timings: dict[tuple[Any, ...], tuple[dict[str, float], dict[str, Any]]] = {}
         self.frame = Frame.of(self.tokenizer)
@@ -87,25 +86,10 @@ class Worker:
 
         return forward(model, texts, reading, self._batch)
 
-    def trivial_validation(self) -> dict[str, float]:
-        """What the trivial predictors score on the split predicted after each epoch (computed once)."""
-        if self._trivial is None:
-            from hpsearch.objectives import trivial_scores
-
-            self._trivial = trivial_scores(self.epoch_validation()[1].labels, self.splits.train.labels,
-                                           self.splits.label_names)
-        return self._trivial
-
-    def epoch_validation(self) -> tuple[str, Split]:
-        """(name, split) predicted after each epoch: the validation split, or where it holds more than
-        the objectives file's ``epoch_validation_examples``, a fixed subset of it (chosen once)."""
+    def epoch_validation(self) -> EpochValidation:
+        """What is predicted after each epoch (``_epoch.EpochValidation``), chosen once."""
         if self._epoch_validation is None:
-            from hpsearch.data import stratified_subset
-
-            limit = self.plan.objectives.epoch_validation_examples
-            split = self.splits.validation
-            self._epoch_validation = ("validation", split) if limit is None or len(split) <= limit else (
-                "validation_epoch", stratified_subset(split, limit, seed=0))
+            self._epoch_validation = EpochValidation.of(self.splits, self.plan.objectives.epoch_validation_examples)
         return self._epoch_validation
 
     def _batch(self, ids: list[list[int]], pad_to: int | None = None) -> dict[str, Any]:
