@@ -98,3 +98,18 @@ fixed:
         encoding="utf-8",
     )
     return space
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_study_databases():
+    """Tests open study databases freely and leave them to the garbage collector; after each module
+    their pooled connections are closed, so the suite stays within PostgreSQL's connection limit
+    (100 here: with every module's idle connections kept, a test whose drivers and Ray workers
+    connect too was refused)."""
+    yield
+    import gc
+
+    from optuna.storages import RDBStorage
+
+    for storage in [o for o in gc.get_objects() if isinstance(o, RDBStorage)]:
+        storage.engine.dispose()
