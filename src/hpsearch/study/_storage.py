@@ -257,11 +257,7 @@ def write_claim(storage: Any, trial_id: int, params: Mapping[str, tuple[float, "
             text("UPDATE trials SET state = state WHERE trial_id = :id AND state IN (:running, :waiting)"),
             {"id": trial_id, "running": TrialState.RUNNING.name, "waiting": TrialState.WAITING.name})
         if running.rowcount != 1:
-            found = connection.execute(text("SELECT state FROM trials WHERE trial_id = :id"), {"id": trial_id}).scalar()
-            if found is None:
-                raise KeyError(f"no trial with trial_id {trial_id}")
-            raise optuna.exceptions.UpdateFinishedTrialError(
-                f"trial with trial_id {trial_id} is {found} and can no longer be updated")
+            _not_writable(connection, trial_id)
         # in the order suggested (Optuna reads a trial's parameters in the order of their rows); a
         # retried write whose first try was committed finds them there
         connection.execute(text(
@@ -270,6 +266,18 @@ def write_claim(storage: Any, trial_id: int, params: Mapping[str, tuple[float, "
             [{"trial_id": trial_id, "name": name, "value": float(value), "distribution": distribution_to_json(d)}
              for name, (value, d) in params.items()])
         _upsert_user_attrs(connection, trial_id, attrs)
+
+
+def _not_writable(connection: Any, trial_id: int) -> None:
+    """Raise what Optuna raises for a write to a trial that is gone (KeyError) or no longer running."""
+    import optuna
+    from sqlalchemy import text
+
+    found = connection.execute(text("SELECT state FROM trials WHERE trial_id = :id"), {"id": trial_id}).scalar()
+    if found is None:
+        raise KeyError(f"no trial with trial_id {trial_id}")
+    raise optuna.exceptions.UpdateFinishedTrialError(
+        f"trial with trial_id {trial_id} is {found} and can no longer be updated")
 
 
 #: How Optuna stores a trial's constraint (``Trial.set_constraint``) among its system attributes, on the
@@ -317,11 +325,7 @@ def finish_trial(storage: Any, trial_id: int, state: "optuna.trial.TrialState", 
                  "WHERE trial_id = :id AND state = :running").bindparams(bindparam("now", type_=DateTime)),
             {"state": state.name, "now": now, "id": trial_id, "running": TrialState.RUNNING.name})
         if done.rowcount != 1:
-            found = connection.execute(text("SELECT state FROM trials WHERE trial_id = :id"), {"id": trial_id}).scalar()
-            if found is None:
-                raise KeyError(f"no trial with trial_id {trial_id}")
-            raise optuna.exceptions.UpdateFinishedTrialError(
-                f"trial with trial_id {trial_id} is {found} and can no longer be updated")
+            _not_writable(connection, trial_id)
         if values is not None:
             connection.execute(text(
                 "INSERT INTO trial_values (trial_id, objective, value, value_type) "
