@@ -12,7 +12,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from hpsearch.search import make_sampler
 from hpsearch.search._gp import Encoder
-from hpsearch.search._hypervolume import improvement, nondominated_boxes
+from hpsearch.search._hypervolume import expected_improvement, improvement, nondominated_boxes
 
 OPS = ["a", "b", "c", "d"]
 
@@ -52,6 +52,23 @@ def test_improvement_is_the_hypervolume_a_point_adds(objectives: int) -> None:
         got = improvement(points, nondominated_boxes(front, ref))
         want = [_hv(np.vstack([front, p]), ref) - _hv(front, ref) for p in points]
         assert got == pytest.approx(want, abs=1e-9)
+
+
+@pytest.mark.parametrize("objectives", [2, 3])
+def test_expected_improvement_is_the_mean_improvement_of_normal_draws(objectives: int) -> None:
+    rng = np.random.RandomState(10 + objectives)
+    ref = np.ones(objectives)
+    front = rng.rand(8, objectives)
+    front = front[[not np.any(np.all(front <= p, axis=1) & np.any(front < p, axis=1)) for p in front]]
+    cells = nondominated_boxes(front, ref)
+    mean = rng.rand(6, objectives) * 1.2 - 0.1
+    std = rng.rand(6, objectives) * 0.3 + np.array([0.0, 0.01, 0.2][:objectives])  # one nearly certain
+    draws = mean[:, None, :] + std[:, None, :] * rng.standard_normal((6, 100_000, objectives))
+    sampled = improvement(draws.reshape(-1, objectives), cells).reshape(6, -1)
+    got = expected_improvement(mean, std, cells)
+    assert np.all(np.abs(got - sampled.mean(1)) <= 4 * sampled.std(1) / np.sqrt(100_000) + 1e-9)
+    # no spread: the improvement of the point itself
+    assert expected_improvement(mean, np.zeros_like(std), cells) == pytest.approx(improvement(mean, cells), abs=1e-9)
 
 
 def test_the_encoder_gives_back_what_it_was_given() -> None:

@@ -3,9 +3,10 @@
 Each objective gets its own Gaussian process over the searched knobs (one length scale per knob: a
 categorical knob's distance is 0 or 1, a number's is its difference on its own scale, log where the
 distribution is), its hyperparameters fitted by marginal likelihood. A proposal is the untried
-candidate with the largest expected hypervolume improvement (Monte Carlo over the processes'
-predictions) over the current front, where the trials still running count as done at the value the
-processes predict for them (a "believer": four trials in flight do not all go to the same place).
+candidate with the largest expected hypervolume improvement over the current front (exact, in closed
+form over the processes' predictions: ``_hypervolume.expected_improvement``), where the trials still
+running count as done at the value the processes predict for them (a "believer": four trials in
+flight do not all go to the same place).
 
 The models learn the ranks of the values, not the values (``_gp.normal_scores``): a table's outliers
 (a network that did not learn, a trial ten times slower) do not throw them. The candidates are every
@@ -31,7 +32,7 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from hpsearch.search._gp import GP, Encoder, distances, normal_scores
-from hpsearch.search._hypervolume import improvement, nondominated_boxes
+from hpsearch.search._hypervolume import expected_improvement, nondominated_boxes
 from hpsearch.search._pareto import nondominated
 from hpsearch.search._snapshot import trials_for
 from hpsearch.search._space import searched_space
@@ -53,7 +54,7 @@ class PoolEHVISampler(BaseSampler):
     """
 
     def __init__(self, n_startup_trials: int = 10, enumerate_up_to: int = 40_000, pool_size: int = 4000,
-                 samples: int = 32, shortlist: int = 400, reference: str = "nadir",
+                 reference: str = "nadir",
                  fallback: BaseSampler | None = None, max_share: float | None = 0.05,
                  seed: int | None = None) -> None:
         if reference not in ("median", "nadir"):
@@ -65,8 +66,6 @@ class PoolEHVISampler(BaseSampler):
         self.n_startup_trials = n_startup_trials
         self.enumerate_up_to = enumerate_up_to
         self.pool_size = pool_size
-        self.samples = samples
-        self.shortlist = shortlist
         self.reference = reference
         self.fallback = fallback
         self.max_share = max_share
@@ -196,24 +195,24 @@ class PoolEHVISampler(BaseSampler):
             # the baselines dominate every trial: a chance of beating them is only the models' doubt,
             # and chasing it is chasing the least known; improve the trials' own front instead (the way
             # to beat the baselines, if fine-tuning can), so the search learns what fine-tuning does best
-            order, expected, std_n = self._expected(y, own, mean, std, feasibility)
+            expected, std_n = self._expected(y, own, mean, std, feasibility)
             beaten = ", the trials' own front: the baselines dominate it"
         else:
-            order, expected, std_n = self._expected(y, np.vstack([own, baselines]), mean, std, feasibility)
+            expected, std_n = self._expected(y, np.vstack([own, baselines]), mean, std, feasibility)
         if expected.max() <= 0.0:  # nothing is expected to improve the front: the most uncertain candidate
             best = int(np.argmax(std_n.sum(axis=1) * feasibility))
             why = "model-based (no candidate expected to improve the front: the least known)"
         else:
-            best = int(order[int(np.argmax(expected))])
+            best = int(np.argmax(expected))
             why = (f"model-based (expected hypervolume improvement{beaten}, from {len(complete)} trials, "
                    f"{len(pending)} running)")
         self._reasons[trial.number] = why
         return encoder.decode(candidates[best])
 
     def _expected(self, y: np.ndarray, believed: np.ndarray, mean: np.ndarray, std: np.ndarray,
-                  feasibility: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(the shortlisted candidates, their expected hypervolume improvement over `believed`'s front
-        times `feasibility`, every candidate's normalised standard deviations)."""
+                  feasibility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(every candidate's expected hypervolume improvement over `believed`'s front times
+        `feasibility`, their normalised standard deviations)."""
         if len(believed) == 0:
             believed = y
         low, ref = self._box(y, believed)
@@ -221,15 +220,7 @@ class PoolEHVISampler(BaseSampler):
         front = normalised[sorted(nondominated(normalised))]
         mean_n, std_n = (mean - low) / (ref - low), std / (ref - low)
         cells = nondominated_boxes(front, np.ones(len(ref)))
-        # shortlist by the hypervolume improvement of an optimistic point, then Monte Carlo; with three
-        # objectives or more the boxes are many: fewer candidates go on to the Monte Carlo step
-        optimistic = improvement(mean_n - std_n, cells) * feasibility
-        shortlist = int(np.clip(8_000_000 // (len(cells[0]) * self.samples), 20, self.shortlist))
-        order = np.argsort(-optimistic, kind="stable")[:shortlist]
-        draws = mean_n[order, None, :] + std_n[order, None, :] * self._rng.standard_normal(
-            (len(order), self.samples, mean_n.shape[1]))
-        expected = improvement(draws.reshape(-1, mean_n.shape[1]), cells).reshape(len(order), self.samples).mean(1)
-        return order, expected * feasibility[order], std_n  # times the chance the constraints hold there
+        return expected_improvement(mean_n, std_n, cells) * feasibility, std_n  # times the chance the constraints hold
 
     @staticmethod
     def _feasibility(complete: list["FrozenTrial"], x: np.ndarray, encoder: Encoder, candidates: np.ndarray,

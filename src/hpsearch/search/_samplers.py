@@ -86,7 +86,7 @@ register_sampler("tpe_local", _tpe_local)
 
 
 def _gp_pool(seed: int, n_startup_trials: int = 10, reference: str = "nadir", max_share: float | None = 0.05,
-             samples: int = 32, shortlist: int = 400, enumerate_up_to: int = 40_000, pool_size: int = 4000,
+             enumerate_up_to: int = 40_000, pool_size: int = 4000,
              local_share: float = 0.3, local_after: int = 10) -> "optuna.samplers.BaseSampler":
     """Gaussian processes and expected hypervolume improvement over a pool of candidates (``_pool``),
     tpe_local where trials are too short for the model to pay (`max_share`), never proposing knob
@@ -97,7 +97,7 @@ def _gp_pool(seed: int, n_startup_trials: int = 10, reference: str = "nadir", ma
     fallback = _front_local_tpe(seed, local_share=local_share, local_after=local_after,
                                 n_startup_trials=n_startup_trials)
     pool = PoolEHVISampler(n_startup_trials=n_startup_trials, enumerate_up_to=enumerate_up_to, pool_size=pool_size,
-                           samples=samples, shortlist=shortlist, reference=reference, max_share=max_share,
+                           reference=reference, max_share=max_share,
                            fallback=fallback, seed=seed)
     return AvoidFailures(pool, seed=seed)
 
