@@ -135,3 +135,25 @@ def test_the_halving_floor_is_what_a_trial_costs_when_exactly_one_in_r_goes_on(c
             if is_rung(epoch) and epoch < epochs:
                 going /= factor
         assert curves.halving_floor(epochs, grace, factor) == pytest.approx(cost / trials)
+
+
+def test_the_rule_that_knows_the_end_spends_no_more_than_any_replayed_rule(curves: Any) -> None:
+    table = _table()
+    oracle = curves.oracle_ratio(table, orders=5, box="max", objectives=None)
+    assert 0.0 < oracle < 1.0
+    for grace, factor in ((1, 2), (1, 3), (2, 2)):
+        result = curves.measure(table, orders=5, grace_period=grace, reduction_factor=factor)
+        if result["reached_with_stopping"] == 5:
+            assert oracle <= result["ratio"] + 1e-9
+    # one configuration better than the others, which all end at the box's worst value (no hypervolume):
+    # the oracle runs only that one to its end (4 epochs) and every trial before it for 1 epoch
+    alone = {"names": ["macro_f1"], "directions": ["maximize"], "configs": [
+        {"values": {}, "epochs": [{"epoch": e, "macro_f1": (0.9 if i == 0 else 0.1) * e / 4}
+                                  for e in range(1, 5)]} for i in range(10)]}
+    shares = []
+    for seed in range(3):
+        order = list(range(10))
+        random.Random(seed).shuffle(order)
+        before = order.index(0)
+        shares.append((before + 4) / (4 * (before + 1)))
+    assert curves.oracle_ratio(alone, orders=3, box="max", objectives=None) == pytest.approx(sum(shares) / 3)
