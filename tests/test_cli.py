@@ -216,3 +216,18 @@ def test_validate_of_a_space_that_redacts_personal_data_imports_no_torch(tmp_pat
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_a_study_out_of_failures_says_how_to_go_on_in_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import hpsearch.cli as cli
+    from hpsearch.study._ledger import StudyFailing
+
+    def failing(args, console) -> int:
+        raise StudyFailing("10 trials of study 'legal' failed (max_failed_trials 10); the last: no CUDA")
+
+    monkeypatch.setattr(cli, "_run", failing)
+    code, lines = run_cli(["run", str(ROOT / "spaces" / "legal.yaml")], capsys)
+    assert code == 1 and len(lines) == 1
+    assert lines[0].startswith("error: 10 trials of study 'legal' failed") and "the last: no CUDA" in lines[0]
+    assert "raise max_failed_trials" in lines[0] and "--study" in lines[0]

@@ -199,7 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hpsearch.study import scrub
 
         url = getattr(args, "storage", None)
-        print(f"error: {scrub(str(exc), url) if url else exc}", file=sys.stderr)
+        message = scrub(str(exc), url) if url else str(exc)
+        if isinstance(exc, StudyFailing):  # the count is the study's: a new run of it stops at once
+            message += ("; the count is the study's, over every run and driver: to go on, raise max_failed_trials "
+                        "in the search preset or run a new study (--study NAME)")
+        print(f"error: {message}", file=sys.stderr)
         return 1
     return 0
 
