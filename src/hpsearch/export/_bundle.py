@@ -20,6 +20,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,13 +105,7 @@ def export_bundle(study: "optuna.Study", url: str, policy_text: str, out: Path, 
     if not isinstance(config, dict):
         raise UserError(Problem("--study", "", f"trial {trial.number} of study {study.study_name!r} was recorded "
                                 "before trials stored their full configuration; run the search again to export"))
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=parent))
-    except OSError as exc:
-        raise UserError(Problem("--out", "", f"cannot write to {parent}: {exc.strerror or exc}")) from None
-    try:
+    with written_whole(out) as staging:
         if config.get("method") != "full":
             from optuna.artifacts.exceptions import ArtifactNotFound
 
@@ -125,13 +121,27 @@ def export_bundle(study: "optuna.Study", url: str, policy_text: str, out: Path, 
                                         f"artifact store ({study.user_attrs.get('artifact_store', 'none recorded')}): "
                                         f"{exc}")) from None
         _write_files(staging, study, trial, config, str(policy))
+    return out
+
+
+@contextmanager
+def written_whole(out: Path) -> Iterator[Path]:
+    """A new folder beside `out` to write into: it takes `out`'s place when the block ends, and is
+    removed if the block fails, so `out` is never half written (``--out`` names it in the error)."""
+    parent = out.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=parent))
+    except OSError as exc:
+        raise UserError(Problem("--out", "", f"cannot write to {parent}: {exc.strerror or exc}")) from None
+    try:
+        yield staging
         if out.exists():
             shutil.rmtree(out)
         os.replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return out
 
 
 def _write_files(root: Path, study: "optuna.Study", trial: "FrozenTrial", config: dict[str, Any], policy: str) -> None:

@@ -11,15 +11,12 @@ and ``MODEL_CARD.md`` with a section on the retraining.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from hpsearch.errors import Problem, UserError
-from hpsearch.export._bundle import BUNDLE_FORMAT
+from hpsearch.export._bundle import BUNDLE_FORMAT, written_whole
 
 
 def read_bundle(bundle: Path) -> dict[str, Any]:
@@ -104,20 +101,8 @@ def retrain(bundle: Path, out: Path, data_override: str | None = None, *, force:
     }
     if "macro_f1" in metrics["exported_validation"]:
         metrics["macro_f1_difference"] = validation["macro_f1"] - metrics["exported_validation"]["macro_f1"]
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=parent))
-    except OSError as exc:
-        raise UserError(Problem("--out", "", f"cannot write to {parent}: {exc.strerror or exc}")) from None
-    try:
+    with written_whole(out) as staging:
         _write(staging, bundle, data, worker, result, metrics)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return metrics
 
 
