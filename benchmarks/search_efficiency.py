@@ -216,6 +216,17 @@ def _timed_run(work: tuple[str, str, int, int, int]) -> tuple[list[list[float]],
     return values, time.monotonic() - started
 
 
+def _one_thread() -> None:
+    """A worker process of `measure(jobs > 1)` computes on one thread: GPSampler's torch threads of two
+    processes on 2 cores waited on each other (over 4x slower)."""
+    import os
+
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
 def measure(problems: list[str], strategies: list[str], seeds: int, trials: int, in_flight: list[int],
             progress: bool = True, jobs: int = 1) -> dict[str, Any]:
     """HV@N per problem, concurrency and strategy: each seed's figures and their mean ± standard error
@@ -236,7 +247,7 @@ def measure(problems: list[str], strategies: list[str], seeds: int, trials: int,
                 if jobs > 1:
                     from concurrent.futures import ProcessPoolExecutor
 
-                    with ProcessPoolExecutor(jobs) as pool:
+                    with ProcessPoolExecutor(jobs, initializer=_one_thread) as pool:
                         runs = list(pool.map(_timed_run, work))
                 else:
                     runs = [_timed_run(w) for w in work]
@@ -342,9 +353,9 @@ def write_docs(result: dict[str, Any]) -> None:
         "peers are Optuna's samplers with their defaults (`tpe` = `TPESampler()`, Optuna's default for several",
         "objectives). 'in flight 4': four trials are asked before the first is told. OptunaHub's AutoSampler is",
         "not measured: OptunaHub loads its samplers from GitHub at run time, and this machine reaches only the",
-        "package registries. `gp` (`GPSampler`) takes minutes per 100-trial run on 2 cores (its proposals grow",
-        "with the trials), so it runs on its own (`--strategies gp --add`) where it is in the tables; `seeds`",
-        "says how many seeds each row has.",
+        "package registries. `gp` (`GPSampler`) ran on its own (`--strategies gp --add`; with `--jobs` each",
+        "process computes on one thread: two of two torch threads each on 2 cores ran it over 4x slower); `seeds`",
+        "says how many seeds each row has, 'seconds' is the sum of a row's runs.",
         "",
     ]
     lines += targets(result["problems"]) + [""]
@@ -381,6 +392,8 @@ def add_rows(kept: dict[str, Any], new: dict[str, Any], strategies: list[str]) -
     merged.setdefault("added", [])
     merged["added"] = [a for a in merged["added"] if not set(a["strategies"]) <= set(strategies)]
     merged["added"].append({**run, "strategies": strategies})
+    if new.get("warm_start"):  # measured again in this run (with the default strategy as it is now)
+        merged["warm_start"] = new["warm_start"]
     for name, problem in new["problems"].items():
         target = merged["problems"].setdefault(name, {"title": problem["title"], "by_in_flight": {}})
         for k, rows in problem["by_in_flight"].items():

@@ -71,3 +71,23 @@ def test_quick_run_default_strategy_beats_random_search(harness: Any) -> None:
     random_hv, default_hv = rows["random"]["25"]["mean"], rows["hpsearch"]["25"]["mean"]
     assert 0.0 < random_hv < 1.0 and 0.0 < default_hv <= 1.0
     assert default_hv > random_hv, f"hpsearch's default HV@25 {default_hv} is no better than random's {random_hv}"
+
+
+def test_added_rows_replace_only_their_strategy_and_say_which_run_gave_them(harness: Any) -> None:
+    def run(command: str, strategies: list[str], warm: list[Any]) -> dict[str, Any]:
+        rows = {s: {"50": {"mean": len(command) / 100, "se": 0.0, "seeds": [0.5]}, "seconds": 1.0} for s in strategies}
+        return {"command": command, "machine": "m", "date": "d", "optuna": "5", "seeds": 1, "warm_start": warm,
+                "problems": {"vehicle": {"title": "v", "by_in_flight": {"1": rows}}}}
+
+    kept = run("first", ["tpe", "hpsearch"], [{"source": "segment", "old": True}])
+    merged = harness.add_rows(kept, run("second run", ["gp"], []), ["gp"])
+    rows = merged["problems"]["vehicle"]["by_in_flight"]["1"]
+    assert set(rows) == {"tpe", "hpsearch", "gp"} and rows["gp"]["50"]["mean"] == 0.1
+    assert merged["warm_start"] == [{"source": "segment", "old": True}]  # no warm start in the added run: kept
+    again = harness.add_rows(merged, run("third run!", ["hpsearch"], [{"source": "segment", "old": False}]),
+                             ["hpsearch"])
+    rows = again["problems"]["vehicle"]["by_in_flight"]["1"]
+    assert rows["hpsearch"]["50"]["mean"] == 0.1 and rows["tpe"]["50"]["mean"] == 0.05 and "gp" in rows
+    assert again["warm_start"] == [{"source": "segment", "old": False}]  # measured again: replaced
+    assert [a["strategies"] for a in again["added"]] == [["gp"], ["hpsearch"]]
+    assert kept["problems"]["vehicle"]["by_in_flight"]["1"]["hpsearch"]["50"]["mean"] == 0.05  # not changed in place
