@@ -43,3 +43,28 @@ def test_overhead_fake_trials_report_as_many_attributes_as_asked() -> None:
     assert 140 <= len(metrics) + len(extra) <= 160
     summary = overhead._summary([10.0, 20.0, 30.0, 40.0])
     assert summary["median_ms"] == 25.0 and summary["trials"] == 5
+
+
+def test_overhead_page_states_the_targets_and_keeps_every_run() -> None:
+    overhead = load_benchmark("overhead")
+
+    def rows(plain: float, sqlite: float, postgres: float | None) -> list[dict]:
+        out = [{"path": "plain optuna", "storage": "in-memory", "median_ms": plain},
+               {"path": "hpsearch (Ray Tune, reused worker)", "storage": "SQLite", "median_ms": sqlite,
+                "user_attrs_per_trial": 155}]
+        if postgres is not None:
+            out.append({"path": "hpsearch (Ray Tune, reused worker)", "storage": "PostgreSQL", "median_ms": postgres})
+        return out
+
+    met = overhead.targets(rows(6.0, 39.4, 53.4))
+    assert "10-s trial is met (0.4% on SQLite, 0.5% on PostgreSQL)" in met and "(SQLite) is met (39.4 ms)" in met
+    assert "up to 7.6 ms" in met  # 50 ms at 6.6x plain Optuna
+    assert "(SQLite) is not met (101.5 ms)" in overhead.targets(rows(18.9, 101.5, 179.0))
+    first = {"date": "d1", "machine": "m", "command": "c", "rows": rows(18.9, 101.5, 179.0)}
+    history = overhead.kept_history(first)
+    assert history == [{"date": "d1", "machine": "m", "command": "c", "plain_ms": 18.9, "sqlite_ms": 101.5,
+                        "postgres_ms": 179.0, "attrs": 155}]
+    assert overhead.kept_history({**first, "history": history}) == history  # its own run is not kept twice
+    second = overhead.kept_history({"date": "d2", "machine": "m", "command": "c", "rows": rows(6.0, 39.4, None),
+                                    "history": history})
+    assert [h["date"] for h in second] == ["d1", "d2"] and second[1]["postgres_ms"] is None
