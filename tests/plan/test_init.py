@@ -162,9 +162,28 @@ def test_cpu_caps_training_rows_and_says_why(tmp_path: Path, capsys: pytest.Capt
     assert space["dataset"]["max_train_examples"] == 2000
     assert "no GPU here: each trial trains on 2,000 of the 2,250 training rows" in text
     assert "--max-train-examples" in text
+    # 750 held out for validation: under the evaluation cap
+    assert "max_eval_examples" not in space["dataset"]
     assert init([str(data), "--out", str(tmp_path / "big.yaml"), "--force", "--max-train-examples", "500"],
                 capsys)[0] == 0
     assert written(tmp_path / "big.yaml")[0]["dataset"]["max_train_examples"] == 500
+
+
+def test_cpu_caps_a_large_validation_split_and_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_jsonl(folder / "train.jsonl", rows({"a": 200, "b": 200}, words=4))
+    write_jsonl(folder / "validation.jsonl", rows({"a": 900, "b": 300}, words=4))
+    assert init([str(folder), "--out", str(tmp_path / "v.yaml")], capsys)[0] == 0
+    space, text = written(tmp_path / "v.yaml")
+    assert space["dataset"]["max_eval_examples"] == 1000 and "max_train_examples" not in space["dataset"]
+    assert "each trial's evaluation scores 1,000 of the 1,200 validation rows" in text
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU scores every row
+    assert init([str(folder), "--out", str(tmp_path / "g.yaml")], capsys)[0] == 0
+    assert "max_eval_examples" not in written(tmp_path / "g.yaml")[0]["dataset"]
 
 
 def test_a_gpu_affords_more(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -42,7 +42,7 @@ LEARNING_RATE_WHY = {"lora": "LoRA trains new adapters from zero: larger steps t
                              "~2e-3 imbalanced data collapses to the majority class",
                      "full": "full fine-tuning moves pretrained weights: small steps, or it forgets what it knew",
                      "head": "only the new classifier head learns, on frozen features: large steps"}
-TRIALS, SAMPLED_TEXTS, CPU_TRAIN_CAP, VALIDATION_FRACTION = 12, 500, 2000, 0.25
+TRIALS, SAMPLED_TEXTS, CPU_TRAIN_CAP, CPU_EVAL_CAP, VALIDATION_FRACTION = 12, 500, 2000, 1000, 0.25
 GROUP_VALUES, GROUP_SHARE = (2, 20), 0.05
 #: No GPU: windows of at most this many tokens (attention grows with the square of it); a longer text
 #: is read by `long_text` instead.
@@ -239,6 +239,13 @@ def _dataset(doc: "Doc", found: _Data, out: Path, gpu: bool, cap: int | None, su
                     f"the {size:,} training rows (stratified), so that {TRIALS} trials finish on a CPU; raise or drop "
                     "it on a GPU (hpsearch init --max-train-examples N writes another number)")
         summary.append(f"no GPU: training capped at {CPU_TRAIN_CAP:,} of {size:,} rows")
+    held_out = (len(found.rows["validation"]) if "validation" in found.files
+                else math.ceil(len(found.train) * VALIDATION_FRACTION))
+    if not gpu and held_out > CPU_EVAL_CAP:
+        section.put("max_eval_examples", CPU_EVAL_CAP, f"no GPU here: each trial's evaluation scores {CPU_EVAL_CAP:,} "
+                    f"of the {held_out:,} validation rows (stratified; the test split too); drop it for tighter "
+                    "per-group figures, at a full pass over every row per trial")
+        summary.append(f"no GPU: evaluation capped at {CPU_EVAL_CAP:,} of {held_out:,} validation rows")
     section.put("seed", 0, "for the split and the subsample")
     doc.lines += ["dataset:", *section.lines]
 
