@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -33,15 +34,22 @@ DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Trials on one node: 1 × all CPUs or 2 × half"
 
 
+def preset_for(concurrent: int) -> str:
+    """search/default.yaml with `concurrent` trials at once (each then gets the node's CPUs / `concurrent`)."""
+    preset = (ROOT / "search" / "default.yaml").read_text(encoding="utf-8")
+    preset, found = re.subn(r"(?m)^max_concurrent_trials: \d+$", f"max_concurrent_trials: {concurrent}", preset)
+    if found != 1:  # the preset's line moved: each run would get the preset's concurrency, not `concurrent`
+        raise SystemExit("search/default.yaml: no 'max_concurrent_trials: N' line to set")
+    return preset
+
+
 def one(data: tuple[Path, Path], work: Path, concurrent: int, trials: int, epochs: int) -> dict[str, Any]:
     import subprocess
 
     import optuna
 
     work.mkdir(parents=True)
-    preset = (ROOT / "search" / "default.yaml").read_text(encoding="utf-8")
-    preset = preset.replace("max_concurrent_trials: 1", f"max_concurrent_trials: {concurrent}")
-    (work / "search.yaml").write_text(preset, encoding="utf-8")
+    (work / "search.yaml").write_text(preset_for(concurrent), encoding="utf-8")
     space = work / "space.yaml"
     space.write_text(f"""name: concurrency
 model: minilm
@@ -69,22 +77,38 @@ fixed: {{method: lora, target_modules: attention, lora_r: 8, lora_alpha: 16, bat
             "train_s": [round(t.user_attrs["train_seconds"], 1) for t in done]}
 
 
+def conclusion(rows: list[dict[str, Any]]) -> str:
+    """Trials per hour of each way over every run kept, and each run's ratio (2 × half over 1 × all)."""
+    rate = {c: sum(r["trials"] for r in rows if r["concurrent"] == c) * 3600
+            / sum(r["wall_s"] for r in rows if r["concurrent"] == c) for c in (1, 2)}
+    runs: dict[tuple[str, str], dict[int, float]] = {}
+    for r in rows:
+        runs.setdefault((r.get("date", ""), r.get("order", "1 then 2")), {})[r["concurrent"]] = r["trials_per_hour"]
+    ratios = [f"{pair[2] / pair[1]:.2f}× ({date or 'undated'}, {order})" for (date, order), pair in runs.items()
+              if 1 in pair and 2 in pair]
+    ratio = rate[2] / rate[1]
+    verdict = ("2 × half gives more trials per hour" if ratio > 1.1 else "1 × all gives more trials per hour"
+               if ratio < 1 / 1.1 else "neither gives 10% more trials per hour than the other")
+    return (f"Over every run kept: {rate[1]:.0f} trials/hour for 1 × all, {rate[2]:.0f} for 2 × half ({ratio:.2f}×): "
+            f"{verdict} on this machine. Each run, 2 × half against 1 × all: {'; '.join(ratios)}.")
+
+
 def write_docs(results: dict[str, Any]) -> None:
     rows = results["rows"]
     lines = [SECTION, "", "The same trials (engineering_issues sample, MiniLM + LoRA rank 8 on attention, the learning "
              "rate searched) run by `hpsearch run` with one trial at a time on every CPU and with two at a time on "
-             "half each, in one run on a machine shared with other engineers' jobs. Trials per hour of the study's "
-             "wall time, and the best validation macro-F1 at equal trials.", "",
-             f"Command: `{results['command']}` on {results['machine']}, {results['date']}.", "",
-             "| run order | trials at once × threads each | trials | wall s | trials / hour | best macro-F1 | learned | "
-             "train s per trial |", "|---|---|---|---|---|---|---|---|"]
+             "half each, one after the other in one run, on a machine that may be shared with other jobs. Trials per "
+             "hour of the study's wall time, and the best validation macro-F1 at equal trials. Every run is kept.", "",
+             f"Command: `{results['command']}` on {results['machine']}.", "",
+             "| date | run order | trials at once × threads each | trials | wall s | trials / hour | best macro-F1 | "
+             "learned | train s per trial |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.get('order', '1 then 2')} | {r['concurrent']} × {r['threads_per_trial']} | {r['trials']} | "
-                     f"{r['wall_s']} | "
-                     f"{r['trials_per_hour']} | {r['best_macro_f1']} | {r['learned']} | "
+        lines.append(f"| {r.get('date', '—')} | {r.get('order', '1 then 2')} | {r['concurrent']} × {r['threads_per_trial']} "
+                     f"| {r['trials']} | {r['wall_s']} | {r['trials_per_hour']} | {r['best_macro_f1']} | {r['learned']} | "
                      f"{', '.join(map(str, r['train_s']))} |")
-    if results.get("conclusion"):
-        lines += ["", results["conclusion"]]
+    lines += ["", conclusion(rows)]
+    if results.get("note"):
+        lines += ["", results["note"]]
     replace_section(DOCS, "\n".join(lines))
 
 
@@ -110,18 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rows[-1]), flush=True)
     from hpsearch.trial import describe
 
-    rows = [r for r in kept["rows"] if r.get("order", "1 then 2") != rows[0]["order"]] + rows
-    rate = {c: sum(r["trials"] for r in rows if r["concurrent"] == c) * 3600
-            / sum(r["wall_s"] for r in rows if r["concurrent"] == c) for c in (1, 2)}
-    faster = "2 × half" if rate[2] > rate[1] else "1 × all"
-    conclusion = (f"Over every run kept: {rate[1]:.0f} trials/hour for 1 × all, {rate[2]:.0f} for 2 × half "
-                  f"({rate[2] / rate[1]:.2f}×): {faster} gives more trials per hour on this machine.")
-    results = {"rows": rows, "conclusion": conclusion, "machine": describe(), "date": time.strftime("%Y-%m-%d"),
+    for r in rows:
+        r["date"] = time.strftime("%Y-%m-%d")
+    results = {"rows": kept["rows"] + rows, "machine": describe(), "note": kept.get("note"),
                "command": f".venv/bin/python benchmarks/concurrency.py --trials {args.trials} --epochs {args.epochs} "
-                          "--order 1 2, then --order 2 1"}
+                          "--order 1 2 (or --order 2 1)"}
     RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     write_docs(results)
-    print(conclusion)
+    print(conclusion(results["rows"]))
     return 0
 
 

@@ -68,3 +68,26 @@ def test_overhead_page_states_the_targets_and_keeps_every_run() -> None:
     second = overhead.kept_history({"date": "d2", "machine": "m", "command": "c", "rows": rows(6.0, 39.4, None),
                                     "history": history})
     assert [h["date"] for h in second] == ["d1", "d2"] and second[1]["postgres_ms"] is None
+
+
+def test_concurrency_runs_the_default_preset_at_the_concurrency_asked() -> None:
+    import yaml
+
+    concurrency = load_benchmark("concurrency")
+    for concurrent in (1, 2, 3):
+        preset = yaml.safe_load(concurrency.preset_for(concurrent))
+        assert preset["max_concurrent_trials"] == concurrent and preset["sampler"] == "gp_pool"
+
+
+def test_concurrency_conclusion_pools_every_run_and_says_when_neither_way_wins() -> None:
+    concurrency = load_benchmark("concurrency")
+
+    def row(date: str, concurrent: int, wall: float) -> dict:
+        return {"date": date, "order": "1 then 2", "concurrent": concurrent, "trials": 4, "wall_s": wall,
+                "trials_per_hour": round(4 * 3600 / wall, 1)}
+
+    quiet = [row("d1", 1, 100.0), row("d1", 2, 104.0)]
+    said = concurrency.conclusion(quiet)
+    assert "neither gives 10% more" in said and "0.96× (d1, 1 then 2)" in said
+    said = concurrency.conclusion(quiet + [row("d2", 1, 400.0), row("d2", 2, 100.0)])
+    assert "2 × half gives more trials per hour" in said and "4.00× (d2, 1 then 2)" in said
