@@ -237,8 +237,8 @@ def write_claim(storage: Any, trial_id: int, params: Mapping[str, tuple[float, "
                 attrs: Mapping[str, Any]) -> None:
     """A claimed trial's parameters (Optuna's internal value and distribution of each, as
     :class:`HeldParams` holds them) and user attributes, in one transaction: a trial is never seen
-    with some of its parameters. On a storage :func:`can_finish_at_once` refuses, one write each
-    through Optuna. A trial that is no longer running raises Optuna's ``UpdateFinishedTrialError``.
+    with some of its parameters. On any other storage than Optuna's RDB schema at a pinned revision
+    (:data:`BATCHED_SCHEMA_REVISIONS`), one write each through Optuna. A trial that is no longer running raises Optuna's ``UpdateFinishedTrialError``.
     """
     import optuna
     from optuna.distributions import distribution_to_json

@@ -204,14 +204,14 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
             if report is not None:
                 report(row)
             break
-        split = worker.epoch_validation().split
-        predictions, probabilities = worker.predict_proba(model, worker.epoch_validation().name, split, reading)
-        scores = classification_metrics(split.labels, predictions, splits.label_names)
+        checked = worker.epoch_validation()
+        predictions, probabilities = worker.predict_proba(model, checked.name, checked.split, reading)
+        scores = classification_metrics(checked.split.labels, predictions, splits.label_names)
         collapse = watch.check(epoch, predictions, scores["macro_f1"])
         row.update({"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"],
                     "collapsed": float(watch.streak > 0)})
         if worker.epoch_objectives is not None:  # a scheduler stops trials on them
-            row.update(worker.epoch_objectives(model, config, split, predictions, probabilities))
+            row.update(worker.epoch_objectives(model, config, checked.split, predictions, probabilities))
         history.append(row)
         if report is not None:
             report(row)
