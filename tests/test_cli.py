@@ -123,7 +123,18 @@ def test_dry_run_prints_the_resolved_space(capsys: pytest.CaptureFixture[str]) -
     assert "lora_alpha" in out and "lora_r x 2" in out
     assert "macro_f1" in out and "latency_p50_ms" in out
     assert "hardware:" in out and "torch" in out
-    assert "quantization int8: fp32 training, then torch dynamic int8" in out.replace("\n", " ")
+    assert "quantization int8: training as `precision` says, then torch dynamic int8" in out.replace("\n", " ")
+
+
+def test_dry_run_says_what_precision_auto_trains_in(capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hpsearch.trial._hardware.cpu_flags", lambda: {"avx2"})
+    assert main(["run", str(ROOT / "spaces" / "legal.yaml"), "--dry-run"]) == 0
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "precision auto: trains in fp32" in out and "neither AMX-BF16 nor AVX512-BF16" in out
+    monkeypatch.setattr("hpsearch.trial._hardware.cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    assert main(["run", str(ROOT / "spaces" / "legal.yaml"), "--dry-run"]) == 0
+    assert "precision auto: trains in bf16" in capsys.readouterr().out.replace("\n", " ")
 
 
 def test_dry_run_warns_of_bf16_where_the_cpu_has_no_bf16(tmp_path: Path, capsys: pytest.CaptureFixture[str],

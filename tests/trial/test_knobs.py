@@ -432,6 +432,34 @@ def test_bf16_trains_under_autocast_and_measures_in_fp32(worker: Worker, monkeyp
     assert seen and not any(autocast for autocast, _ in seen)
 
 
+def test_auto_precision_trains_in_bf16_only_where_the_hardware_has_it_and_records_which(
+        worker: Worker, monkeypatch) -> None:
+    import torch
+
+    seen: list[bool] = []
+    forward = worker.forward
+
+    def spy(model: Any, texts: Any, reading: Any) -> Any:
+        if model.training:
+            seen.append(torch.is_autocast_enabled("cpu"))
+        return forward(model, texts, reading)
+
+    monkeypatch.setattr(worker, "forward", spy)
+    monkeypatch.setattr("hpsearch.trial._hardware.cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    _, attrs = run(worker, precision="auto", max_steps=2)
+    assert seen and all(seen)
+    assert attrs["config"]["precision"] == "bf16"  # what it trained in: the recorded config runs the same again
+    assert attrs["precision_chosen"].startswith("auto: bf16 (this CPU")
+    seen.clear()
+    monkeypatch.setattr("hpsearch.trial._hardware.cpu_flags", lambda: {"avx2"})
+    _, attrs = run(worker, precision="auto", max_steps=2)
+    assert seen and not any(seen)
+    assert attrs["config"]["precision"] == "fp32"
+    assert attrs["precision_chosen"].startswith("auto: fp32 (this CPU") and "AVX512-BF16" in attrs["precision_chosen"]
+    _, attrs = run(worker, precision="fp32", max_steps=2)
+    assert "precision_chosen" not in attrs
+
+
 def test_bf16_where_the_hardware_has_none_fails_the_trial_and_names_the_knob(worker: Worker, monkeypatch) -> None:
     monkeypatch.setattr("hpsearch.trial._hardware.cpu_flags", lambda: {"avx2", "fma"})
     with pytest.raises(TrialFailed, match="precision=bf16: this CPU .* has neither AMX-BF16 nor AVX512-BF16") as info:

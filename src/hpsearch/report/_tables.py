@@ -260,6 +260,12 @@ def print_plan(plan: "Plan", console: "Console") -> None:
 
     for kind in kinds:
         console.print(f"  quantization {quantization_note(str(kind), torch.cuda.is_available())}")
+    spec = plan.space.params.get("precision")
+    if "auto" in (spec.choices if isinstance(spec, CategoricalParam) else [plan.space.fixed.get("precision", "auto")]):
+        from hpsearch.trial._hardware import auto_precision
+
+        used, why = auto_precision(torch.cuda.is_available())
+        console.print(f"  precision auto: trains in {used} ({why})")
     for warning in cannot_run(plan, [str(k) for k in kinds], torch.cuda.is_available()):
         console.print(f"[yellow]warning[/yellow]: {warning}")
 
@@ -278,7 +284,7 @@ def cannot_run(plan: "Plan", quantizations: list[str], cuda: bool) -> list[str]:
             if problem:
                 warnings.append(f"quantization {kind} cannot run here: it needs a CUDA GPU ({problem})")
     spec = plan.space.params.get("precision")
-    precisions = spec.choices if isinstance(spec, CategoricalParam) else [plan.space.fixed.get("precision", "fp32")]
+    precisions = spec.choices if isinstance(spec, CategoricalParam) else [plan.space.fixed.get("precision", "auto")]
     if "bf16" in precisions:
         from hpsearch.trial._hardware import bf16_problem
 

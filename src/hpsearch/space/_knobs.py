@@ -18,7 +18,7 @@ SAMPLING = ("none", "balanced", "undersample")
 LONG_TEXT = ("head", "head_tail", "chunk_mean", "chunk_max")
 POOLING = ("cls", "mean")
 QUANTIZATION = ("none", "int8", "nf4", "fp4")
-PRECISION = ("fp32", "bf16")
+PRECISION = ("auto", "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,11 @@ KNOBS: dict[str, Knob] = {
         Knob("quantization", str, "none", "on a GPU, train on bitsandbytes-quantised base weights "
              "(QLoRA; method lora or head); on a CPU, train in fp32 and quantise the deployed model "
              "(int8: torch dynamic; nf4/fp4: bitsandbytes 4-bit weights)", choices=QUANTIZATION),
-        Knob("precision", str, "fp32", "compute precision of the training steps: fp32; bf16, forward passes "
+        Knob("precision", str, "auto", "compute precision of the training steps: fp32; bf16, forward passes "
              "under torch.autocast in bfloat16 (weights, gradients and optimiser state stay fp32; evaluation "
-             "and latency in fp32). Needs a CUDA GPU with bf16 or a CPU with AMX-BF16 or AVX512-BF16; "
-             "elsewhere a trial that draws it fails and the sampler stops proposing it", choices=PRECISION),
+             "and latency in fp32). bf16 needs a CUDA GPU with bf16 or a CPU with AMX-BF16 or AVX512-BF16; "
+             "elsewhere a trial that draws it fails and the sampler stops proposing it. auto: bf16 where the "
+             "hardware has it, fp32 elsewhere (the trial records which)", choices=PRECISION),
         Knob("seed", int, 0, "seed for weight initialisation, dropout and batch order"),
     ]
 }

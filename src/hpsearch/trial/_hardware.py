@@ -49,14 +49,26 @@ def bf16_problem(cuda: bool) -> str | None:
     return f"this CPU ({cpu_name()}) has neither AMX-BF16 nor AVX512-BF16: bfloat16 would be emulated, slower than fp32"
 
 
+def auto_precision(cuda: bool) -> tuple[str, str]:
+    """What ``precision: auto`` trains in here, and why: bf16 where the hardware multiplies it
+    natively (there it trains in about 0.6-0.7x the time of fp32 at the same macro-F1:
+    benchmarks/precision.py), fp32 elsewhere."""
+    problem = bf16_problem(cuda)
+    if problem is None:
+        where = "this GPU" if cuda else f"this CPU ({cpu_name()})"
+        return "bf16", f"{where} multiplies bfloat16 natively"
+    return "fp32", problem
+
+
 def quantization_note(kind: str, cuda: bool) -> str:
     if kind == "none":
         return "none: full precision"
     if cuda:
         return f"{kind}: QLoRA, base weights in {kind} (bitsandbytes), adapters trained in bf16"
     if kind == "int8":
-        return "int8: fp32 training, then torch dynamic int8 for evaluation and latency (CPU)"
-    return f"{kind}: fp32 training, then bitsandbytes 4-bit {kind} weights for evaluation and latency (CPU)"
+        return "int8: training as `precision` says, then torch dynamic int8 for evaluation and latency (CPU)"
+    return (f"{kind}: training as `precision` says, then bitsandbytes 4-bit {kind} weights for evaluation and "
+            "latency (CPU)")
 
 
 def device_fingerprint() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Callable, Sequence
 
 from hpsearch.data import Split, Splits
@@ -219,7 +219,13 @@ class Worker:
             objectives_each_epoch: bool = False) -> TrialResult:
         """Train and measure one trial; `objectives_each_epoch`: each epoch's report has every objective."""
         config = TrialConfig.from_values(values)
-        if config.precision == "bf16":
+        chosen = None
+        if config.precision == "auto":  # recorded as what it trained in: the trial runs again the same way
+            from hpsearch.trial._hardware import auto_precision
+
+            used, why = auto_precision(self.device.type == "cuda")
+            config, chosen = replace(config, precision=used), f"auto: {used} ({why})"
+        elif config.precision == "bf16":
             from hpsearch.trial._hardware import bf16_problem
 
             problem = bf16_problem(self.device.type == "cuda")
@@ -243,6 +249,8 @@ class Worker:
             history[-1]["collapsed"] = float(not result.attrs.get("learned", True))
         # everything needed to run this trial again, from the study alone
         result.attrs["config"] = asdict(config)
+        if chosen:
+            result.attrs["precision_chosen"] = chosen
         result.attrs["model"] = self.plan.space.model
         result.attrs["dataset_fingerprint"] = self.splits.fingerprint
         result.attrs["versions"] = versions()
