@@ -147,6 +147,8 @@ fixed:
                              for m in (t.user_attrs.get("latency_method", {}) for t in done)],
         "points": [(t.user_attrs.get("macro_f1"), t.user_attrs.get("f1_gap")) for t in done],
         "learning_rates": [t.params.get("learning_rate") for t in done],
+        # precision: auto trains in bf16 where the hardware has it (the peer, as documented, in fp32)
+        "precision": sorted({str((t.user_attrs.get("config") or {}).get("precision")) for t in done}),
     }
 
 
@@ -246,6 +248,7 @@ def summarise(side: dict[str, Any]) -> dict[str, Any]:
                    for a, b in points],
         **{k: [round(x, 1) for x in side[k] if x is not None]
            for k in ("train_s", "evaluate_s", "latency_timing_s") if k in side},
+        **({"precision": side["precision"]} if side.get("precision") else {}),
     }
 
 
@@ -257,7 +260,10 @@ def write_docs(results: dict[str, Any]) -> None:
         "peer_trainer.py: same packaged MiniLM, examples, epochs, max length, batch size, LoRA on query, key, value "
         "and attention.output.dense with rank 8, the learning rate searched log-uniformly in [1e-3, 1e-2], the same "
         "number of trials; hpsearch as its default preset runs them — two at a time, one thread each, since the last run "
-        "below; one at a time before —, the peer one at a time as documented), the two alternating in one run. Wall time per trial: each side's process "
+        "below; one at a time before —, the peer one at a time as documented), the two alternating in one run. "
+        "Precision: each side's default — the peer fp32 (Trainer's `bf16=False`); hpsearch `precision: auto` since "
+        "commit 5981f00, bf16 where the hardware multiplies it natively (the runs say what its trials trained in), "
+        "fp32 before; Trainer would train in bf16 too if told `bf16=True`. Wall time per trial: each side's process "
         "from start to end (imports, Ray, model loading included) divided by its trials; hpsearch also measures the "
         "deployed model's latency and throughput in every trial, the peer neither. Quality: best validation macro-F1 "
         "and the hypervolume of (macro-F1 max, f1_gap min) against (0, 1), f1_gap by the same code for both. "
@@ -282,6 +288,8 @@ def write_docs(results: dict[str, Any]) -> None:
                 if h.get("latency_timing_s"):
                     parts.append(f"of which timing requests (waiting for the node's measurement slot included; "
                                  f"0: reused) {', '.join(map(str, h['latency_timing_s']))}")
+                if h.get("precision"):
+                    parts.append(f"trained in {', '.join(h['precision'])}")
                 phases.append(f"{name}: {'; '.join(parts)}")
             ratio = h["wall_per_trial_s"] / p["wall_per_trial_s"]
             for label, s in (("hpsearch", h), ("Trainer.hyperparameter_search", p)):
