@@ -157,3 +157,18 @@ def test_the_rule_that_knows_the_end_spends_no_more_than_any_replayed_rule(curve
         before = order.index(0)
         shares.append((before + 4) / (4 * (before + 1)))
     assert curves.oracle_ratio(alone, orders=3, box="max", objectives=None) == pytest.approx(sum(shares) / 3)
+
+
+def test_promotion_runs_a_trial_on_only_once_it_is_among_the_best_of_its_rung(curves: Any) -> None:
+    # 3 configurations, 3 epochs, rungs at 1 (then 3 = the end): the best after epoch 1 is the last to
+    # arrive; promotion waits for all three at rung 1 (1 epoch each) and then runs only that one on
+    # (2 more epochs): 5 epochs, against 9 for all three to their ends (the goal needs that one alone)
+    table = {"names": ["macro_f1"], "directions": ["maximize"],
+             "configs": [{"epochs": [{"macro_f1": f1 * e / 3} for e in (1, 2, 3)]} for f1 in (0.3, 0.2, 0.9)]}
+    ratio, reached = curves.promotion_ratio(table, orders=1, box="max", objectives=None, grace_period=1,
+                                            reduction_factor=3)
+    assert reached == 1
+    order = [0, 1, 2]
+    random.Random(0).shuffle(order)
+    off = curves.compute_to_reach(*curves.replay(curves.Curves(table, "max"), order, None), 0.95)
+    assert ratio == pytest.approx(5 / off)
