@@ -155,10 +155,10 @@ fixed:
 # ---------------------------------------------------------------------- the peer
 
 def peer_side(data: tuple[Path, Path], work: Path, trials: int, epochs: int, max_length: int,
-              batch_size: int) -> dict[str, Any]:
+              batch_size: int, precision: str = "fp32") -> dict[str, Any]:
     started = time.perf_counter()
     command = [sys.executable, __file__, "--peer-process", str(data[0]), str(data[1]), str(work), str(trials),
-               str(epochs), str(max_length), str(batch_size)]
+               str(epochs), str(max_length), str(batch_size), precision]
     subprocess.run(command, cwd=work, check=True)
     wall = time.perf_counter() - started
     found = json.loads((work / "peer.json").read_text(encoding="utf-8"))
@@ -166,8 +166,9 @@ def peer_side(data: tuple[Path, Path], work: Path, trials: int, epochs: int, max
 
 
 def peer_process(train: str, validation: str, work: str, trials: int, epochs: int, max_length: int,
-                 batch_size: int) -> None:
-    """Trainer.hyperparameter_search(backend="optuna") as its documentation shows it, on the same work."""
+                 batch_size: int, precision: str = "fp32") -> None:
+    """Trainer.hyperparameter_search(backend="optuna") as its documentation shows it, on the same work
+    (`precision` bf16: `TrainingArguments(bf16=True)`, Trainer's own bf16 autocast)."""
     import numpy as np
     import optuna
     from datasets import load_dataset
@@ -211,7 +212,7 @@ def peer_process(train: str, validation: str, work: str, trials: int, epochs: in
         output_dir=os.path.join(work, "peer-out"), per_device_train_batch_size=batch_size,
         per_device_eval_batch_size=64, num_train_epochs=epochs, eval_strategy="no", save_strategy="no",
         logging_strategy="no", report_to=[], lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0,
-        max_grad_norm=1.0, seed=0, use_cpu=True, disable_tqdm=True,
+        max_grad_norm=1.0, seed=0, use_cpu=True, disable_tqdm=True, bf16=precision == "bf16",
     )
     trainer = Trainer(model_init=model_init, args=args, train_dataset=data["train"], eval_dataset=data["validation"],
                       data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics)
@@ -292,7 +293,8 @@ def write_docs(results: dict[str, Any]) -> None:
                     parts.append(f"trained in {', '.join(h['precision'])}")
                 phases.append(f"{name}: {'; '.join(parts)}")
             ratio = h["wall_per_trial_s"] / p["wall_per_trial_s"]
-            for label, s in (("hpsearch", h), ("Trainer.hyperparameter_search", p)):
+            peer = "Trainer.hyperparameter_search" + (" (bf16=True)" if run.get("peer_precision") == "bf16" else "")
+            for label, s in (("hpsearch", h), (peer, p)):
                 lines.append(f"| {name} | {label} | {s['wall_per_trial_s']:.1f} | "
                              f"{f'{ratio:.2f}' if s is h else ''} | {s['median_trial_s']} | {_f(s['best_macro_f1'])} | "
                              f"{s['hypervolume']:.3f} |")
@@ -313,7 +315,7 @@ def _f(value: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--peer-process":
         a = sys.argv[2:]
-        peer_process(a[0], a[1], a[2], int(a[3]), int(a[4]), int(a[5]), int(a[6]))
+        peer_process(a[0], a[1], a[2], int(a[3]), int(a[4]), int(a[5]), int(a[6]), *a[7:8])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="300 train / 150 eval, 1 epoch, 2 trials per side")
@@ -325,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--note", default="", help="a line kept with the results (what changed)")
+    parser.add_argument("--peer-precision", choices=["fp32", "bf16"], default="fp32",
+                        help="bf16: the peer trains with TrainingArguments(bf16=True) (its default is fp32)")
     parser.add_argument("--docs-only", action="store_true", help="rewrite docs/benchmarks.md from the kept results")
     args = parser.parse_args(argv)
     results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {"runs": []}
@@ -346,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         for side in order:
             where = work / name / side
             where.mkdir()
-            measured = (hpsearch_side if side == "hpsearch" else peer_side)(data, where, **shape)
+            measured = (hpsearch_side(data, where, **shape) if side == "hpsearch"
+                        else peer_side(data, where, **shape, precision=args.peer_precision))
             pair[side] = summarise(measured)
             totals[side][0] += measured["wall_s"]
             totals[side][1] += measured["trials"]
@@ -360,9 +365,11 @@ def main(argv: list[str] | None = None) -> int:
 
     command = ".venv/bin/python benchmarks/peer_trainer.py " + (
         "--quick" if args.quick else f"--train {args.train} --eval {args.eval} --epochs {args.epochs} "
-        f"--trials {args.trials}")
+        f"--trials {args.trials}") + (
+        f" --datasets {' '.join(args.datasets)}" if list(args.datasets) != list(DATASETS) else "") + (
+        f" --peer-precision {args.peer_precision}" if args.peer_precision != "fp32" else "")
     run.update(command=command, machine=describe(), date=time.strftime("%Y-%m-%d"), train=args.train,
-               eval=args.eval, note=args.note, **shape)
+               eval=args.eval, note=args.note, peer_precision=args.peer_precision, **shape)
     # a run replaces the kept one of the same command and note (the note says what changed between runs)
     results["runs"] = [r for r in results["runs"] if (r["command"], r.get("note")) != (command, run["note"])] + [run]
     save_results(RESULTS, results)

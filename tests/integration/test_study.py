@@ -87,6 +87,10 @@ def _check_study(study: optuna.Study, front: bool = True) -> None:
             assert math.isfinite(attrs[key]), key
         assert attrs["f1_gap_ci_low"] <= attrs["f1_gap"] <= attrs["f1_gap_ci_high"]
         assert attrs["device"]["torch"] and attrs["device"]["threads"] >= 1 and attrs["device"]["cpu"]
+        if not attrs.get("baseline"):  # two at a time on half the node each: room to grow when alone
+            threads = attrs["threads"]
+            assert threads["node"] > threads["share"] >= 1 and isinstance(threads["changes"], list), threads
+            assert attrs["latency_method"]["threads"] == threads["share"]
     assert study.metric_names == ["macro_f1", "f1_gap", "latency_p50_ms"]
     assert bool(study.best_trials) == front
     assert study.user_attrs["dataset_fingerprint"]

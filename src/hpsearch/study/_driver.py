@@ -226,7 +226,10 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         shipment = ship(plan)
         tuner = tune.Tuner(
             tune.with_resources(
+                # where the preset leaves cpus_per_trial to hpsearch, a trial's threads grow to its node's
+                # CPUs while it runs there alone (trial._occupancy); a preset's own figure stays fixed
                 tune.with_parameters(trainable, plan=plan, threads=int(resources.cpu), shipment=shipment,
+                                     grow_threads=search.cpus_per_trial is None and not resources.gpu,
                                      fingerprint=study.user_attrs.get(CONTENT_ATTR, shipment.content_fingerprint),
                                      objectives_each_epoch=rule is not None),
                 {"cpu": resources.cpu, "gpu": resources.gpu},

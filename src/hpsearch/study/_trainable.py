@@ -30,13 +30,14 @@ _BUILT_FROM: tuple[Plan, str | None] | None = None
 
 
 def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipment | None = None,
-              fingerprint: str | None = None, objectives_each_epoch: bool = False) -> None:
+              fingerprint: str | None = None, objectives_each_epoch: bool = False, grow_threads: bool = False) -> None:
     """Ray Tune function trainable: one trial on this worker's cached data and weights.
 
     `shipment` is the data and the model as the driver sent them (any node can run the trial);
     `fingerprint` is the study's, which the data must match. Each result records the node it ran on.
     With `objectives_each_epoch` (an early-stopping scheduler) every per-epoch report carries the
-    study's objectives.
+    study's objectives. With `grow_threads` a trial's torch threads go from `threads` up to its
+    node's CPUs (as Ray counts them) while fewer trials run there.
     """
     global _WORKER, _BUILT_FROM
     from hpsearch.study._cluster import where
@@ -49,7 +50,8 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
             splits, model_path = None, None
             if shipment is not None:
                 splits, model_path = unpack(shipment, fingerprint or shipment.content_fingerprint)
-            _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path)
+            _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path,
+                             node_threads=_node_cpus(node["node_id"]) if grow_threads else None)
             _BUILT_FROM = (plan, fingerprint)
         result = _WORKER.run(config, report=lambda row: tune.report(dict(row)),
                              objectives_each_epoch=objectives_each_epoch)
@@ -70,3 +72,10 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
         final[ARTIFACT_KIND_KEY], data = result.artifact
         final[ARTIFACT_KEY] = base64.b64encode(data).decode("ascii")
     tune.report(final)
+
+
+def _node_cpus(node_id: str) -> int | None:
+    """The CPUs Ray gives trials on this node (None where Ray does not say)."""
+    from hpsearch.study._cluster import alive_nodes
+
+    return next((int(n.cpus) for n in alive_nodes() if n.id == node_id), None)

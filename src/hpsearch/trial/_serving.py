@@ -3,6 +3,7 @@ timed once per deployed shape on a worker."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -54,9 +55,11 @@ def time_requests(worker: "Worker", predict_one: Callable[[str], Any], predict_b
 
     sync = torch.cuda.synchronize if worker.device.type == "cuda" else None
     started = time.perf_counter()
-    timed, method = measure_latency(predict_one, predict_batch, worker.splits.validation.texts,
-                                    worker.plan.objectives.latency, slot=worker.slot, synchronize=sync,
-                                    device=str(worker.device), tokens=tokens)
+    # on the trial's own share of threads, whatever it trained on: every trial is timed the same way
+    with worker.thread_plan.fixed() if worker.thread_plan is not None else contextlib.nullcontext():
+        timed, method = measure_latency(predict_one, predict_batch, worker.splits.validation.texts,
+                                        worker.plan.objectives.latency, slot=worker.slot, synchronize=sync,
+                                        device=str(worker.device), tokens=tokens)
     return timed, {**method, "seconds": round(time.perf_counter() - started, 3)}  # waiting for the slot included
 
 

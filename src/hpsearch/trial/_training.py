@@ -183,6 +183,8 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
         for idx in length_batches(order, lengths, config.batch_size, generator):
             if step >= total:
                 break
+            if worker.thread_plan is not None:  # as many threads as the trials on this node leave it
+                worker.thread_plan.follow(step)
             with worker.slot.training_step():  # pauses while a trial on this node times
                 with torch.autocast(worker.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
                     logits = worker.forward(model, [train_pieces[i] for i in idx], reading)

@@ -8,6 +8,7 @@ quantity it measured.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from dataclasses import asdict, replace
@@ -29,8 +30,10 @@ __all__ = ["Report", "TrialFailed", "TrialResult", "Worker"]
 
 class Worker:
     def __init__(self, plan: Plan, threads: int | None = None, *, splits: Splits | None = None,
-                 model_path: str | None = None) -> None:
-        """`splits` and `model_path` (a worker on another node: ``unpack``) replace the driver's paths."""
+                 model_path: str | None = None, node_threads: int | None = None) -> None:
+        """`splits` and `model_path` (a worker on another node: ``unpack``) replace the driver's paths.
+        `node_threads` (above `threads`, on a CPU): a trial's torch threads follow the trials running
+        on the node, from `threads` (its share) up to `node_threads` when it runs alone (``_occupancy``)."""
         import torch
 
         self.plan = plan
@@ -46,6 +49,12 @@ class Worker:
         self.kbit_training = self.device.type == "cuda"
         if threads:
             torch.set_num_threads(max(1, int(threads)))
+        from hpsearch.trial._occupancy import ThreadPlan
+
+        #: the trial's threads between its share and the node's CPUs; None: fixed at `threads`
+        self.thread_plan = (ThreadPlan(int(threads), int(node_threads))
+                            if threads and node_threads and node_threads > threads and self.device.type == "cpu"
+                            else None)
         self.splits: Splits = splits if splits is not None else plan.splits()
         self.model_path = model_path or resolve_model(plan.space.model, plan.path)
         self.tokenizer, self.base_model = load_base(self.model_path, len(self.splits.label_names))
@@ -232,8 +241,12 @@ class Worker:
             if problem:
                 raise TrialFailed(f"precision=bf16: {problem}", knobs={"precision": "bf16"})
         self.epoch_objectives = EpochObjectives(self) if objectives_each_epoch else None
+        plan = self.thread_plan
         started = time.perf_counter()
-        with PeakMemory(self.device) as memory:
+        with PeakMemory(self.device) as memory, (plan.occupancy.running() if plan else contextlib.nullcontext()):
+            if plan:
+                plan.changes = []
+                plan.follow(0, now=True)
             model = self.build_model(config)
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             history, collapse = self.train(model, config, report)
@@ -242,6 +255,8 @@ class Worker:
             artifact = pack_trained(model, config.method)  # before evaluate() merges the adapters
             result = self.evaluate(model, config)
         result.artifact = artifact
+        if plan:  # how many threads the trial trained on, and when that changed
+            result.attrs["threads"] = {"share": plan.share, "node": plan.node, "changes": plan.changes}
         # where a trial's time went besides training: packing, predicting the splits, metrics, timing requests
         result.metrics["evaluate_seconds"] = time.perf_counter() - trained
         if history and "macro_f1" not in history[-1]:  # the last epoch: its validation pass is the evaluation's
