@@ -51,8 +51,8 @@ def test_threads_grow_to_the_node_alone_and_fall_to_the_share_when_another_trial
 
     before = torch.get_num_threads()
     occupancy = NodeOccupancy(str(tmp_path))
-    plan = ThreadPlan(share=1, node=2, occupancy=occupancy, every_s=0.0, load=lambda: torch.get_num_threads())
-    torch.set_num_threads(1)  # as a worker given one thread starts (the load: this trial's threads alone)
+    plan = ThreadPlan(share=1, node=2, occupancy=occupancy, every_s=0.0, idle=lambda: 2.0 - torch.get_num_threads())
+    torch.set_num_threads(1)  # as a worker given one thread starts (the node idle but for this trial's threads)
     try:
         with occupancy.running():
             plan.follow(0)
@@ -76,23 +76,38 @@ def test_threads_grow_to_the_node_alone_and_fall_to_the_share_when_another_trial
         torch.set_num_threads(before)
 
 
-def test_a_trial_alone_grows_only_into_cpus_that_other_work_leaves_idle(tmp_path: Path) -> None:
+def test_a_trial_alone_grows_only_into_cpus_seen_idle(tmp_path: Path) -> None:
     occupancy = NodeOccupancy(str(tmp_path))
-    load = [1.0]
-    plan = ThreadPlan(share=2, node=8, occupancy=occupancy, load=lambda: load[0])
+    idle: list[float | None] = [None]
+    plan = ThreadPlan(share=2, node=8, occupancy=occupancy, idle=lambda: idle[0])
     with occupancy.running():
-        assert plan.wanted(current=2) == 8  # the load is this trial's own 2 threads: every CPU is idle
-        load[0] = 2.0 + 3.0  # other work keeps 3 CPUs busy
+        assert plan.wanted(current=2) == 2  # nothing known yet: as it is
+        idle[0] = 6.0  # the rest of the node was idle
+        assert plan.wanted(current=2) == 8
+        idle[0] = 3.2  # other work kept about 3 CPUs busy
         assert plan.wanted(current=2) == 5
-        load[0] = 2.0 + 7.6  # ... nearly all of them
-        assert plan.wanted(current=2) == 2  # never below the trial's share
+        idle[0] = 0.3
+        assert plan.wanted(current=2) == 2 and plan.wanted(current=5) == 5  # no idle CPU: no growth
         other = _holder(tmp_path)
         try:
-            load[0] = 2.0
-            assert plan.wanted(current=2) == 4  # two trials: half the node each
+            idle[0] = 6.0
+            assert plan.wanted(current=8) == 4  # two trials: half the node each, idle or not
+            assert plan.wanted(current=2) == 4
         finally:
             other.kill()
             other.wait()
+
+
+def test_idle_cpus_are_read_from_proc_stat_between_two_looks(tmp_path: Path) -> None:
+    from hpsearch.trial._occupancy import IdleCPUs
+
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n")
+    idle = IdleCPUs(str(stat))
+    assert idle() is None  # one look: nothing to compare with
+    stat.write_text("cpu  400 0 100 1450 50 0 0 0 0 0\n")  # 350 busy ticks, 650 idle of 1000
+    assert idle() == pytest.approx(0.65 * (os.cpu_count() or 1))
+    assert IdleCPUs(str(tmp_path / "none"))() is None
 
 
 def test_threads_are_checked_at_most_every_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,10 +137,10 @@ def test_a_trial_records_the_threads_it_trained_on_and_times_requests_on_its_sha
         worker = Worker(load_plan(toy_space), threads=1, node_threads=2)
         assert worker.thread_plan is not None
         worker.thread_plan.occupancy = NodeOccupancy(str(tmp_path / "running"))
-        worker.thread_plan.load = lambda: float(torch.get_num_threads())  # the node quiet but for this trial
+        worker.thread_plan.idle = lambda: 2.0 - torch.get_num_threads()  # the node quiet but for this trial
         values = {"learning_rate": 5e-3, "epochs": 1, "batch_size": 16, "max_length": 16}
         alone = worker.run(values)
-        assert alone.attrs["threads"] == {"share": 1, "node": 2, "changes": [[0, 2]]}
+        assert alone.attrs["threads"] == {"share": 1, "node": 2, "changes": [[0, 2]]}  # from its first step
         assert alone.attrs["latency_method"]["threads"] == 1
         other = _holder(tmp_path / "running")
         try:

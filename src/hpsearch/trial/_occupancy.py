@@ -5,8 +5,9 @@ trial of a study, or while the other starts, is stopped early or fails). A trial
 given room to grow holds a file lock in a per-node directory while it runs; between training steps
 it counts the locks held and takes the node's CPUs divided among the trials running, never fewer
 than its own share. A process that dies releases its lock with it, so a dead trial is never counted.
-It grows only into CPUs the load average says are idle: OpenMP threads on cores busy with other
-work wait on each other (benchmarks/concurrency.py measured a loaded node 4x slower that way).
+It grows only into CPUs that were idle since its last look (Linux's /proc/stat; elsewhere it keeps
+its share): OpenMP threads on cores busy with other work wait on each other (benchmarks/concurrency.py
+measured a loaded node 4x slower that way).
 """
 
 from __future__ import annotations
@@ -75,22 +76,29 @@ class ThreadPlan:
     running on the node (checked at most every `every_s` seconds), with every change kept."""
 
     def __init__(self, share: int, node: int, occupancy: NodeOccupancy | None = None, every_s: float = 1.0,
-                 load: Callable[[], float] = lambda: os.getloadavg()[0]) -> None:
+                 idle: Callable[[], float | None] | None = None) -> None:
         self.share, self.node = max(1, share), max(1, node, share)
         self.occupancy = occupancy or NodeOccupancy()
         self.every_s = every_s
-        self.load = load  # the node's load average over the last minute
+        self.idle = idle or IdleCPUs()  # CPUs idle since the last look (None: not known)
         self.changes: list[list[int]] = []  # [training step, threads] each time they changed
         self._checked = -float("inf")
 
     def wanted(self, current: int) -> int:
-        """The trials' share of the node now, counting as busy the CPUs that work besides this trial's
-        `current` threads keeps busy (the load average, which lags a minute, rounded)."""
-        fair = self.node // max(1, self.occupancy.count())
-        if fair <= self.share:
-            return self.share
-        free = self.node - max(0.0, self.load() - current)
-        return max(self.share, min(fair, int(free + 0.5)))
+        """This trial's threads now, from `current`: its fair part of the node (the node's CPUs divided
+        among the trials running there, never below its share), grown only by CPUs seen idle."""
+        fair = max(self.share, self.node // max(1, self.occupancy.count()))
+        idle = self.idle()  # looked at every time, so that the next look covers only the time since
+        if current >= fair or idle is None:
+            return fair if current >= fair else current
+        return min(fair, current + int(idle + 0.5))
+
+    def start(self) -> None:
+        """A new trial: no changes yet, the node looked at now (so that its first training step, after
+        the model is built, sees how idle the node was meanwhile), and that step checks."""
+        self.changes = []
+        self.idle()
+        self._checked = -float("inf")
 
     def follow(self, step: int, now: bool = False) -> None:
         """Between training steps: set torch's threads to this trial's share of the node now
@@ -118,3 +126,23 @@ class ThreadPlan:
         finally:
             torch.set_num_threads(before)
 
+
+class IdleCPUs:
+    """CPUs idle on this machine since the previous call, from /proc/stat (None on the first call,
+    and where there is no /proc/stat)."""
+
+    def __init__(self, path: str = "/proc/stat") -> None:
+        self.path = path
+        self._last: tuple[int, int] | None = None
+
+    def __call__(self) -> float | None:
+        try:
+            with open(self.path, encoding="ascii") as fh:
+                ticks = [int(v) for v in fh.readline().split()[1:9]]  # user .. steal (guest is in user)
+        except (OSError, ValueError):
+            return None
+        idle, total = ticks[3] + ticks[4], sum(ticks)  # idle and iowait
+        last, self._last = self._last, (idle, total)
+        if last is None or total <= last[1]:
+            return None
+        return (idle - last[0]) / (total - last[1]) * (os.cpu_count() or 1)

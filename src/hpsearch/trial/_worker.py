@@ -245,8 +245,7 @@ class Worker:
         started = time.perf_counter()
         with PeakMemory(self.device) as memory, (plan.occupancy.running() if plan else contextlib.nullcontext()):
             if plan:
-                plan.changes = []
-                plan.follow(0, now=True)
+                plan.start()
             model = self.build_model(config)
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             history, collapse = self.train(model, config, report)
