@@ -2,8 +2,9 @@
 
 The same work as benchmarks/peer_trainer.py (a stratified sample of engineering_issues, the packaged
 MiniLM with LoRA rank 8 on the attention modules, the learning rate searched), run twice by
-``hpsearch run`` in one run: ``max_concurrent_trials: 1`` (the default preset: 1 trial × all CPUs)
-and ``max_concurrent_trials: 2`` (2 trials × half the CPUs each). Throughput is complete trials per
+``hpsearch run`` in one run: ``max_concurrent_trials: 1`` (1 trial × all CPUs) and
+``max_concurrent_trials: 2`` (2 trials × half the CPUs each, the default preset's; a trial left alone
+takes the CPUs it sees idle). Throughput is complete trials per
 hour of the study's wall time; quality is the best validation macro-F1 at equal trials (and whether
 each trial learned). Latency is timed with the node to itself either way (the other trial pauses).
 
@@ -70,7 +71,9 @@ fixed: {{method: lora, target_modules: attention, lora_r: 8, lora_alpha: 16, bat
     wall = time.perf_counter() - started
     done = [t for t in optuna.load_study(study_name="concurrency", storage=url).get_trials()
             if t.state.name == "COMPLETE"]
-    return {"concurrent": concurrent, "threads_per_trial": done[0].user_attrs["device"]["threads"] if done else None,
+    # a trial's share of the node (its threads may grow while it runs alone: user attr `threads`)
+    share = (done[0].user_attrs.get("threads") or {}).get("share", done[0].user_attrs["device"]["threads"]) if done else None
+    return {"concurrent": concurrent, "threads_per_trial": share,
             "trials": len(done), "wall_s": round(wall, 1), "trials_per_hour": round(3600 * len(done) / wall, 1),
             "best_macro_f1": round(max(t.user_attrs["macro_f1"] for t in done), 4) if done else None,
             "learned": sum(bool(t.user_attrs.get("learned")) for t in done),

@@ -45,6 +45,15 @@ def test_overhead_fake_trials_report_as_many_attributes_as_asked() -> None:
     assert summary["median_ms"] == 25.0 and summary["trials"] == 5
 
 
+def test_the_overhead_no_op_trainable_takes_what_the_driver_gives_the_real_one() -> None:
+    import inspect
+
+    from hpsearch.study._trainable import trainable
+
+    overhead = load_benchmark("overhead")
+    assert inspect.signature(overhead.noop_trainable).parameters.keys() == inspect.signature(trainable).parameters.keys()
+
+
 def test_overhead_page_states_the_targets_and_keeps_every_run() -> None:
     overhead = load_benchmark("overhead")
 
