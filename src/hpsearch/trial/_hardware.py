@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import platform
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hpsearch.space import TrialConfig
 
 
 def _cpuinfo(field: str) -> str | None:
@@ -58,6 +61,22 @@ def auto_precision(cuda: bool) -> tuple[str, str]:
         where = "this GPU" if cuda else f"this CPU ({cpu_name()})"
         return "bf16", f"{where} multiplies bfloat16 natively"
     return "fp32", problem
+
+
+def training_precision(config: "TrialConfig", cuda: bool) -> tuple["TrialConfig", str | None]:
+    """`config` with the precision it trains in (``auto`` resolved) and, for ``auto``, why; a trial
+    asking for bf16 where the hardware has none fails (TrialFailed, naming the knob)."""
+    from dataclasses import replace
+
+    from hpsearch.trial._outcome import TrialFailed
+
+    if config.precision == "auto":
+        used, why = auto_precision(cuda)
+        return replace(config, precision=used), f"auto: {used} ({why})"
+    problem = bf16_problem(cuda) if config.precision == "bf16" else None
+    if problem:
+        raise TrialFailed(f"precision=bf16: {problem}", knobs={"precision": "bf16"})
+    return config, None
 
 
 def quantization_note(kind: str, cuda: bool) -> str:

@@ -93,12 +93,16 @@ class ThreadPlan:
             return fair if current >= fair else current
         return min(fair, current + int(idle + 0.5))
 
-    def start(self) -> None:
-        """A new trial: no changes yet, the node looked at now (so that its first training step, after
-        the model is built, sees how idle the node was meanwhile), and that step checks."""
-        self.changes = []
-        self.idle()
-        self._checked = -float("inf")
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """One trial, counted on the node while it runs: no changes yet, the node looked at now (so
+        that its first training step, after the model is built, sees how idle the node was
+        meanwhile), and that step checks."""
+        with self.occupancy.running():
+            self.changes = []
+            self.idle()
+            self._checked = -float("inf")
+            yield
 
     def follow(self, step: int, now: bool = False) -> None:
         """Between training steps: set torch's threads to this trial's share of the node now
@@ -125,6 +129,14 @@ class ThreadPlan:
             yield
         finally:
             torch.set_num_threads(before)
+
+
+def thread_plan(threads: int | None, node_threads: int | None, device: str) -> ThreadPlan | None:
+    """A worker's plan of threads between its share and its node's CPUs (only on a CPU, and only
+    where the node has more than the share); None: its threads stay at `threads`."""
+    if threads and node_threads and node_threads > threads and device == "cpu":
+        return ThreadPlan(int(threads), int(node_threads))
+    return None
 
 
 class IdleCPUs:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any, Callable, Sequence
 
 from hpsearch.data import Split, Splits
 from hpsearch.plan import Plan
 from hpsearch.space import TrialConfig
-from hpsearch.trial._hardware import device_fingerprint
+from hpsearch.trial._hardware import device_fingerprint, training_precision
 from hpsearch.trial._artifact import pack_trained, versions
 from hpsearch.trial._epoch import EpochObjectives, EpochValidation
 from hpsearch.trial._memory import PeakMemory, model_size_mb
@@ -49,12 +49,9 @@ class Worker:
         self.kbit_training = self.device.type == "cuda"
         if threads:
             torch.set_num_threads(max(1, int(threads)))
-        from hpsearch.trial._occupancy import ThreadPlan
+        from hpsearch.trial._occupancy import thread_plan
 
-        #: the trial's threads between its share and the node's CPUs; None: fixed at `threads`
-        self.thread_plan = (ThreadPlan(int(threads), int(node_threads))
-                            if threads and node_threads and node_threads > threads and self.device.type == "cpu"
-                            else None)
+        self.thread_plan = thread_plan(threads, node_threads, self.device.type)  # None: fixed at `threads`
         self.splits: Splits = splits if splits is not None else plan.splits()
         self.model_path = model_path or resolve_model(plan.space.model, plan.path)
         self.tokenizer, self.base_model = load_base(self.model_path, len(self.splits.label_names))
@@ -227,25 +224,12 @@ class Worker:
     def run(self, values: dict[str, Any], report: Report | None = None,
             objectives_each_epoch: bool = False) -> TrialResult:
         """Train and measure one trial; `objectives_each_epoch`: each epoch's report has every objective."""
-        config = TrialConfig.from_values(values)
-        chosen = None
-        if config.precision == "auto":  # recorded as what it trained in: the trial runs again the same way
-            from hpsearch.trial._hardware import auto_precision
-
-            used, why = auto_precision(self.device.type == "cuda")
-            config, chosen = replace(config, precision=used), f"auto: {used} ({why})"
-        elif config.precision == "bf16":
-            from hpsearch.trial._hardware import bf16_problem
-
-            problem = bf16_problem(self.device.type == "cuda")
-            if problem:
-                raise TrialFailed(f"precision=bf16: {problem}", knobs={"precision": "bf16"})
+        # recorded as what it trained in (bf16 or fp32): the recorded trial runs again the same way
+        config, chosen = training_precision(TrialConfig.from_values(values), self.device.type == "cuda")
         self.epoch_objectives = EpochObjectives(self) if objectives_each_epoch else None
         plan = self.thread_plan
         started = time.perf_counter()
-        with PeakMemory(self.device) as memory, (plan.occupancy.running() if plan else contextlib.nullcontext()):
-            if plan:
-                plan.start()
+        with PeakMemory(self.device) as memory, (plan.running() if plan else contextlib.nullcontext()):
             model = self.build_model(config)
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             history, collapse = self.train(model, config, report)
