@@ -430,6 +430,11 @@ def test_bf16_trains_under_autocast_and_measures_in_fp32(worker: Worker, monkeyp
     seen.clear()
     run(worker, precision="fp32", max_steps=2)
     assert seen and not any(autocast for autocast, _ in seen)
+    # with a check after epoch 1: its predictions in the training's precision, the final evaluation in fp32
+    seen.clear()
+    metrics, attrs = run(worker, precision="bf16", epochs=2)
+    checks = [autocast for autocast, train in seen if not train]
+    assert len(attrs["history"]) == 2 and checks[0] and not checks[-1]
 
 
 def test_auto_precision_trains_in_bf16_only_where_the_hardware_has_it_and_records_which(

@@ -207,7 +207,10 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
                 report(row)
             break
         checked = worker.epoch_validation()
-        predictions, probabilities = worker.predict_proba(model, checked.name, checked.split, reading)
+        # in the training's precision: a check of progress, not the deployed model's score (bf16 on 300
+        # texts: 4 s against 10.5 s in fp32 on one thread); the final evaluation is fp32, as deployed
+        with torch.autocast(worker.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+            predictions, probabilities = worker.predict_proba(model, checked.name, checked.split, reading)
         scores = classification_metrics(checked.split.labels, predictions, splits.label_names)
         collapse = watch.check(epoch, predictions, scores["macro_f1"])
         row.update({"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"],
