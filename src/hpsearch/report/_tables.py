@@ -237,7 +237,7 @@ def print_plan(plan: "Plan", console: "Console") -> None:
     """What `hpsearch run --dry-run` shows: the resolved space, data, objectives, search, hardware."""
     from rich.table import Table
 
-    from hpsearch.space import CategoricalParam, describe
+    from hpsearch.space import describe
     from hpsearch.trial import describe as describe_hardware
     from hpsearch.trial import quantization_note
 
@@ -254,20 +254,29 @@ def print_plan(plan: "Plan", console: "Console") -> None:
     s = plan.search
     console.print(f"search: {s.sampler.name} sampler, {s.trials} trials, {s.max_concurrent_trials} at a time")
     console.print(f"hardware: {describe_hardware()}")
-    spec = plan.space.params.get("quantization")
-    kinds = spec.choices if isinstance(spec, CategoricalParam) else [plan.space.fixed.get("quantization", "none")]
+    kinds = knob_values(plan, "quantization")
     import torch
 
     for kind in kinds:
         console.print(f"  quantization {quantization_note(str(kind), torch.cuda.is_available())}")
-    spec = plan.space.params.get("precision")
-    if "auto" in (spec.choices if isinstance(spec, CategoricalParam) else [plan.space.fixed.get("precision", "auto")]):
+    if "auto" in knob_values(plan, "precision"):
         from hpsearch.trial._hardware import auto_precision
 
         used, why = auto_precision(torch.cuda.is_available())
         console.print(f"  precision auto: trains in {used} ({why})")
     for warning in cannot_run(plan, [str(k) for k in kinds], torch.cuda.is_available()):
         console.print(f"[yellow]warning[/yellow]: {warning}")
+
+
+def knob_values(plan: "Plan", name: str) -> list[Any]:
+    """The values a categorical knob can take in the space's trials: its choices where it is searched,
+    else its fixed value or the knob's default."""
+    from hpsearch.space import KNOBS, CategoricalParam
+
+    spec = plan.space.params.get(name)
+    if isinstance(spec, CategoricalParam):
+        return list(spec.choices)
+    return [plan.space.fixed.get(name, KNOBS[name].default)]
 
 
 def cannot_run(plan: "Plan", quantizations: list[str], cuda: bool) -> list[str]:
@@ -283,9 +292,7 @@ def cannot_run(plan: "Plan", quantizations: list[str], cuda: bool) -> list[str]:
             problem = cpu_4bit_problem(kind) if kind in ("nf4", "fp4") else None
             if problem:
                 warnings.append(f"quantization {kind} cannot run here: it needs a CUDA GPU ({problem})")
-    spec = plan.space.params.get("precision")
-    precisions = spec.choices if isinstance(spec, CategoricalParam) else [plan.space.fixed.get("precision", "auto")]
-    if "bf16" in precisions:
+    if "bf16" in knob_values(plan, "precision"):
         from hpsearch.trial._hardware import bf16_problem
 
         problem = bf16_problem(cuda)

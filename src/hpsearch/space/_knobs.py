@@ -104,8 +104,9 @@ KNOBS: dict[str, Knob] = {
         Knob("precision", str, "auto", "compute precision of the training steps: fp32; bf16, forward passes "
              "under torch.autocast in bfloat16, and the per-epoch checks' predictions (weights, gradients and "
              "optimiser state stay fp32; the final evaluation and latency in fp32). bf16 needs a CUDA GPU "
-             "with bf16 or a CPU with AMX-BF16 or AVX512-BF16; elsewhere a trial that draws it fails and the sampler stops proposing it. auto: bf16 where the "
-             "hardware has it, fp32 elsewhere (the trial records which)", choices=PRECISION),
+             "with bf16 or a CPU with AMX-BF16 or AVX512-BF16; elsewhere a trial that draws it fails and the "
+             "sampler stops proposing it. auto: bf16 where the hardware has it, fp32 elsewhere (the trial "
+             "records which)", choices=PRECISION),
         Knob("seed", int, 0, "seed for weight initialisation, dropout and batch order"),
     ]
 }

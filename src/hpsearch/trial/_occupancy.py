@@ -89,8 +89,10 @@ class ThreadPlan:
         among the trials running there, never below its share), grown only by CPUs seen idle."""
         fair = max(self.share, self.node // max(1, self.occupancy.count()))
         idle = self.idle()  # looked at every time, so that the next look covers only the time since
-        if current >= fair or idle is None:
-            return fair if current >= fair else current
+        if current >= fair:
+            return fair
+        if idle is None:
+            return current
         return min(fair, current + int(idle + 0.5))
 
     @contextlib.contextmanager
