@@ -30,8 +30,10 @@ fixed:
 """
 
 # Every trial trains the same configuration with the same seed, so they tie on macro-F1 after each
-# epoch: the first to reach a rung goes on, the later ones are placed after it and stopped.
+# epoch: the first to reach a rung goes on, the later ones are placed after it and stopped; one at a
+# time, so that the first trial is the first to reach each rung.
 PRESET = """sampler: random
+max_concurrent_trials: 1
 scheduler:
   name: mo_asha
   options: {grace_period: 1, reduction_factor: 2, metrics: [macro_f1]}

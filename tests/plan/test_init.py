@@ -92,6 +92,7 @@ def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixt
     assert [o["name"] for o in objectives["objectives"]] == ["macro_f1", "f1_gap", "latency_p50_ms"]
     search, _ = written(out.with_name("clauses.search.yaml"))
     assert search["trials"] == 12 and search["sampler"]["name"] == "gp_pool" and "gpus_per_trial" not in search
+    assert search["max_concurrent_trials"] == 2  # as search/default.yaml, on a CPU
     plan = load_plan(out)
     assert plan.objectives.names() == ["macro_f1", "f1_gap", "latency_p50_ms"] and plan.search.trials == 12
     assert "ratio 12:1" in printed and f"wrote {out}" in printed
@@ -195,7 +196,8 @@ def test_a_gpu_affords_more(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert init([str(data), "--out", str(tmp_path / "big.yaml")], capsys)[0] == 0
     space, text = written(tmp_path / "big.yaml")
     assert "max_train_examples" not in space["dataset"] and space["params"]["epochs"]["high"] == 8
-    assert written(tmp_path / "big.search.yaml")[0]["gpus_per_trial"] == 1
+    preset = written(tmp_path / "big.search.yaml")[0]
+    assert preset["gpus_per_trial"] == 1 and preset["max_concurrent_trials"] == 1
 
 
 @pytest.mark.parametrize("method, low, high", [("full", 1e-5, 1e-4), ("head", 1e-3, 1e-2)])

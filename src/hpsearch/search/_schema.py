@@ -30,7 +30,9 @@ class SearchConfig(Strict):
                                        "early on their per-epoch objectives: fifo (nothing) or mo_asha")
     trials: int = Field(default=10, gt=0)
     seed: int = 0
-    max_concurrent_trials: int = Field(default=1, gt=0)
+    max_concurrent_trials: int = Field(default=2, gt=0, description="trials in flight at once per driver; 2, "
+                                       "search/default.yaml's: more trials per hour on a CPU node than one "
+                                       "(benchmarks/concurrency.py)")
     cpus_per_trial: float | None = Field(default=None, gt=0, description="null: all of a node's CPUs")
     gpus_per_trial: float = Field(default=0, ge=0)
     time_budget_s: float | None = Field(default=None, gt=0)
