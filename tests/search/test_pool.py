@@ -93,6 +93,32 @@ def test_after_its_start_it_proposes_by_the_model_and_never_repeats_a_configurat
     assert len(set(keys)) == len(keys)
 
 
+def _steps(a: dict, b: dict) -> int:
+    return abs(a["x"] - b["x"]) + (a["op"] != b["op"]) + (a["y"] != b["y"])
+
+
+def _front_before(study: optuna.Study, number: int) -> list[dict]:
+    done = [t for t in study.trials if t.number < number and t.state == optuna.trial.TrialState.COMPLETE]
+    return [t.params for t in done
+            if not any(o.values[0] >= t.values[0] and o.values[1] <= t.values[1] and o.values != t.values
+                       for o in done)]
+
+
+@pytest.mark.parametrize("trust_steps", [2, 1])
+def test_in_an_enumerated_space_it_proposes_within_trust_steps_of_the_front(trust_steps: int) -> None:
+    """A step is one value of an integer knob or another choice of a categorical one; every model-based
+    proposal is that close to a trial on the front as it stood when the trial was asked."""
+    study = _study({"n_startup_trials": 5, "trust_steps": trust_steps})
+    study.optimize(_objective, n_trials=20)
+    for t in study.trials[5:]:
+        assert min(_steps(t.params, f) for f in _front_before(study, t.number)) <= trust_steps, t.number
+    whole = _study({"n_startup_trials": 5, "trust_steps": 0})  # 0: the whole space, as before
+    whole.optimize(_objective, n_trials=20)
+    assert max(min(_steps(t.params, f) for f in _front_before(whole, t.number)) for t in whole.trials[5:]) > 1
+    with pytest.raises(ValueError, match="trust_steps"):
+        make_sampler("gp_pool", 0, {"trust_steps": -1})
+
+
 def test_it_finds_more_of_the_front_than_random_search() -> None:
     def hv(study: optuna.Study) -> float:
         points = np.array([[-t.values[0], t.values[1]] for t in study.best_trials]) / np.array([10.0, 12.0])

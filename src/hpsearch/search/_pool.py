@@ -11,7 +11,10 @@ flight do not all go to the same place).
 The models learn the ranks of the values, not the values (``_gp.normal_scores``): a table's outliers
 (a network that did not learn, a trial ten times slower) do not throw them. The candidates are every
 configuration of the space where it holds few enough (categorical and integer knobs only), otherwise
-random configurations and one- or two-knob steps from the trials done. The hypervolume is taken in a
+random configurations and one- or two-knob steps from the trials done. Where the space is enumerated,
+the candidates are its untried configurations within ``trust_steps`` steps of a trial on the front (a
+step: one value of an integer knob, or another choice of a categorical one), a trust region that
+follows the front (``trust_steps: 0``: the whole space), measured in docs/benchmarks.md. The hypervolume is taken in a
 box per objective from the best value seen to the reference: by default just past the worst point
 of the front (``reference: nadir``); ``median`` puts it at the median of the trials so far.
 
@@ -54,11 +57,13 @@ class PoolEHVISampler(BaseSampler):
     """
 
     def __init__(self, n_startup_trials: int = 10, enumerate_up_to: int = 40_000, pool_size: int = 4000,
-                 reference: str = "nadir",
+                 reference: str = "nadir", trust_steps: int = 2,
                  fallback: BaseSampler | None = None, max_share: float | None = 0.05,
                  seed: int | None = None) -> None:
         if reference not in ("median", "nadir"):
             raise ValueError(f"reference must be 'median' or 'nadir', got {reference!r}")
+        if trust_steps < 0:
+            raise ValueError(f"trust_steps must be 0 (the whole space) or more, got {trust_steps}")
         if n_startup_trials < 2:
             raise ValueError(f"n_startup_trials must be at least 2, got {n_startup_trials}")
         if max_share is not None and max_share <= 0.0:
@@ -67,6 +72,7 @@ class PoolEHVISampler(BaseSampler):
         self.enumerate_up_to = enumerate_up_to
         self.pool_size = pool_size
         self.reference = reference
+        self.trust_steps = trust_steps
         self.fallback = fallback
         self.max_share = max_share
         self._rng = np.random.RandomState(seed)
@@ -165,7 +171,10 @@ class PoolEHVISampler(BaseSampler):
         # says nothing of a model that learned), from all while fewer than 2 are; the constraints' own
         # models say where trials break them
         learn = feasible if feasible.sum() >= 2 else np.ones(len(complete), dtype=bool)
-        candidates = self._candidates(encoder, trials, search_space, [t.params for t in complete])
+        own_front = [complete[i] for i in np.flatnonzero(feasible)[sorted(nondominated(y[feasible]))]] \
+            if feasible.any() else []
+        candidates = self._candidates(encoder, trials, search_space, [t.params for t in complete],
+                                      [t.params for t in own_front])
         if len(candidates) == 0:
             return {}
         models = [GP.fit(x[learn], y[learn, k], encoder.groups, self._theta.get((tuple(names), k)))
@@ -255,9 +264,10 @@ class PoolEHVISampler(BaseSampler):
         return low, low + span
 
     def _candidates(self, encoder: "Encoder", trials: list["FrozenTrial"], space: dict[str, BaseDistribution],
-                    done: list[dict[str, Any]]) -> np.ndarray:
-        """Every untried configuration where the space holds few enough, else random ones and one- or
-        two-knob steps from the trials done."""
+                    done: list[dict[str, Any]], front: list[dict[str, Any]] = ()) -> np.ndarray:
+        """Every untried configuration where the space holds few enough (those within `trust_steps` of
+        a configuration of `front`, where there are any), else random ones and one- or two-knob steps
+        from the trials done."""
         seen = {tuple(encoder.index(t.params)) for t in trials if all(n in t.params for n in space)}
         sizes = encoder.sizes()
         if sizes is not None and math.prod(sizes) <= self.enumerate_up_to:
@@ -267,7 +277,16 @@ class PoolEHVISampler(BaseSampler):
             grid = self._grid[key]
             tried = np.array(sorted(seen), dtype=np.int64).reshape(-1, len(sizes))
             keep = ~np.isin(np.ravel_multi_index(grid.T, sizes), np.ravel_multi_index(tried.T, sizes))
-            return encoder.from_index(grid[keep])
+            untried = grid[keep]
+            if self.trust_steps and front and len(untried):
+                steps = np.array([encoder.index(p) for p in front], dtype=np.int64)
+                differ = np.abs(untried[:, None, :] - steps[None, :, :])
+                groups = np.array(encoder.groups)
+                differ[:, :, groups] = differ[:, :, groups] > 0  # a categorical knob: one step to any other choice
+                near = (differ.sum(axis=2) <= self.trust_steps).any(axis=1)
+                if near.any():
+                    untried = untried[near]
+            return encoder.from_index(untried)
         rows = encoder.random_index(self._rng, self.pool_size)
         if done:  # steps: a trial done with one knob (sometimes two) drawn anew
             starts = np.array([encoder.index(p) for p in done[-50:]], dtype=float)

@@ -85,7 +85,8 @@ def _tpe_local(seed: int, **options: Any) -> "optuna.samplers.BaseSampler":
 register_sampler("tpe_local", _tpe_local)
 
 
-def _gp_pool(seed: int, n_startup_trials: int = 10, reference: str = "nadir", max_share: float | None = 0.05,
+def _gp_pool(seed: int, n_startup_trials: int = 10, reference: str = "nadir", trust_steps: int = 2,
+             max_share: float | None = 0.05,
              enumerate_up_to: int = 40_000, pool_size: int = 4000,
              local_share: float = 0.3, local_after: int = 10) -> "optuna.samplers.BaseSampler":
     """Gaussian processes and expected hypervolume improvement over a pool of candidates (``_pool``),
@@ -97,7 +98,7 @@ def _gp_pool(seed: int, n_startup_trials: int = 10, reference: str = "nadir", ma
     fallback = _front_local_tpe(seed, local_share=local_share, local_after=local_after,
                                 n_startup_trials=n_startup_trials)
     pool = PoolEHVISampler(n_startup_trials=n_startup_trials, enumerate_up_to=enumerate_up_to, pool_size=pool_size,
-                           reference=reference, max_share=max_share,
+                           reference=reference, trust_steps=trust_steps, max_share=max_share,
                            fallback=fallback, seed=seed)
     return AvoidFailures(pool, seed=seed)
 
