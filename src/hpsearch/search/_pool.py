@@ -14,9 +14,9 @@ configuration of the space where it holds few enough (categorical and integer kn
 random configurations and one- or two-knob steps from the trials done. Where the space is enumerated,
 the candidates are its untried configurations within ``trust_steps`` steps of a trial on the front (a
 step: one value of an integer knob, or another choice of a categorical one), a trust region that
-follows the front (``trust_steps: 0``: the whole space), measured in docs/benchmarks.md. The hypervolume is taken in a
-box per objective from the best value seen to the reference: by default just past the worst point
-of the front (``reference: nadir``); ``median`` puts it at the median of the trials so far.
+follows the front (``trust_steps: 0``: the whole space), measured in docs/benchmarks.md. The
+hypervolume is taken in a box per objective from the best value seen to the reference: by default
+just past the worst point of the front (``reference: nadir``); ``median`` puts it at the median of the trials so far.
 
 Measured against Optuna's samplers in ``benchmarks/search_efficiency.py`` (docs/benchmarks.md).
 """
@@ -279,12 +279,9 @@ class PoolEHVISampler(BaseSampler):
             keep = ~np.isin(np.ravel_multi_index(grid.T, sizes), np.ravel_multi_index(tried.T, sizes))
             untried = grid[keep]
             if self.trust_steps and front and len(untried):
-                steps = np.array([encoder.index(p) for p in front], dtype=np.int64)
-                differ = np.abs(untried[:, None, :] - steps[None, :, :])
-                groups = np.array(encoder.groups)
-                differ[:, :, groups] = differ[:, :, groups] > 0  # a categorical knob: one step to any other choice
-                near = (differ.sum(axis=2) <= self.trust_steps).any(axis=1)
-                if near.any():
+                near = _within_steps(untried, np.array([encoder.index(p) for p in front], dtype=np.int64),
+                                     np.array(encoder.groups), self.trust_steps)
+                if near.any():  # else the whole space: every configuration near the front is tried
                     untried = untried[near]
             return encoder.from_index(untried)
         rows = encoder.random_index(self._rng, self.pool_size)
@@ -301,3 +298,11 @@ class PoolEHVISampler(BaseSampler):
             rows = np.vstack([rows, steps])
         untried = np.array([tuple(r) not in seen for r in rows.tolist()])
         return encoder.from_index(rows[untried] if untried.any() else rows[:1])
+
+
+def _within_steps(rows: np.ndarray, centres: np.ndarray, categorical: np.ndarray, steps: int) -> np.ndarray:
+    """Which `rows` (configurations as choice indices) lie within `steps` of one of `centres`: a step
+    is one index of an integer knob, or any other choice of a categorical one."""
+    differ = np.abs(rows[:, None, :] - centres[None, :, :])
+    differ[:, :, categorical] = differ[:, :, categorical] > 0
+    return (differ.sum(axis=2) <= steps).any(axis=1)
