@@ -230,5 +230,9 @@ def test_trials_two_at_a_time_take_the_node_when_one_runs_alone(
     assert all(t["share"] == cpus // 2 and t["node"] == cpus for t in threads), threads
     # latency is timed on the share, whatever the trial trained on
     assert all(t.user_attrs["latency_method"]["threads"] == cpus // 2 for t in trials)
+    # one deployed shape: timed once on the node, by the first trial there; its neighbour on the other
+    # worker waited for that timing instead of timing it again
+    measured = [t for t in trials if "reused" not in t.user_attrs["latency_method"]]
+    assert len(measured) == 1, [t.user_attrs["latency_method"] for t in trials]
     # the last trial runs alone for most of its time: it took the idle half of the node
     assert any(cpus in [n for _, n in t["changes"]] for t in threads), threads

@@ -132,6 +132,28 @@ def test_throughput_counts_examples_per_second_over_the_batches(tmp_path: Path) 
     assert 200 < result["throughput_per_s"] <= 10 / 0.03
 
 
+def test_throughput_stops_timing_once_the_batches_agree(tmp_path: Path) -> None:
+    from hpsearch.objectives._latency import _throughput
+
+    def steady(texts):
+        sizes.append(len(texts))
+        time.sleep(0.03)
+
+    def erratic(texts):  # every other batch ten times slower: no number of batches settles it within 2%
+        sizes.append(len(texts))
+        time.sleep(0.03 if len(sizes) % 2 else 0.003)
+
+    batches = [["x"] * 4] * 12
+    sizes: list[int] = []
+    rate, timed = _throughput(steady, batches, warmup=1, synchronize=None, error=0.02)
+    assert (sizes, timed) == ([4] * 4, 12)  # one untimed batch, then three that agree
+    assert 4 / 0.06 < rate <= 4 / 0.03
+    sizes = []
+    assert _throughput(erratic, batches, warmup=0, synchronize=None, error=0.02)[1] == 48  # every batch
+    sizes = []
+    assert _throughput(steady, batches, warmup=0, synchronize=None, error=0.0)[1] == 48  # 0: every batch
+
+
 def test_measure_latency_records_how_it_measured(tmp_path: Path) -> None:
     import torch
 
@@ -143,7 +165,7 @@ def test_measure_latency_records_how_it_measured(tmp_path: Path) -> None:
     assert metrics["latency_mean_tokens"] == 3.0 and metrics["latency_seq_len"] == 4.0
     assert batches == [4, 4, 4, 2]  # the validation texts in batches of 4, after one untimed
     assert method == {"threads": torch.get_num_threads(), "device": "cpu", "batch_size": 1, "requests": 100,
-                      "warmup": 3, "throughput_batch_size": 4, "throughput_examples": 10,
+                      "warmup": 3, "throughput_batch_size": 4, "throughput_examples": 10, "throughput_error": 0.02,
                       "padding": "none (each request at its own length)", "request": method["request"]}
     config = LatencyConfig(requests=100, warmup=3, throughput_batch_size=4, throughput_examples=6)
     batches.clear()

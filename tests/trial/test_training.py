@@ -233,6 +233,54 @@ def test_the_last_epoch_is_read_from_the_evaluation_and_latency_is_measured_once
     assert "reused" not in other.attrs["latency_method"]
 
 
+def test_trials_of_one_run_on_a_node_time_a_shape_once_across_workers(worker: Worker, tmp_path: Path) -> None:
+    from hpsearch.trial import NodeTimings
+
+    worker.plan.objectives.collapse.patience = 0
+    try:
+        worker._timings.clear()  # as a fresh worker in another process of the same run starts
+        worker.node_timings = NodeTimings("run-a", directory=str(tmp_path))
+        first = worker.run({**BASE, "epochs": 1})
+        assert "reused" not in first.attrs["latency_method"]
+        worker._timings.clear()
+        again = worker.run({**BASE, "epochs": 1, "learning_rate": 1e-3})
+        assert "on this node by another trial of this run" in again.attrs["latency_method"]["reused"]
+        assert again.metrics["latency_p50_ms"] == first.metrics["latency_p50_ms"]
+        assert again.metrics["throughput_per_s"] == first.metrics["throughput_per_s"]
+        worker._timings.clear()
+        worker.node_timings = NodeTimings("run-b", directory=str(tmp_path))  # another run times its own
+        assert "reused" not in worker.run({**BASE, "epochs": 1}).attrs["latency_method"]
+    finally:
+        worker.node_timings = None
+
+
+def test_a_trial_waits_for_the_timing_its_neighbour_is_making(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from hpsearch.trial import NodeTimings
+
+    timings = NodeTimings("run", directory=str(tmp_path))
+    holding, seen = threading.Event(), []
+
+    def first() -> None:
+        with timings.claim("shape") as found:
+            assert found is None
+            holding.set()
+            time.sleep(0.3)  # timing the shape
+            timings.put("shape", ({"latency_p50_ms": 7.0}, {"requests": 100}))
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(5)
+    with timings.claim("shape") as found:  # blocks until the first has put its timing
+        seen.append(found)
+    thread.join()
+    assert seen == [({"latency_p50_ms": 7.0}, {"requests": 100})]
+    with NodeTimings("other run", directory=str(tmp_path)).claim("shape") as found:
+        assert found is None
+
+
 def test_after_each_epoch_a_fixed_subset_of_a_large_validation_split_is_predicted(
         tmp_path: Path, tiny_model_dir: Path) -> None:
     from hpsearch.plan import load_plan

@@ -99,13 +99,26 @@ def _request_times(predict_one: Callable[[Any], Any], requests: Sequence[Any], w
 
 
 def _throughput(predict_batch: Callable[[Sequence[Any]], Any], batches: Sequence[Sequence[Any]], warmup: int,
-                synchronize: Callable[[], None] | None) -> float:
+                synchronize: Callable[[], None] | None, error: float = 0.0, at_least: int = 3) -> tuple[float, int]:
+    """(examples per second, examples timed) over `batches` in turn, after one untimed batch where
+    `warmup` > 0. With `error` > 0 it stops once at least `at_least` batches are timed and the standard
+    error of their seconds per example is at most `error` times its mean: more batches would only
+    confirm the figure (a batch of 32 texts on one CPU thread takes about a second)."""
+    import statistics
+
     if not batches:
         raise ValueError("throughput needs at least one batch, got none")
     for batch in batches[:min(warmup, 1)]:
         predict_batch(batch)
-    seconds = sum(_timed(predict_batch, batch, synchronize) for batch in batches)
-    return sum(len(b) for b in batches) / seconds
+    seconds, served, per_example = 0.0, 0, []
+    for batch in batches:
+        took = _timed(predict_batch, batch, synchronize)
+        seconds, served = seconds + took, served + len(batch)
+        per_example.append(took / len(batch))
+        if error > 0 and len(per_example) >= max(at_least, 2) and \
+                statistics.stdev(per_example) / len(per_example) ** 0.5 <= error * statistics.fmean(per_example):
+            break
+    return served / seconds, served
 
 
 def measure_request_latency(
@@ -130,7 +143,7 @@ def measure_throughput(
     """``throughput_per_s``: examples per second when `predict_batch` serves each of `batches`
     (lists of requests) in turn, after one untimed batch where `warmup` > 0."""
     with (slot or MeasurementSlot()).exclusive():
-        return {"throughput_per_s": _throughput(predict_batch, batches, warmup, synchronize)}
+        return {"throughput_per_s": _throughput(predict_batch, batches, warmup, synchronize)[0]}
 
 
 def measure_latency(
@@ -144,7 +157,7 @@ def measure_latency(
     Metrics: ``latency_p50_ms``, ``latency_p95_ms`` (batch size 1, `config.requests` timed
     requests after `config.warmup`), ``throughput_per_s`` (the first `config.throughput_examples`
     texts in batches of `config.throughput_batch_size`, each padded by `predict_batch` to its
-    longest), and, given
+    longest, until the figure is known to within `config.throughput_error`: :func:`_throughput`), and, given
     `tokens` (each text's length in tokens after truncation), ``latency_mean_tokens`` and
     ``latency_seq_len``: the mean and the longest request timed.
     """
@@ -156,14 +169,16 @@ def measure_latency(
     with (slot or MeasurementSlot()).exclusive():
         values = _request_times(predict_one, texts, config.warmup, config.requests, synchronize)
         metrics = _percentiles(values)
-        metrics["throughput_per_s"] = _throughput(predict_batch, batches, config.warmup, synchronize)
+        metrics["throughput_per_s"], timed_examples = _throughput(predict_batch, batches, config.warmup, synchronize,
+                                                                  config.throughput_error)
     if tokens:
         timed = [tokens[i % len(tokens)] for i in range(config.requests)]
         metrics["latency_mean_tokens"] = sum(timed) / len(timed)
         metrics["latency_seq_len"] = float(max(timed))
     method = {
         "threads": torch.get_num_threads(), "device": device, "batch_size": 1, "requests": config.requests,
-        "warmup": config.warmup, "throughput_batch_size": size, "throughput_examples": len(served),
+        "warmup": config.warmup, "throughput_batch_size": size, "throughput_examples": timed_examples,
+        "throughput_error": config.throughput_error,
         "padding": PADDING,
         "request": "one raw text in, one label out: tokenisation or vectorisation, forward pass, argmax",
     }

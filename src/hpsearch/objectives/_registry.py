@@ -74,7 +74,7 @@ _COSTS: list[tuple[str, Direction, str]] = [
     ("latency_p95_ms", "minimize", "95th percentile ms per request, timed as latency_p50_ms"),
     ("throughput_per_s", "maximize", "examples per second over the first latency.throughput_examples "
                                      "validation texts in batches of latency.throughput_batch_size, each "
-                                     "padded to its longest"),
+                                     "padded to its longest, timed until known to latency.throughput_error"),
     ("peak_memory_mb", "minimize", "peak memory of the trial: CUDA max allocated, or sampled process RSS"),
     ("model_size_mb", "minimize", "size of the deployed model's serialised weights"),
     ("trainable_params", "minimize", "parameters updated by training"),

@@ -37,6 +37,9 @@ class LatencyConfig(Strict):
                                        "each batch padded to its longest")
     throughput_examples: int = Field(default=256, gt=0, description="validation texts served for throughput_per_s "
                                      "(the first ones): a bound on its cost when the validation split is large")
+    throughput_error: float = Field(default=0.02, ge=0.0, lt=1.0, description="batches are timed until the "
+                                    "standard error of the seconds per example is at most this share of its mean "
+                                    "(at least 3 batches); 0: every batch of throughput_examples")
 
 
 class FairnessConfig(Strict):

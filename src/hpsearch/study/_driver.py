@@ -231,7 +231,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
                 tune.with_parameters(trainable, plan=plan, threads=int(resources.cpu), shipment=shipment,
                                      grow_threads=search.cpus_per_trial is None and not resources.gpu,
                                      fingerprint=study.user_attrs.get(CONTENT_ATTR, shipment.content_fingerprint),
-                                     objectives_each_epoch=rule is not None),
+                                     objectives_each_epoch=rule is not None, run=ledger.identity["id"]),
                 {"cpu": resources.cpu, "gpu": resources.gpu},
             ),
             tune_config=tune.TuneConfig(

@@ -30,18 +30,20 @@ _BUILT_FROM: tuple[Plan, str | None] | None = None
 
 
 def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipment | None = None,
-              fingerprint: str | None = None, objectives_each_epoch: bool = False, grow_threads: bool = False) -> None:
+              fingerprint: str | None = None, objectives_each_epoch: bool = False, grow_threads: bool = False,
+              run: str | None = None) -> None:
     """Ray Tune function trainable: one trial on this worker's cached data and weights.
 
     `shipment` is the data and the model as the driver sent them (any node can run the trial);
     `fingerprint` is the study's, which the data must match. Each result records the node it ran on.
     With `objectives_each_epoch` (an early-stopping scheduler) every per-epoch report carries the
     study's objectives. With `grow_threads` a trial's torch threads go from `threads` up to its
-    node's CPUs (as Ray counts them) while fewer trials run there.
+    node's CPUs (as Ray counts them) while fewer trials run there. `run` (the driver's id): the
+    trials of one run share their latency timings on a node (``trial._serving.NodeTimings``).
     """
     global _WORKER, _BUILT_FROM
     from hpsearch.study._cluster import where
-    from hpsearch.trial import TrialFailed, Worker, unpack
+    from hpsearch.trial import NodeTimings, TrialFailed, Worker, unpack
 
     node = where()
     try:
@@ -53,6 +55,7 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
             _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path,
                              node_threads=_node_cpus(node["node_id"]) if grow_threads else None)
             _BUILT_FROM = (plan, fingerprint)
+        _WORKER.node_timings = NodeTimings(run) if run else None
         result = _WORKER.run(config, report=lambda row: tune.report(dict(row)),
                              objectives_each_epoch=objectives_each_epoch)
     except TrialFailed as exc:  # knobs that fail here whatever else the trial does: the sampler avoids them

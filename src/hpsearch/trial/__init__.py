@@ -27,11 +27,12 @@ from hpsearch.trial._models import (
     target_modules,
     transformer_layers,
 )
+from hpsearch.trial._serving import NodeTimings
 from hpsearch.trial._shipping import Shipment, content_fingerprint, ship, unpack
 from hpsearch.trial._worker import Report, TrialFailed, TrialResult, Worker
 
 __all__ = [
-    "BASELINE_KINDS", "C_GRID", "FAMILIES", "HEAD_NAMES", "TARGETS", "PeakMemory", "Report", "Shipment",
+    "BASELINE_KINDS", "C_GRID", "FAMILIES", "HEAD_NAMES", "TARGETS", "NodeTimings", "PeakMemory", "Report", "Shipment",
     "TrialFailed", "TrialResult", "Worker", "check_model", "content_fingerprint", "cpu_4bit_problem", "cpu_name",
     "describe", "device_fingerprint", "family", "head_modules", "keep_layers", "load_base", "load_quantized",
     "model_size_mb", "quantization_note", "quantize_for_inference", "run_baseline", "ship", "target_modules",

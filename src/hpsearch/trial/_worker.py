@@ -22,6 +22,8 @@ from hpsearch.trial._artifact import pack_trained, versions
 from hpsearch.trial._epoch import EpochObjectives, EpochValidation
 from hpsearch.trial._memory import PeakMemory, model_size_mb
 from hpsearch.trial._reading import Frame, Reading
+from hpsearch.trial import _serving
+from hpsearch.trial._serving import NodeTimings
 
 from hpsearch.trial._outcome import Report, TrialFailed, TrialResult
 
@@ -62,6 +64,8 @@ class Worker:
         self._epoch_validation: EpochValidation | None = None
         #: Latency and throughput per deployed shape (see :meth:`deployed_timing`), measured once.
         self._timings: dict[tuple[Any, ...], tuple[dict[str, float], dict[str, Any]]] = {}
+        #: ... and per node for the trials of one run, where the run says so (``_serving.NodeTimings``)
+        self.node_timings: NodeTimings | None = None
         self.frame = Frame.of(self.tokenizer)
 
     # ------------------------------------------------------------------ data
@@ -335,9 +339,7 @@ class Worker:
 
     def deployed_timing(self, model: Any, config: TrialConfig) -> tuple[dict[str, float], dict[str, Any]]:
         """Latency and throughput of a deployed trial model, once per deployed shape (``_serving``)."""
-        from hpsearch.trial._serving import deployed_timing
-
-        return deployed_timing(self, model, config, self._timings)
+        return _serving.deployed_timing(self, model, config, self._timings)
 
     def assess(
         self, predict_proba: Callable[[str, Split], tuple[list[int], list[list[float]]]],
@@ -385,15 +387,11 @@ class Worker:
     def time_requests(self, predict_one: Callable[[str], Any], predict_batch: Callable[[Sequence[str]], Any],
                       tokens: list[int] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
         """Latency per request and throughput on the validation texts, with the node to itself."""
-        from hpsearch.trial._serving import time_requests
-
-        return time_requests(self, predict_one, predict_batch, tokens)
+        return _serving.time_requests(self, predict_one, predict_batch, tokens)
 
     def request_calls(
         self, forward: Callable[[dict[str, Any]], Any], reading: Reading | int,
         finish: Callable[[Any], Any] | None = None,
     ) -> tuple[Callable[[str], Any], Callable[[Sequence[str]], Any]]:
         """(predict_one, predict_batch) for raw texts, as a server would run them (``_serving``)."""
-        from hpsearch.trial._serving import request_calls
-
-        return request_calls(self, forward, reading, finish)
+        return _serving.request_calls(self, forward, reading, finish)
