@@ -281,6 +281,21 @@ def test_a_trial_waits_for_the_timing_its_neighbour_is_making(tmp_path: Path) ->
         assert found is None
 
 
+def test_node_timings_that_cannot_be_written_are_not_kept(tmp_path: Path) -> None:
+    import shutil
+
+    from hpsearch.trial import NodeTimings
+
+    timings = NodeTimings("run", directory=str(tmp_path))
+    shutil.rmtree(timings.directory)
+    Path(timings.directory).write_text("", encoding="utf-8")  # not a directory: nothing can be written there
+    with timings.claim("shape") as found:
+        assert found is None
+        timings.put("shape", ({"latency_p50_ms": 7.0}, {}))  # not kept, and no error
+    with timings.claim("shape") as found:
+        assert found is None
+
+
 def test_after_each_epoch_a_fixed_subset_of_a_large_validation_split_is_predicted(
         tmp_path: Path, tiny_model_dir: Path) -> None:
     from hpsearch.plan import load_plan

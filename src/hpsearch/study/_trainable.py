@@ -43,7 +43,7 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
     """
     global _WORKER, _BUILT_FROM
     from hpsearch.study._cluster import where
-    from hpsearch.trial import NodeTimings, TrialFailed, Worker, unpack
+    from hpsearch.trial import TrialFailed, Worker, unpack
 
     node = where()
     try:
@@ -55,7 +55,7 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
             _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path,
                              node_threads=_node_cpus(node["node_id"]) if grow_threads else None)
             _BUILT_FROM = (plan, fingerprint)
-        _WORKER.node_timings = NodeTimings(run) if run else None
+        _WORKER.node_timings = _node_timings(run)
         result = _WORKER.run(config, report=lambda row: tune.report(dict(row)),
                              objectives_each_epoch=objectives_each_epoch)
     except TrialFailed as exc:  # knobs that fail here whatever else the trial does: the sampler avoids them
@@ -75,6 +75,16 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
         final[ARTIFACT_KIND_KEY], data = result.artifact
         final[ARTIFACT_KEY] = base64.b64encode(data).decode("ascii")
     tune.report(final)
+
+
+def _node_timings(run: str | None) -> Any:
+    """The node's timings of this run (None: none, or a directory this user cannot make)."""
+    from hpsearch.trial import NodeTimings
+
+    try:
+        return NodeTimings(run) if run else None
+    except OSError:
+        return None
 
 
 def _node_cpus(node_id: str) -> int | None:
