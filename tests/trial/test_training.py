@@ -279,6 +279,11 @@ def test_a_trial_waits_for_the_timing_its_neighbour_is_making(tmp_path: Path) ->
     assert seen == [({"latency_p50_ms": 7.0}, {"requests": 100})]
     with NodeTimings("other run", directory=str(tmp_path)).claim("shape") as found:
         assert found is None
+    with pytest.raises(ValueError, match="timing failed"):  # a failed timing: its own error, the lock let go
+        with timings.claim("shape") as found:
+            raise ValueError("timing failed")
+    with timings.claim("shape") as found:
+        assert found == ({"latency_p50_ms": 7.0}, {"requests": 100})
 
 
 def test_node_timings_that_cannot_be_written_are_not_kept(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ class NodeTimings:
         """Under `key`'s lock: the timing recorded for it, or None (measure it and :meth:`put` it)."""
         import fcntl
 
-        path = os.path.join(self.directory, hashlib.sha256(repr(key).encode()).hexdigest()[:32])
+        path = self._path(key)
         try:
             fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o666)
         except OSError:  # a directory this user cannot write: the trial times its shape itself
@@ -60,15 +60,19 @@ class NodeTimings:
             try:
                 with open(path + ".json", encoding="utf-8") as f:
                     found = json.load(f)
-                yield found["timed"], found["method"]
-            except (OSError, ValueError, KeyError):
-                yield None
+                timing: Timing | None = (found["timed"], found["method"])
+            except (OSError, ValueError, KeyError, TypeError):  # none yet (or unreadable): measure it
+                timing = None
+            yield timing
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
+    def _path(self, key: Any) -> str:
+        return os.path.join(self.directory, hashlib.sha256(repr(key).encode()).hexdigest()[:32])
+
     def put(self, key: Any, timing: Timing) -> None:
-        path = os.path.join(self.directory, hashlib.sha256(repr(key).encode()).hexdigest()[:32])
+        path = self._path(key)
         with contextlib.suppress(OSError):  # not kept: the next trial of that shape times it again
             with open(path + ".tmp", "w", encoding="utf-8") as f:
                 json.dump({"key": repr(key), "timed": timing[0], "method": timing[1]}, f)
