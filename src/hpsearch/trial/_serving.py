@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from hpsearch.space import TrialConfig
+from hpsearch.trial._hardware import cpu_name
 from hpsearch.trial._reading import Reading, flatten
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ def deployed_timing(worker: "Worker", model: Any, config: TrialConfig, timings: 
     merged, so a LoRA rank or a learning rate changes nothing a request runs. Measuring again
     would only sample the noise again; the method says when a measurement was reused. Where the
     worker has the node's timings of its run (``worker.node_timings``), a shape another worker of
-    the run timed on this node, on as many threads, is reused too.
+    the run timed on this node, on the same chip and as many threads, is reused too.
     """
     import torch
 
@@ -154,7 +155,8 @@ def deployed_timing(worker: "Worker", model: Any, config: TrialConfig, timings: 
         return dict(timed), {**method, "reused": REUSED}
     node: NodeTimings | None = worker.node_timings
     threads = worker.thread_plan.share if worker.thread_plan is not None else torch.get_num_threads()
-    key = (shape, worker.model_path, str(worker.device), threads, worker.plan.objectives.latency.model_dump())
+    chip = torch.cuda.get_device_name(worker.device) if worker.device.type == "cuda" else cpu_name()
+    key = (shape, worker.model_path, chip, threads, worker.plan.objectives.latency.model_dump())
     with node.claim(key) if node is not None else contextlib.nullcontext() as found:
         if found is not None:
             timings[shape] = found
