@@ -14,7 +14,7 @@ from ray import tune
 from hpsearch.plan import Plan
 
 if TYPE_CHECKING:
-    from hpsearch.trial import Shipment
+    from hpsearch.trial import NodeTimings, Shipment
 
 #: Result keys the trainable uses to hand over what the runner measured.
 METRICS_KEY = "hpsearch_metrics"
@@ -77,7 +77,7 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
     tune.report(final)
 
 
-def _node_timings(run: str | None) -> Any:
+def _node_timings(run: str | None) -> "NodeTimings | None":
     """The node's timings of this run (None: none, or a directory this user cannot make)."""
     from hpsearch.trial import NodeTimings
 

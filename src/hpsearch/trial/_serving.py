@@ -23,7 +23,8 @@ Timing = tuple[dict[str, float], dict[str, Any]]
 REUSED = ("measured once on this worker for the same deployed shape (layers, quantization, pooling, reading); "
           "trained weights do not change a request's time")
 REUSED_ON_NODE = ("measured once on this node by another trial of this run for the same deployed shape (layers, "
-                  "quantization, pooling, reading) on as many threads; trained weights do not change a request's time")
+                  "quantization, pooling, reading) on the same chip and as many threads; trained weights do not "
+                  "change a request's time")
 
 
 class NodeTimings:
