@@ -193,8 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from hpsearch.study._faults import DatabaseUnavailable
         from hpsearch.study._ledger import StudyFailing
+        from hpsearch.study._searcher import WorkersFailing
 
-        if not isinstance(exc, (DatabaseUnavailable, StudyFailing)):
+        if not isinstance(exc, (DatabaseUnavailable, StudyFailing, WorkersFailing)):
             raise
         from hpsearch.study import scrub
 

@@ -78,6 +78,52 @@ def test_a_trial_whose_worker_died_is_lost_and_its_parameters_run_again(toy_spac
     assert searcher.suggest("t2") == config  # the next claim runs it
 
 
+def test_trials_lost_one_after_another_stop_the_run_and_a_report_between_resets_the_count(toy_space: Path) -> None:
+    from hpsearch.study._searcher import WorkersFailing
+
+    searcher = _searcher(toy_space)  # max_failed_trials 10 (the ledger's default policy)
+    for i in range(9):
+        searcher.suggest(f"t{i}")
+        searcher.on_trial_complete(f"t{i}", {}, error=True)
+    assert searcher.fatal is None and searcher.lost_in_a_row == 9
+    searcher.suggest("ok")
+    searcher.on_trial_complete("ok", _final((0.8, 0.1, 2.0)))  # a trial reported: the workers can run trials
+    assert searcher.lost_in_a_row == 0
+    for i in range(10):
+        assert searcher.fatal is None
+        searcher.suggest(f"u{i}")
+        searcher.on_trial_complete(f"u{i}", {}, error=True)
+    assert isinstance(searcher.fatal, WorkersFailing)  # raised by run() once Tune stops
+    assert str(searcher.fatal).startswith("10 trials in a row were lost")
+    assert searcher.suggest("next") == "FINISHED"
+    failed = [t for t in searcher.ledger.study.get_trials() if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 19 and {t.user_attrs["fail_kind"] for t in failed} == {"lost"}
+
+
+def test_a_failure_of_the_trial_itself_is_a_report_not_a_lost_worker(toy_space: Path) -> None:
+    searcher = _searcher(toy_space)
+    for i in range(3):
+        searcher.suggest(f"t{i}")
+        searcher.on_trial_complete(f"t{i}", {}, error=True)
+    searcher.suggest("own")
+    searcher.on_trial_complete("own", {ERROR_KEY: "quantization=nf4 needs a CUDA GPU"}, error=True)
+    assert searcher.lost_in_a_row == 0 and searcher.fatal is None
+
+
+@pytest.mark.parametrize("text, line", [
+    ("The actor died unexpectedly.\n\tclass_name: ImplicitFunc\nRuntimeError: The actor with name ImplicitFunc "
+     "failed to import on the worker.\nTraceback (most recent call last):\n  File \"x.py\", line 1\n"
+     "ModuleNotFoundError: No module named 'elsewhere'\n\nAn unexpected internal error occurred.",
+     "ModuleNotFoundError: No module named 'elsewhere'"),
+    ("The actor died unexpectedly before finishing this task.", "The actor died unexpectedly before finishing this task."),
+    ("", "RuntimeError"),
+])
+def test_the_line_that_names_a_workers_error(text: str, line: str) -> None:
+    from hpsearch.study._searcher import worker_error
+
+    assert worker_error(RuntimeError(text)) == line
+
+
 def test_a_tell_that_keeps_failing_stops_the_driver_with_the_reason(toy_space: Path, monkeypatch) -> None:
     from hpsearch.study._faults import DatabaseUnavailable
 

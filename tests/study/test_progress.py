@@ -38,6 +38,15 @@ def test_failed_trials_are_not_done_and_the_time_left_is_never_negative() -> Non
     assert "done: [red]failed[/red]" not in out.getvalue() and "done: failed: AttributeError" in out.getvalue()
 
 
+def test_a_trial_that_reported_nothing_is_lost_not_done() -> None:
+    progress, out = _progress(total=2)
+    lost = _trial(0, {})  # its worker died (or never started) before the trial reported
+    progress.on_trial_start(0, [], lost)
+    progress.on_trial_complete(0, [], lost)
+    assert progress.status().startswith("0/2 done (1 failed), 0 in flight")
+    assert "done: lost: no result reported" in out.getvalue()
+
+
 def test_a_resumed_run_estimates_the_time_left_from_its_own_trials() -> None:
     progress, _ = _progress(total=10, done=8)  # 8 trials done by an earlier run
     progress.started -= 100.0  # this run has been going for 100 s

@@ -37,7 +37,8 @@ class SearchConfig(Strict):
     gpus_per_trial: float = Field(default=0, ge=0)
     time_budget_s: float | None = Field(default=None, gt=0)
     max_failed_trials: int = Field(default=10, gt=0, description="the study stops after this many trials "
-                                   "failed on their own account (lost and interrupted ones do not count)")
+                                   "failed on their own account (lost and interrupted ones do not count); a run stops "
+                                   "after this many trials in a row are lost (workers that cannot run the trainable)")
     max_retries: int = Field(default=2, ge=0, description="how many times a lost or interrupted trial's "
                              "parameters are run again")
     keep_artifacts: Literal["all", "front"] = Field(default="all", description="the trained adapters kept in "

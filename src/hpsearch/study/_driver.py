@@ -24,7 +24,7 @@ from hpsearch.plan import Plan
 from hpsearch.study._faults import StudyLock, retrying
 from hpsearch.study._join import CONTENT_ATTR, join_study, study_for
 from hpsearch.study._ledger import Ledger, Policy, count
-from hpsearch.study._searcher import StudySearch
+from hpsearch.study._searcher import StudySearch, WorkersFailing, worker_error
 from hpsearch.study._trainable import ATTRS_KEY, ERROR_KEY, METRICS_KEY, trainable
 
 __all__ = ["ATTRS_KEY", "ERROR_KEY", "METRICS_KEY", "RunOptions", "StudySearch", "run", "trainable"]
@@ -249,13 +249,15 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
             ),
         )
         progress.start()
-        tuner.fit()
+        results = tuner.fit()
         why = (f"stopped by the time budget (time_budget_s={search.time_budget_s:g})" if searcher.fatal is None
                and search.time_budget_s else "stopped: its driver stopped before the trial reported")
         stopped = ledger.release(why, "stopped")
         if stopped:
             console.print(f"{why[0].upper()}{why[1:]}: trial(s) {', '.join(map(str, stopped))} recorded as "
                           "stopped; the next run resumes them")
+        if isinstance(searcher.fatal, WorkersFailing) and results.errors:
+            raise WorkersFailing(f"{searcher.fatal}; the last worker's error: {worker_error(results.errors[-1])}")
         if searcher.fatal is not None:
             raise searcher.fatal
         _say_where(study, ledger, console)

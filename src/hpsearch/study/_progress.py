@@ -115,6 +115,11 @@ class Progress(Callback):
             self._print(trial, f"done: {what}")
             self._update()
             return
+        if not any(n in result for n in self.names) and trial.trial_id not in self.stopped:  # lost: no values
+            self.failed += 1
+            self._print(trial, "done: [red]lost[/red]: no result reported")
+            self._update()
+            return
         self.done += 1
         self.done_here += 1
         if trial.trial_id in self.stopped:

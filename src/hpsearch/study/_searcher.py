@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from typing import Any, Callable
 
 import optuna
@@ -27,6 +28,20 @@ log = logging.getLogger("hpsearch.study")
 #: Trial user attributes: why the trial has its parameters; the trial of another study it repeats.
 PROPOSED_ATTR = "proposed_by"
 WARM_START_ATTR = "warm_start_of"
+
+
+class WorkersFailing(RuntimeError):
+    """Trial after trial of this run was lost with no trial reporting in between: the workers cannot
+    run the trainable (a package missing on a node, the trainable failing to import, a crash on
+    start), so retrying their parameters would only lose them again."""
+
+
+def worker_error(error: BaseException) -> str:
+    """The line of a worker's error that names it: Ray wraps it in its own text and a traceback
+    (``ModuleNotFoundError: No module named 'x'`` under "The actor ... failed to import")."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    named = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?", line)]
+    return (named or lines or [type(error).__name__])[-1][:300]
 
 
 class StudySearch(Searcher):
@@ -51,6 +66,8 @@ class StudySearch(Searcher):
         self.scheduler: Any = None
         #: What stopped the search (too many failures, the database gone): raised after Tune stops.
         self.fatal: Exception | None = None
+        #: Trials of this run lost since the last one that reported (a result or its own failure).
+        self.lost_in_a_row = 0
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True  # the space is the plan's, the objectives the study's
@@ -111,7 +128,15 @@ class StudySearch(Searcher):
             # the worker process or its node died: the trial is lost, not failed on its own account
             why = "its worker stopped before reporting a result" if error else "no result reported"
             self.ledger.fail(trial.number, f"lost: {why}", "lost", retry=True)
+            self.lost_in_a_row += 1
+            limit = self.ledger.policy.max_failed_trials
+            if self.lost_in_a_row >= limit:
+                self.fatal = WorkersFailing(
+                    f"{self.lost_in_a_row} trials in a row were lost (the last: trial {trial.number}): their workers "
+                    f"stopped before reporting a result, and no trial of this run reported in between "
+                    f"(max_failed_trials {limit}): can every node of the run import and start hpsearch's trainable?")
             return
+        self.lost_in_a_row = 0
         values: list[float] | None = None
         attrs: dict[str, Any] = {}
         constraints: dict[str, float] = {}
@@ -154,7 +179,7 @@ class StudySearch(Searcher):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update({"ledger": None, "space": None, "constraints": (), "trials": {}, "fatal": None,
-                              "store": None, "scheduler": None, **state})
+                              "lost_in_a_row": 0, "store": None, "scheduler": None, **state})
 
     def save(self, checkpoint_path: str) -> None:
         pass
