@@ -233,3 +233,39 @@ def test_each_trial_records_why_it_was_proposed(toy_space: Path) -> None:
     assert first == "random start (0 of tpe's 1 start-up trials done)"
     assert lost == "model-based (tpe, from 1 trials)"
     assert retry == "retry of trial 1"
+
+
+def test_baselines_run_on_the_nodes_cpus_before_the_trials_and_time_requests_on_a_trials_share(
+        toy_space: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+    from rich.console import Console
+
+    from hpsearch.study._baselines import record_baselines
+    from hpsearch.trial._occupancy import NodeOccupancy
+
+    from ..trial.test_occupancy import _holder
+
+    searcher = _searcher(toy_space)
+    ledger, plan = searcher.ledger, load_plan(toy_space)
+    ledger.study.set_metric_names(["macro_f1", "f1_gap", "latency_p50_ms"])
+    before = torch.get_num_threads()
+    running = tmp_path / "running"
+    monkeypatch.setattr(NodeOccupancy.__init__, "__defaults__", (str(running),))  # this test's node, not the machine's
+    try:
+        (number,) = record_baselines(ledger.study, plan, ["tfidf"], (), threads=1, node_threads=2,
+                                     console=Console(quiet=True), ledger=ledger)
+        other = _holder(running)  # a trial of another study runs on the node meanwhile
+        try:
+            (busy,) = record_baselines(ledger.study, plan, ["linear_probe"], (), threads=1, node_threads=2,
+                                       console=Console(quiet=True), ledger=ledger)
+        finally:
+            other.kill()
+            other.wait()
+    finally:
+        torch.set_num_threads(before)
+    trials = {t.number: t for t in ledger.study.get_trials()}
+    alone = trials[number].user_attrs
+    assert alone["threads"] == {"share": 1, "node": 2, "fitted_on": 2}
+    assert alone["latency_method"]["threads"] == 1  # timed as a trial is: on its share
+    assert trials[busy].user_attrs["threads"]["fitted_on"] == 1
+    assert torch.get_num_threads() == before

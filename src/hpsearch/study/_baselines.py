@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 
 
 def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], constraints: Sequence[Constraint],
-                     *, threads: int, console: "Console", ledger: "Ledger") -> list[int]:
+                     *, threads: int, console: "Console", ledger: "Ledger",
+                     node_threads: int | None = None) -> list[int]:
     """Run each baseline of `kinds` the study does not hold, nor another driver is running; return
-    the numbers of the trials recorded."""
+    the numbers of the trials recorded. They run before the trials, on `node_threads` (the node's
+    CPUs, where given) divided among what else runs there; latency is timed on a trial's `threads`."""
+    import contextlib
     import json
     import time
 
@@ -55,34 +58,37 @@ def record_baselines(study: "optuna.Study", plan: Plan, kinds: Sequence[str], co
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # the driver's output is the run's progress, not a weight loader's
-    worker = Worker(plan, threads=threads)
+    worker = Worker(plan, threads=threads, node_threads=node_threads)
     numbers = []
-    for kind in missing:
-        attrs: dict[str, Any] = {BASELINE_ATTR: kind}
-        number = claimed[kind]
-        begun = time.monotonic()
-        console.print(f"  baseline {kind}: running ({len(worker.splits.train)} training, "
-                      f"{len(worker.splits.validation)} validation examples)…")
-        try:
-            result = run_baseline(worker, kind)
-        except Exception as exc:  # noqa: BLE001 - recorded on a failed baseline trial, as a trial's would be
-            numbers.append(_finish(ledger, number, None, {**attrs, "fail_reason": f"{type(exc).__name__}: {exc}"}))
-            console.print(f"  baseline {kind} [red]failed[/red]: {exc}")
-            continue
-        values = [result.metrics.get(name) for name in names]
-        # user attributes are stored as JSON: anything else (numpy scalars, paths) as its string
-        attrs.update(json.loads(json.dumps({**result.metrics, **result.attrs}, default=str)))
-        if any(v is None or not math.isfinite(v) for v in values):
-            missed = [n for n, v in zip(names, values) if v is None or not math.isfinite(v)]
-            attrs["fail_reason"] = f"objective(s) not measured: {', '.join(missed)}"
-            numbers.append(_finish(ledger, number, None, attrs))
-            console.print(f"  baseline {kind} [red]failed[/red]: {attrs['fail_reason']}")
-            continue
-        numbers.append(_finish(ledger, number, [float(v) for v in values], attrs, constraints,  # type: ignore[arg-type]
-                               plan.objectives.min_gain_over_trivial))
-        shown = "  ".join(f"{n}={v:.4g}" for n, v in zip(names, values))
-        console.print(f"  baseline {kind}: {shown} ({time.monotonic() - begun:.0f}s)" + (
-            "" if attrs.get("learned", True) else "  [yellow](did not beat the trivial predictors)[/yellow]"))
+    with worker.thread_plan.taken() if worker.thread_plan is not None else contextlib.nullcontext() as taken:
+        for kind in missing:
+            attrs: dict[str, Any] = {BASELINE_ATTR: kind}
+            number = claimed[kind]
+            begun = time.monotonic()
+            console.print(f"  baseline {kind}: running ({len(worker.splits.train)} training, "
+                          f"{len(worker.splits.validation)} validation examples)…")
+            try:
+                result = run_baseline(worker, kind)
+            except Exception as exc:  # noqa: BLE001 - recorded on a failed baseline trial, as a trial's would be
+                numbers.append(_finish(ledger, number, None, {**attrs, "fail_reason": f"{type(exc).__name__}: {exc}"}))
+                console.print(f"  baseline {kind} [red]failed[/red]: {exc}")
+                continue
+            values = [result.metrics.get(name) for name in names]
+            # user attributes are stored as JSON: anything else (numpy scalars, paths) as its string
+            attrs.update(json.loads(json.dumps({**result.metrics, **result.attrs}, default=str)))
+            if taken is not None:  # as a trial records its threads: fitted on `taken`, timed on the share
+                attrs["threads"] = {"share": threads, "node": node_threads, "fitted_on": taken}
+            if any(v is None or not math.isfinite(v) for v in values):
+                missed = [n for n, v in zip(names, values) if v is None or not math.isfinite(v)]
+                attrs["fail_reason"] = f"objective(s) not measured: {', '.join(missed)}"
+                numbers.append(_finish(ledger, number, None, attrs))
+                console.print(f"  baseline {kind} [red]failed[/red]: {attrs['fail_reason']}")
+                continue
+            numbers.append(_finish(ledger, number, [float(v) for v in values], attrs, constraints,  # type: ignore[arg-type]
+                                   plan.objectives.min_gain_over_trivial))
+            shown = "  ".join(f"{n}={v:.4g}" for n, v in zip(names, values))
+            console.print(f"  baseline {kind}: {shown} ({time.monotonic() - begun:.0f}s)" + (
+                "" if attrs.get("learned", True) else "  [yellow](did not beat the trivial predictors)[/yellow]"))
     console.print(f"Baselines done in {time.monotonic() - started:.0f}s")
     return numbers
 

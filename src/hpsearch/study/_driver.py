@@ -204,8 +204,13 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         if plan.space.baselines and options.batch is None:
             from hpsearch.study._baselines import record_baselines
 
+            from hpsearch.study._trainable import node_cpus
+
+            # before the trials, the baselines take this node's CPUs where a trial's threads may grow
+            grow = search.cpus_per_trial is None and not resources.gpu
             record_baselines(study, plan, plan.space.baselines, constraints, threads=int(resources.cpu),
-                             console=console, ledger=ledger)
+                             console=console, ledger=ledger,
+                             node_threads=node_cpus(ray.get_runtime_context().get_node_id()) if grow else None)
 
         from hpsearch.study._progress import Progress
 

@@ -53,7 +53,7 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
             if shipment is not None:
                 splits, model_path = unpack(shipment, fingerprint or shipment.content_fingerprint)
             _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path,
-                             node_threads=_node_cpus(node["node_id"]) if grow_threads else None)
+                             node_threads=node_cpus(node["node_id"]) if grow_threads else None)
             _BUILT_FROM = (plan, fingerprint)
         _WORKER.node_timings = _node_timings(run)
         result = _WORKER.run(config, report=lambda row: tune.report(dict(row)),
@@ -87,7 +87,7 @@ def _node_timings(run: str | None) -> "NodeTimings | None":
         return None
 
 
-def _node_cpus(node_id: str) -> int | None:
+def node_cpus(node_id: str) -> int | None:
     """The CPUs Ray gives trials on this node (None where Ray does not say)."""
     from hpsearch.study._cluster import alive_nodes
 

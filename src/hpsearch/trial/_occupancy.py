@@ -121,6 +121,22 @@ class ThreadPlan:
             self.changes.append([step, want])
 
     @contextlib.contextmanager
+    def taken(self) -> Iterator[int]:
+        """Work that is not a trial (the study's baselines, which run before its trials): counted on
+        the node while it runs, on the node's CPUs divided among what runs there (yielded), never
+        below the share; what it times is still timed on the share (:meth:`fixed`)."""
+        import torch
+
+        with self.occupancy.running():
+            before = torch.get_num_threads()
+            threads = max(self.share, self.node // max(1, self.occupancy.count()))
+            torch.set_num_threads(threads)
+            try:
+                yield threads
+            finally:
+                torch.set_num_threads(before)
+
+    @contextlib.contextmanager
     def fixed(self) -> Iterator[None]:
         """Run the block on the trial's own share (latency is timed on the same threads in every trial)."""
         import torch
