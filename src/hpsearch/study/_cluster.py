@@ -50,6 +50,12 @@ def alive_nodes() -> list[Node]:
     ]
 
 
+def node_cpus(node_id: str, nodes: list[Node] | None = None) -> int | None:
+    """The CPUs Ray gives trials on the node `node_id`, of `nodes` (else of the live ones); None
+    where Ray does not say."""
+    return next((int(n.cpus) for n in (nodes if nodes is not None else alive_nodes()) if n.id == node_id), None)
+
+
 def trial_resources(search: SearchConfig, nodes: list[Node]) -> TrialResources:
     """What one trial asks for: the preset's ``cpus_per_trial`` and ``gpus_per_trial`` where it sets
     them; by default one node's share, never the cluster's sum.

@@ -180,12 +180,15 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
                 start_reaper(os.getpid())
         for sig in (signal.SIGINT, signal.SIGTERM):  # again: Ray's core put its own (a stack dump) in place
             signal.signal(sig, _on_signal)
-        from hpsearch.study._cluster import alive_nodes, check_placeable, trial_resources
+        from hpsearch.study._cluster import alive_nodes, check_placeable, node_cpus, trial_resources
         from hpsearch.trial._shipping import ship
 
         nodes = alive_nodes()
         resources = trial_resources(search, nodes)
         check_placeable(resources, nodes, os.path.join(plan.base_dir, plan.space.search or "search preset"))
+        # a preset's own cpus_per_trial stays fixed; else a trial's threads grow to its node's CPUs while
+        # it runs there alone (trial._occupancy)
+        grow = search.cpus_per_trial is None and not resources.gpu
         cluster = ray.cluster_resources()
         counts = count(study.get_trials(deepcopy=False), options.batch)
         console.print(
@@ -204,13 +207,10 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         if plan.space.baselines and options.batch is None:
             from hpsearch.study._baselines import record_baselines
 
-            from hpsearch.study._trainable import node_cpus
-
             # before the trials, the baselines take this node's CPUs where a trial's threads may grow
-            grow = search.cpus_per_trial is None and not resources.gpu
+            here = node_cpus(ray.get_runtime_context().get_node_id(), nodes)
             record_baselines(study, plan, plan.space.baselines, constraints, threads=int(resources.cpu),
-                             console=console, ledger=ledger,
-                             node_threads=node_cpus(ray.get_runtime_context().get_node_id()) if grow else None)
+                             console=console, ledger=ledger, node_threads=here if grow else None)
 
         from hpsearch.study._progress import Progress
 
@@ -231,10 +231,8 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         shipment = ship(plan)
         tuner = tune.Tuner(
             tune.with_resources(
-                # where the preset leaves cpus_per_trial to hpsearch, a trial's threads grow to its node's
-                # CPUs while it runs there alone (trial._occupancy); a preset's own figure stays fixed
                 tune.with_parameters(trainable, plan=plan, threads=int(resources.cpu), shipment=shipment,
-                                     grow_threads=search.cpus_per_trial is None and not resources.gpu,
+                                     grow_threads=grow,
                                      fingerprint=study.user_attrs.get(CONTENT_ATTR, shipment.content_fingerprint),
                                      objectives_each_epoch=rule is not None, run=ledger.identity["id"]),
                 {"cpu": resources.cpu, "gpu": resources.gpu},

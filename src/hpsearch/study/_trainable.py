@@ -52,6 +52,8 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
             splits, model_path = None, None
             if shipment is not None:
                 splits, model_path = unpack(shipment, fingerprint or shipment.content_fingerprint)
+            from hpsearch.study._cluster import node_cpus
+
             _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path,
                              node_threads=node_cpus(node["node_id"]) if grow_threads else None)
             _BUILT_FROM = (plan, fingerprint)
@@ -85,10 +87,3 @@ def _node_timings(run: str | None) -> "NodeTimings | None":
         return NodeTimings(run) if run else None
     except OSError:
         return None
-
-
-def node_cpus(node_id: str) -> int | None:
-    """The CPUs Ray gives trials on this node (None where Ray does not say)."""
-    from hpsearch.study._cluster import alive_nodes
-
-    return next((int(n.cpus) for n in alive_nodes() if n.id == node_id), None)
