@@ -56,6 +56,30 @@ def test_decoder_model_through_the_same_path(toy_space: Path, tiny_llama_dir: Pa
     assert math.isfinite(result.metrics["macro_f1"]) and result.metrics["latency_p50_ms"] > 0
 
 
+def test_a_bf16_checkpoint_trains_in_fp32_unless_the_trial_says_bf16(toy_space: Path, tmp_path: Path) -> None:
+    """Decoders are mostly saved in bf16 and transformers loads a checkpoint's own dtype: the runner
+    loads fp32, so `precision: fp32` means fp32 and the trained weights are never bf16."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from hpsearch.space import TrialConfig
+
+    from ..conftest import save_tiny_model
+
+    path = save_tiny_model(tmp_path / "bf16-llama", "LlamaConfig", "LlamaForSequenceClassification",
+                           num_key_value_heads=2)
+    model = AutoModelForSequenceClassification.from_pretrained(path).to(torch.bfloat16)
+    model.save_pretrained(path)
+    assert AutoModelForSequenceClassification.from_pretrained(path).dtype == torch.bfloat16  # as transformers loads it
+    AutoTokenizer.from_pretrained(path)
+    worker = _worker(toy_space, path)
+    assert {p.dtype for p in worker.base_model.parameters()} == {torch.float32}
+    built = worker.build_model(TrialConfig.from_values({"learning_rate": 5e-3, "method": "lora", "max_length": 16}))
+    assert {p.dtype for p in built.parameters()} == {torch.float32}
+    result = worker.run({"learning_rate": 5e-3, "epochs": 1, "batch_size": 16, "max_length": 16, "precision": "fp32"})
+    assert result.attrs["config"]["precision"] == "fp32" and math.isfinite(result.metrics["macro_f1"])
+
+
 def test_trials_that_share_a_worker_leak_nothing_into_each_other(toy_space: Path) -> None:
     """Ray reuses a worker for many trials: base weights, optimiser state and random state must not
     carry over. A trial run after others on one worker equals the same trial on a fresh worker."""

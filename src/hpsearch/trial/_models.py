@@ -99,7 +99,13 @@ def head_modules(model: "torch.nn.Module") -> dict[str, "torch.nn.Module"]:
 
 
 def load_base(path: str, num_labels: int) -> tuple[Any, Any]:
-    """Tokenizer and sequence-classification model, with a pad token set for decoders."""
+    """Tokenizer and sequence-classification model, with a pad token set for decoders.
+
+    The weights load in fp32 whatever the checkpoint holds (decoders are mostly saved in bf16, and
+    transformers loads a checkpoint's own dtype by default): a trial's `precision` decides what it
+    computes in, and its trainable weights and optimiser state stay fp32 (QLoRA: ``load_quantized``).
+    """
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -110,7 +116,7 @@ def load_base(path: str, num_labels: int) -> tuple[Any, Any]:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     # A classifier fine-tuned for another label set is fine: the head is re-initialised per trial.
     model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=num_labels, ignore_mismatched_sizes=True
+        path, num_labels=num_labels, ignore_mismatched_sizes=True, dtype=torch.float32
     )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
