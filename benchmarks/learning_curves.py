@@ -506,10 +506,14 @@ def write_gpu_docs(table: dict[str, Any], g: dict[str, float]) -> None:
         f"Target (BENCHMARKS.md §5, GPU busy ≥ 80% of trial wall time): {'met' if g['busy_mean'] >= 80 else 'not met'} "
         f"over the whole recording ({g['busy_mean']:.0f}%).",
         "",
-        "Not measured yet: QLoRA (bitsandbytes nf4) against 16-bit LoRA in tokens/s and peak memory on a ≥0.5B "
-        "decoder built from a config (BENCHMARKS.md §5): bitsandbytes 0.50.2's wheel is 43 MB, which did not travel "
-        "beside MiniLM's weights within the device tool's 64 MiB; it fits alone, since the decoder needs no weights. "
-        "Nor the same trials through Ray's fractional GPUs (Ray's wheel does not fit the 64 MiB).",
+        "Not measured yet, harness ready: QLoRA (bitsandbytes nf4) against 16-bit LoRA in tokens/s, peak memory and "
+        "GPU busy on a 0.51B Qwen2-style decoder built from a config, and trials sharing the GPU through Ray's "
+        "fractional GPUs with `hpsearch run` itself (BENCHMARKS.md §5): `benchmarks/gpu.py` (`run`, `share`, then "
+        "`docs`), its packages for the GPU machine by `benchmarks/gpu_payload.sh` (Ray and bitsandbytes trimmed, xz: "
+        "40 MB with the data and tokenizer, within the device tool's 64 MiB; no weights travel, the models are random "
+        "from configs). Both were rehearsed here on a CPU (Ray given a logical GPU, the packages the GPU machine "
+        "lacks hidden); on 2026-12-06 the device tool lent no machine (loans paused), so the one call it needs "
+        "(about 9 minutes; the command is printed by the payload script) is left to a session that has one.",
     ]
     replace_section(DOCS, "\n".join(lines), before="## Long texts: how engineering_issues is read")
 
