@@ -26,6 +26,21 @@ if TYPE_CHECKING:
 LOCK_DIR = os.path.join(tempfile.gettempdir(), "hpsearch-locks")
 
 
+@contextlib.contextmanager
+def flocked(path: str, mode: int) -> Iterator[None]:
+    """Hold a POSIX file lock (`fcntl.LOCK_SH` or `LOCK_EX`) on `path`, created if missing, for the block.
+    Raises OSError where the file cannot be opened."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, mode)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 class MeasurementSlot:
     """An exclusive timing slot per node, built on two POSIX file locks.
 
@@ -40,27 +55,14 @@ class MeasurementSlot:
         self.gate_path = os.path.join(directory, "gate.lock")
         self.busy_path = os.path.join(directory, "busy.lock")
 
-    @staticmethod
-    @contextlib.contextmanager
-    def _locked(path: str, mode: int) -> Iterator[None]:
-        import fcntl
-
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, mode)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
     @contextlib.contextmanager
     def training_step(self) -> Iterator[None]:
         """Wrap one training step: waits while another trial on this node is measuring."""
         import fcntl
 
-        with self._locked(self.gate_path, fcntl.LOCK_SH):
+        with flocked(self.gate_path, fcntl.LOCK_SH):
             pass
-        with self._locked(self.busy_path, fcntl.LOCK_SH):
+        with flocked(self.busy_path, fcntl.LOCK_SH):
             yield
 
     @contextlib.contextmanager
@@ -68,7 +70,7 @@ class MeasurementSlot:
         """Hold the node for a measurement: no other trial trains or measures meanwhile."""
         import fcntl
 
-        with self._locked(self.gate_path, fcntl.LOCK_EX), self._locked(self.busy_path, fcntl.LOCK_EX):
+        with flocked(self.gate_path, fcntl.LOCK_EX), flocked(self.busy_path, fcntl.LOCK_EX):
             yield
 
 

@@ -51,14 +51,15 @@ class NodeTimings:
         """Under `key`'s lock: the timing recorded for it, or None (measure it and :meth:`put` it)."""
         import fcntl
 
+        from hpsearch.objectives._latency import flocked
+
         path = self._path(key)
-        try:
-            fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError:  # a directory this user cannot write: the trial times its shape itself
-            yield None
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(flocked(path + ".lock", fcntl.LOCK_EX))
+            except OSError:  # a directory this user cannot write: the trial times its shape itself
+                yield None
+                return
             try:
                 with open(path + ".json", encoding="utf-8") as f:
                     found = json.load(f)
@@ -66,9 +67,6 @@ class NodeTimings:
             except (OSError, ValueError, KeyError, TypeError):  # none yet (or unreadable): measure it
                 timing = None
             yield timing
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def _path(self, key: Any) -> str:
         return os.path.join(self.directory, hashlib.sha256(repr(key).encode()).hexdigest()[:32])
