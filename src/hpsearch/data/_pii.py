@@ -18,6 +18,10 @@ from typing import Any
 _PHONE_LIKE = re.compile(r"^(\+[\d\s\-()]+|\(\d{2,5}\)\s?\d[\d\s\-]*|\d{1,5}(-\d{2,5}){1,4})$")
 _DATE_LIKE = re.compile(r"^\d{2,4}-\d{2}-\d{2}(\D|$)")
 
+#: Where an accepted phone can be: a run of digits, spaces, brackets, hyphens and plus signs with at
+#: least 7 digits (what `_phone_like` accepts is such a run or part of one).
+_PHONE_RUN = re.compile(r"[\d()+\-\s]{7,}")
+
 #: Scores below this are presidio's "weak" patterns (e.g. any 9 digits as an SSN): not reported.
 MIN_SCORE = 0.4
 
@@ -60,7 +64,10 @@ def find_pii(text: str) -> list[Found]:
     """Personal data in `text`, longest first where spans overlap (a card number is not also a phone)."""
     hits: list[Found] = []
     scored = []
+    phones = _may_hold_phone(text)
     for recognizer in _recognizers():
+        if not phones and "PHONE_NUMBER" in recognizer.supported_entities:
+            continue  # the slowest recognizer (phonenumbers scans every region), and nothing it finds would be kept
         for r in recognizer.analyze(text, recognizer.supported_entities, None):
             if r.score >= MIN_SCORE and (r.entity_type != "PHONE_NUMBER" or _phone_like(text[r.start:r.end])):
                 scored.append((r.score, r.end - r.start, Found(r.entity_type, r.start, r.end)))
@@ -68,6 +75,11 @@ def find_pii(text: str) -> list[Found]:
         if all(found.end <= h.start or found.start >= h.end for h in hits):
             hits.append(found)
     return sorted(hits, key=lambda h: h.start)
+
+
+def _may_hold_phone(text: str) -> bool:
+    """Whether `text` has a place where `_phone_like` could accept a phone (see `_PHONE_RUN`)."""
+    return any(sum(c.isdigit() for c in m.group()) >= 7 for m in _PHONE_RUN.finditer(text))
 
 
 def _phone_like(value: str) -> bool:

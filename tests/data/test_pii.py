@@ -1,0 +1,62 @@
+"""Personal data in texts (presidio's pattern recognizers): the phone recognizer only where a phone can be."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hpsearch.data import _pii
+
+from ..conftest import SHARED_DATASETS, need
+
+PHONES = ["call +44 20 7946 0958 today", "office (020) 7946-0958.", "ring 555-123-4567 or", "+1 (415) 555-2671"]
+NOT_PHONES = ["version 16.8.6 and p=0.9963", "on 2022-03-10-19 at 10:30", "pid 333971 exited", "no digits at all"]
+
+
+def _phone_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    phone = next(r for r in _pii._recognizers() if "PHONE_NUMBER" in r.supported_entities)
+    calls: list[str] = []
+    analyze = phone.analyze
+
+    def counted(text, *args, **kwargs):
+        calls.append(text)
+        return analyze(text, *args, **kwargs)
+
+    monkeypatch.setattr(phone, "analyze", counted)
+    return calls
+
+
+@pytest.mark.parametrize("text", PHONES)
+def test_phones_as_people_write_them_are_found(text: str) -> None:
+    assert [f.entity for f in _pii.find_pii(text)] == ["PHONE_NUMBER"]
+
+
+@pytest.mark.parametrize("text", NOT_PHONES)
+def test_numbers_that_are_not_phones_are_not(text: str) -> None:
+    assert _pii.find_pii(text) == []
+
+
+def test_the_phone_recognizer_runs_only_where_a_phone_could_be_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _phone_calls(monkeypatch)
+    for text in NOT_PHONES[2:] + ["write to someone@example.com", "step 12 of 57, loss 0.4"]:
+        _pii.find_pii(text)
+    assert calls == []
+    _pii.find_pii(PHONES[0])
+    assert calls == [PHONES[0]]
+    assert _pii.find_pii("card 4111 1111 1111 1111 here")  # the card still found, not taken for a phone
+    assert [f.entity for f in _pii.find_pii("card 4111 1111 1111 1111 here")] == ["CREDIT_CARD"]
+
+
+@pytest.mark.parametrize("dataset", ["engineering_issues", "legal_unfair_tos", "medical_abstracts"])
+def test_skipping_the_phone_recognizer_finds_the_same_on_the_real_sets(dataset: str, monkeypatch) -> None:
+    """Every text with a digit run of 7 or more (where a phone could be), and as many without, from
+    each shared set: the same personal data found as with the phone recognizer run on every text."""
+    path = SHARED_DATASETS / dataset / "train.jsonl"
+    need(path.is_file(), f"the shared {dataset} set")
+    texts = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    holding = [t for t in texts if _pii._may_hold_phone(t)][:150]
+    texts = holding + [t for t in texts if not _pii._may_hold_phone(t)][:len(holding) + 20]
+    skipped = [_pii.find_pii(t) for t in texts]
+    monkeypatch.setattr(_pii, "_may_hold_phone", lambda text: True)
+    assert [_pii.find_pii(t) for t in texts] == skipped
