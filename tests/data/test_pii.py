@@ -60,3 +60,20 @@ def test_skipping_the_phone_recognizer_finds_the_same_on_the_real_sets(dataset: 
     skipped = [_pii.find_pii(t) for t in texts]
     monkeypatch.setattr(_pii, "_may_hold_phone", lambda text: True)
     assert [_pii.find_pii(t) for t in texts] == skipped
+
+
+@pytest.mark.parametrize("text", [
+    "--crash-reporter-id 59c088fe-0302-4503-ae22-25d7a3fc3048 |",  # a phone's digits inside a UUID
+    "see https://github.com/org/repo/commit/fee881376914381062deb767759d144d0f07d760 added",  # a PESEL in a hash
+    "tf.constant(-8968073515812833920, shape=[2, 2])",  # a PESEL's 11 digits inside a 19-digit number
+    "RotatedRect(center=(824.6421183672817, 280.28737007069833))",  # card digits after a decimal point
+    "https://cirrus-ci.com/task/5522204518514688?logs=ci#L1609",  # card digits in a URL's path
+])
+def test_numbers_inside_longer_tokens_are_not_personal_data(text: str) -> None:
+    assert _pii.find_pii(text) == []
+
+
+def test_the_same_numbers_standing_apart_are() -> None:
+    assert [f.entity for f in _pii.find_pii("paid with 5522204518514688 twice")] == ["CREDIT_CARD"]
+    assert [f.entity for f in _pii.find_pii("call 0302-4503-112 today")] == ["PHONE_NUMBER"]
+    assert [f.entity for f in _pii.find_pii("mail jan.kowalski@example.com now")] == ["EMAIL_ADDRESS"]
