@@ -77,3 +77,16 @@ def test_the_same_numbers_standing_apart_are() -> None:
     assert [f.entity for f in _pii.find_pii("paid with 5522204518514688 twice")] == ["CREDIT_CARD"]
     assert [f.entity for f in _pii.find_pii("call 0302-4503-112 today")] == ["PHONE_NUMBER"]
     assert [f.entity for f in _pii.find_pii("mail jan.kowalski@example.com now")] == ["EMAIL_ADDRESS"]
+
+
+@pytest.mark.parametrize("number", ["4242 4242 4242 4242", "5555-5555-5555-4444", "378282246310005", "6011111111111117",
+                                    "30569309025904", "3530111333300000", "5105105105105100"])
+def test_card_numbers_of_each_network_are_found(number: str) -> None:
+    """The networks' published test numbers (Visa, Mastercard, Amex, Discover, Diners, JCB)."""
+    assert [f.entity for f in _pii.find_pii(f"paid with {number} yesterday")] == ["CREDIT_CARD"]
+
+
+@pytest.mark.parametrize("text", ["overflow when multiplying 46283860790870 with 125091515651",  # Visa has no 14
+                                  "in vsetvl_e64m1 (a=516770465071103) at"])  # nor Mastercard 15 digits
+def test_luhn_valid_numbers_no_network_issues_are_not_cards(text: str) -> None:
+    assert _pii.find_pii(text) == []

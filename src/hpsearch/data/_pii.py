@@ -71,7 +71,9 @@ def find_pii(text: str) -> list[Found]:
         for r in recognizer.analyze(text, recognizer.supported_entities, None):
             if r.score < MIN_SCORE or (r.entity_type != "EMAIL_ADDRESS" and _embedded(text, r.start, r.end)):
                 continue
-            if r.entity_type != "PHONE_NUMBER" or _phone_like(text[r.start:r.end]):
+            value = text[r.start:r.end]
+            if ((r.entity_type != "PHONE_NUMBER" or _phone_like(value))
+                    and (r.entity_type != "CREDIT_CARD" or _card_like(value))):
                 scored.append((r.score, r.end - r.start, Found(r.entity_type, r.start, r.end)))
     for _, _, found in sorted(scored, key=lambda x: (-x[0], -x[1], x[2].start)):
         if all(found.end <= h.start or found.start >= h.end for h in hits):
@@ -94,6 +96,33 @@ def _embedded(text: str, start: int, end: int) -> bool:
         return True
     return ((before in _JOINERS and start > 1 and text[start - 2].isalnum())
             or (after in _JOINERS and end + 1 < len(text) and text[end + 1].isalnum()))
+
+
+#: Card networks' number prefixes and lengths (ISO/IEC 7812 issuer ranges as the networks publish them):
+#: Visa, Mastercard, American Express, Discover, Diners Club, JCB, UnionPay, Maestro.
+_CARDS = (
+    ((("4",),), (13, 16, 19)),
+    ((("51", "55"), ("2221", "2720")), (16,)),
+    ((("34",), ("37",)), (15,)),
+    ((("6011",), ("644", "649"), ("65",), ("622126", "622925")), (16, 17, 18, 19)),
+    ((("300", "305"), ("36",), ("38", "39")), (14, 15, 16, 17, 18, 19)),
+    ((("3528", "3589"),), (16, 17, 18, 19)),
+    ((("62",),), (16, 17, 18, 19)),
+    ((("50",), ("56", "69")), tuple(range(12, 20))),
+)
+
+
+def _card_like(value: str) -> bool:
+    """Whether `value`'s digits could be a card number: a network's prefix and one of its lengths (presidio's
+    pattern takes any 12 to 19 digits that pass Luhn, as one long number in ten does)."""
+    digits = "".join(c for c in value if c.isdigit())
+    for ranges, lengths in _CARDS:
+        if len(digits) in lengths:
+            for low, *high in ranges:
+                top = high[0] if high else low
+                if low <= digits[:len(low)] <= top:
+                    return True
+    return False
 
 
 def _may_hold_phone(text: str) -> bool:
