@@ -48,3 +48,41 @@ def test_gpu_busy_is_read_from_the_sm_column_of_nvidia_smi_dmon() -> None:
     assert len(busy) == curves.gpu_sharing(table, text)["samples"]
     assert statistics.fmean(busy) == curves.gpu_sharing(table, text)["busy_mean"]
     assert gpu.dmon_busy("# gpu  pwr  sm  mem\n# Idx  W  %  %\n    0  70  93  40\n    0  71  -  41\n") == [93]
+
+
+def test_gpu_busy_while_the_trials_ran_is_read_from_dmon_s_clock() -> None:
+    gpu = load_benchmark("gpu")
+    text = ("#Time        gpu     sm    mem\n#HH:MM:SS    Idx      %      %\n 10:00:01      0      0      0\n"
+            " 10:00:02      0     90     40\n 10:00:03      0     70     40\n 10:00:04      0      -      0\n")
+    assert gpu.dmon_samples(text) == [("10:00:01", 0), ("10:00:02", 90), ("10:00:03", 70)]
+    assert gpu.dmon_busy(text) == [0, 90, 70]
+
+
+def test_the_share_summary_reads_the_study_and_the_samples_while_its_trials_ran(tmp_path) -> None:
+    import datetime
+
+    import optuna
+
+    gpu = load_benchmark("gpu")
+    study = optuna.create_study(study_name="gpu-share", storage=f"sqlite:///{tmp_path / 'study.db'}",
+                                directions=["maximize", "minimize"])
+    day = datetime.datetime(2026, 12, 6)
+    for number, (start, end, peak) in enumerate([(2, 12, 400.0), (3, 13, 500.0)]):
+        study.add_trial(optuna.trial.FrozenTrial(
+            number=number, state=optuna.trial.TrialState.COMPLETE, value=None, values=[0.5, 10.0],
+            datetime_start=day + datetime.timedelta(seconds=start), datetime_complete=day + datetime.timedelta(seconds=end),
+            params={}, distributions={}, user_attrs={"peak_memory_mb": peak, "device": {"gpu": "NVIDIA H200"}},
+            system_attrs={}, intermediate_values={}, trial_id=number))
+    samples = [f" 00:00:{s:02d}      0     {b:2d}     40" for s, b in
+               [(0, 0), (1, 0), (2, 90), (5, 80), (8, 70), (13, 60), (15, 0)]]
+    (tmp_path / "dmon.txt").write_text("#Time        gpu     sm    mem\n#HH:MM:SS    Idx      %      %\n"
+                                       + "\n".join(samples) + "\n", encoding="utf-8")
+    (tmp_path / "share.json").write_text('{"wall_s": 20.0, "concurrent": 8, "budget_s": 120, "train": 1200}',
+                                         encoding="utf-8")
+    g = gpu.share_summary(tmp_path)
+    assert g["complete"] == 2 and g["busy_samples"] == 7 and g["busy_running_samples"] == 4
+    assert g["busy_running"] == 75.0 and g["trials_per_hour"] == 360.0 and g["gpu"] == "NVIDIA H200"
+    assert g["trial_s_median"] == 10.0 and g["peak_mb_median"] == 450.0
+    lines = "\n".join(gpu.share_lines(g, tmp_path))
+    assert "| GPU busy from the first trial's start to the last one's end (the trials' wall time) | 75% (4 samples); " \
+           "target (BENCHMARKS.md §5) ≥ 80%: not met |" in lines
