@@ -3,8 +3,9 @@ with presidio's phone recognizer run on every text or only where a phone could b
 
 The check looks for personal data with presidio's pattern recognizers; its phone recognizer
 (``phonenumbers``, every region) takes most of the check's time. A phone is kept only where it is
-written as a run of digits, spaces, brackets, hyphens and plus signs with at least 7 digits
-(``hpsearch.data._pii``), so texts without such a run skip that recognizer. This runs the whole
+written in one of three forms: with a plus sign, with an area code in brackets, or as digit groups
+joined by hyphens, 7 digits or more (``hpsearch.data._pii``). Texts with no such place skip that
+recognizer. This runs the whole
 check both ways on each dataset, alternating, `--repeats` times, in one process, and requires the
 same report (every finding, personal data included) from both.
 
@@ -103,10 +104,10 @@ def write_docs(rows: list[dict[str, Any]], args: argparse.Namespace, hardware: s
         f"{time.strftime('%Y-%m-%d')}).",
         "The whole data check (`hpsearch data check`, and the dataset card a new study records before its first "
         "trial) of each shared set (its train.jsonl, and test.jsonl where it has one), with presidio's phone recognizer run on every "
-        "text or only on texts with a run of 7 or more digits (with spaces, brackets, hyphens, plus signs), the only "
-        f"place a phone is kept; alternating, {args.repeats} of each in one process, medians. Both ways gave the same "
+        "text or only on texts with a place a phone is kept (7 or more digits written with a plus sign, an area code "
+        f"in brackets, or in groups joined by hyphens); alternating, {args.repeats} of each in one process, medians. Both ways gave the same "
         "report, personal data included, on every set.", "",
-        "| dataset | texts | with such a run | check s, every text | check s, skipping | time | personal data found |",
+        "| dataset | texts | with such a place | check s, every text | check s, skipping | time | personal data found |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:

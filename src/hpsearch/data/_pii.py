@@ -19,8 +19,10 @@ _PHONE_LIKE = re.compile(r"^(\+[\d\s\-()]+|\(\d{2,5}\)\s?\d[\d\s\-]*|\d{1,5}(-\d
 _DATE_LIKE = re.compile(r"^\d{2,4}-\d{2}-\d{2}(\D|$)")
 
 #: Where an accepted phone can be: a run of digits, spaces, brackets, hyphens and plus signs with at
-#: least 7 digits (what `_phone_like` accepts is such a run or part of one).
+#: least 7 digits (what `_phone_like` accepts is such a run or part of one) ...
 _PHONE_RUN = re.compile(r"[\d()+\-\s]{7,}")
+#: ... holding a plus sign or a bracket, or digits joined by hyphens (`_PHONE_LIKE`'s three forms).
+_HYPHENATED = re.compile(r"[\d-]*\d-\d[\d-]*")
 
 #: Scores below this are presidio's "weak" patterns (e.g. any 9 digits as an SSN): not reported.
 MIN_SCORE = 0.4
@@ -126,8 +128,16 @@ def _card_like(value: str) -> bool:
 
 
 def _may_hold_phone(text: str) -> bool:
-    """Whether `text` has a place where `_phone_like` could accept a phone (see `_PHONE_RUN`)."""
-    return any(sum(c.isdigit() for c in m.group()) >= 7 for m in _PHONE_RUN.finditer(text))
+    """Whether `text` has a place where `_phone_like` could accept a phone: a `_PHONE_RUN` of 7 or more
+    digits holding `+` or `(` (the international and area-code forms), or digits joined by hyphens, 7 or
+    more of them (the third form). Runs of digits and spaces alone (tables, ids, sums) cannot be one."""
+    for m in _PHONE_RUN.finditer(text):
+        run = m.group()
+        if sum(c.isdigit() for c in run) < 7:
+            continue
+        if "+" in run or "(" in run or any(sum(c.isdigit() for c in h) >= 7 for h in _HYPHENATED.findall(run)):
+            return True
+    return False
 
 
 def _phone_like(value: str) -> bool:
