@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _docs import replace_section  # noqa: E402
 
-from real_data import DOCS, SHARED, hold_out  # noqa: E402
+from real_data import ACCURACY_LATENCY, DOCS, SHARED, engineering_trial_space, hold_out  # noqa: E402
 
 SECTION = "## GPU: QLoRA against 16-bit LoRA on a 0.5B decoder"
 RESULTS = Path(__file__).resolve().parent / "results" / "gpu_lora.json"
@@ -126,15 +126,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = {**DECODER, **json.loads(args.sizes or "{}")}
     params = build_decoder(model, args.tokenizer or resolve_model("minilm"), sizes)
     print(f"decoder: {params / 1e9:.3f}B parameters, saved in bf16 in {time.perf_counter() - started:.0f} s", flush=True)
-    hold_out(Path(args.source), work / "data")
-    space = work / "space.yaml"
-    space.write_text(
-        f"name: gpu\nmodel: {model}\nbaselines: []\nobjectives: objectives.yaml\n"
-        f"dataset: {{train: data/train.jsonl, test: data/test.jsonl, max_train_examples: {args.train}, "
-        f"max_eval_examples: {args.eval}}}\n", encoding="utf-8")
-    (work / "objectives.yaml").write_text(
-        "objectives:\n  - {name: macro_f1, direction: maximize}\n  - {name: latency_p50_ms, direction: minimize}\n"
-        "collapse: {patience: 0}\n", encoding="utf-8")
+    space = engineering_trial_space(work, "gpu", args.train, model=str(model), source=Path(args.source),
+                                    evaluated=args.eval)
     worker = Worker(load_plan(space))
     cuda = worker.device.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -259,9 +252,7 @@ def prepare_share(work: Path, source: Path, tokenizer_dir: str, concurrent: int,
     hold_out(source, work / "data")
     (work / "search.yaml").write_text(SHARE_PRESET.format(concurrent=concurrent, cpus=cpus, gpus=1 / concurrent,
                                                           budget=budget), encoding="utf-8")
-    (work / "objectives.yaml").write_text(
-        "objectives:\n  - {name: macro_f1, direction: maximize}\n  - {name: latency_p50_ms, direction: minimize}\n"
-        "collapse: {patience: 0}\n", encoding="utf-8")
+    (work / "objectives.yaml").write_text(ACCURACY_LATENCY, encoding="utf-8")
     space = work / "space.yaml"
     space.write_text(
         f"name: gpu-share\nmodel: {model}\nbaselines: []\nobjectives: objectives.yaml\nsearch: search.yaml\n"

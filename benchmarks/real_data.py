@@ -59,19 +59,24 @@ def hold_out(train: Path, into: Path, fraction: float = HOLDOUT, seed: int = 0) 
     return into / "train.jsonl", into / "test.jsonl"
 
 
-def engineering_trial_space(work: Path, name: str, train: int) -> Path:
+#: Macro-F1 and latency, no trial stopped for a collapse: what the benchmarks comparing one knob score on.
+ACCURACY_LATENCY = ("objectives:\n  - {name: macro_f1, direction: maximize}\n"
+                    "  - {name: latency_p50_ms, direction: minimize}\ncollapse: {patience: 0}\n")
+
+
+def engineering_trial_space(work: Path, name: str, train: int, *, model: str = "minilm",
+                            source: Path = SHARED / "engineering_issues" / "train.jsonl", evaluated: int = 300) -> Path:
     """A space in `work` for running single trials on engineering_issues (no test split of its own: a
-    held-out stratified 20% of train.jsonl, 300 of it scored), `train` training examples, scored on
-    macro-F1 and latency, no trial stopped for a collapse: the benchmarks that compare one knob's values."""
-    hold_out(SHARED / "engineering_issues" / "train.jsonl", work / "data")
+    held-out stratified 20% of train.jsonl, `evaluated` of it scored), `train` training examples, scored
+    on `ACCURACY_LATENCY`: the benchmarks that compare one knob's values. `source`: a copy of the set's
+    train.jsonl elsewhere (a GPU machine)."""
+    hold_out(source, work / "data")
     space = work / "space.yaml"
     space.write_text(
-        f"name: {name}\nmodel: minilm\nbaselines: []\nobjectives: objectives.yaml\n"
+        f"name: {name}\nmodel: {model}\nbaselines: []\nobjectives: objectives.yaml\n"
         f"dataset: {{train: data/train.jsonl, test: data/test.jsonl, max_train_examples: {train}, "
-        "max_eval_examples: 300}\n", encoding="utf-8")
-    (work / "objectives.yaml").write_text(
-        "objectives:\n  - {name: macro_f1, direction: maximize}\n  - {name: latency_p50_ms, direction: minimize}\n"
-        "collapse: {patience: 0}\n", encoding="utf-8")
+        f"max_eval_examples: {evaluated}}}\n", encoding="utf-8")
+    (work / "objectives.yaml").write_text(ACCURACY_LATENCY, encoding="utf-8")
     return space
 
 

@@ -100,17 +100,20 @@ def _embedded(text: str, start: int, end: int) -> bool:
             or (after in _JOINERS and end + 1 < len(text) and text[end + 1].isalnum()))
 
 
-#: Card networks' number prefixes and lengths (ISO/IEC 7812 issuer ranges as the networks publish them):
-#: Visa, Mastercard, American Express, Discover, Diners Club, JCB, UnionPay, Maestro.
+#: Card networks' number prefixes and lengths (ISO/IEC 7812 issuer ranges as the networks publish them),
+#: as (lowest prefix, highest prefix, lengths): Visa, Mastercard, American Express, Discover, Diners
+#: Club, JCB, UnionPay, Maestro.
 _CARDS = (
-    ((("4",),), (13, 16, 19)),
-    ((("51", "55"), ("2221", "2720")), (16,)),
-    ((("34",), ("37",)), (15,)),
-    ((("6011",), ("644", "649"), ("65",), ("622126", "622925")), (16, 17, 18, 19)),
-    ((("300", "305"), ("36",), ("38", "39")), (14, 15, 16, 17, 18, 19)),
-    ((("3528", "3589"),), (16, 17, 18, 19)),
-    ((("62",),), (16, 17, 18, 19)),
-    ((("50",), ("56", "69")), tuple(range(12, 20))),
+    ("4", "4", (13, 16, 19)),
+    ("51", "55", (16,)), ("2221", "2720", (16,)),
+    ("34", "34", (15,)), ("37", "37", (15,)),
+    ("6011", "6011", (16, 17, 18, 19)), ("644", "649", (16, 17, 18, 19)), ("65", "65", (16, 17, 18, 19)),
+    ("622126", "622925", (16, 17, 18, 19)),
+    ("300", "305", (14, 15, 16, 17, 18, 19)), ("36", "36", (14, 15, 16, 17, 18, 19)),
+    ("38", "39", (14, 15, 16, 17, 18, 19)),
+    ("3528", "3589", (16, 17, 18, 19)),
+    ("62", "62", (16, 17, 18, 19)),
+    ("50", "50", tuple(range(12, 20))), ("56", "69", tuple(range(12, 20))),
 )
 
 
@@ -118,13 +121,7 @@ def _card_like(value: str) -> bool:
     """Whether `value`'s digits could be a card number: a network's prefix and one of its lengths (presidio's
     pattern takes any 12 to 19 digits that pass Luhn, as one long number in ten does)."""
     digits = "".join(c for c in value if c.isdigit())
-    for ranges, lengths in _CARDS:
-        if len(digits) in lengths:
-            for low, *high in ranges:
-                top = high[0] if high else low
-                if low <= digits[:len(low)] <= top:
-                    return True
-    return False
+    return any(len(digits) in lengths and low <= digits[:len(low)] <= high for low, high, lengths in _CARDS)
 
 
 def _may_hold_phone(text: str) -> bool:

@@ -208,9 +208,9 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
             from hpsearch.study._baselines import record_baselines
 
             # before the trials, the baselines take this node's CPUs where a trial's threads may grow
-            here = node_cpus(ray.get_runtime_context().get_node_id(), nodes)
+            here = node_cpus(ray.get_runtime_context().get_node_id(), nodes) if grow else None
             record_baselines(study, plan, plan.space.baselines, constraints, threads=int(resources.cpu),
-                             console=console, ledger=ledger, node_threads=here if grow else None)
+                             console=console, ledger=ledger, node_threads=here)
 
         from hpsearch.study._progress import Progress
 
