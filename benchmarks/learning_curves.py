@@ -166,7 +166,8 @@ def replay(curves: Curves, order: list[int], stopping: dict[str, Any] | None) ->
         curve = curves.curves[i]
         ran = len(curve)
         for epoch, values in enumerate(curve, start=1):
-            report = {"epoch": epoch, "collapsed": curves.collapsed[i][epoch - 1], **dict(zip(curves.names, values))}
+            report = {"epoch": epoch, "epochs": len(curve), "collapsed": curves.collapsed[i][epoch - 1],
+                      **dict(zip(curves.names, values))}
             if rule is not None and rule.decide(str(i), report):
                 ran = epoch
                 break

@@ -24,7 +24,7 @@ dataset:
 params:
   learning_rate: {{type: float, low: 5.0e-3, high: 5.0e-3}}
 fixed:
-  epochs: 3
+  epochs: {epochs}
   max_length: 16
   batch_size: 16
 """
@@ -63,7 +63,7 @@ def test_trials_stopped_early_are_pruned_with_their_epochs_and_never_on_the_fron
     (tmp_path / "early.yaml").write_text(PRESET, encoding="utf-8")
     (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
     space = tmp_path / "toy.yaml"
-    space.write_text(SPACE.format(model=tiny_model_dir, data=data), encoding="utf-8")
+    space.write_text(SPACE.format(model=tiny_model_dir, data=data, epochs=3), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'early.db'}"
     assert main(["run", str(space), "--storage", url, "--study", "early"]) == 0
     out = capsys.readouterr().out
@@ -89,3 +89,20 @@ def test_trials_stopped_early_are_pruned_with_their_epochs_and_never_on_the_fron
 
     front = honest_front(study)
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in front.trials)
+
+
+def test_a_trial_that_reached_a_rung_at_its_last_epoch_is_complete_not_pruned(
+        tmp_path: Path, tiny_model_dir: Path, ray_session) -> None:
+    # one epoch: the first rung is every trial's end, where the tied trials after the first place last;
+    # stopped there they would have trained for nothing and left the front
+    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows())
+    (tmp_path / "early.yaml").write_text(PRESET, encoding="utf-8")
+    (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
+    space = tmp_path / "toy.yaml"
+    space.write_text(SPACE.format(model=tiny_model_dir, data=data, epochs=1), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'last.db'}"
+    assert main(["run", str(space), "--storage", url, "--study", "last"]) == 0
+
+    trials = optuna.load_study(study_name="last", storage=url).get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    assert all(t.user_attrs["history"][0]["epochs"] == 1.0 and "pruned_reason" not in t.user_attrs for t in trials)

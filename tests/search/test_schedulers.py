@@ -51,6 +51,17 @@ def test_a_tie_goes_to_the_trial_that_reached_the_rung_first() -> None:
     assert rule.decide("b", {"epoch": 1, "macro_f1": 0.5}) is not None
 
 
+def test_a_trial_at_its_last_epoch_is_never_stopped_but_still_placed_for_those_after_it() -> None:
+    # epochs 1, 3, 9 are rungs: a 3-epoch trial reaches rung 3 at its end, with nothing left to save
+    rule = _rule(grace_period=1, reduction_factor=3, metrics=["macro_f1"])
+    assert rule.decide("a", {"epoch": 3, "epochs": 9, "macro_f1": 0.5}) is None
+    assert rule.decide("b", {"epoch": 3, "epochs": 3, "macro_f1": 0.4}) is None  # placed 2 of 2: kept
+    assert [t for t, _, _ in rule.rungs[3]] == ["a", "b"]
+    # the same place a rung before the end stops it; and the last trial's value counts for the next
+    assert rule.decide("c", {"epoch": 3, "epochs": 9, "macro_f1": 0.45}) is not None
+    assert "placed 3 of the 4" in rule.decide("d", {"epoch": 3, "epochs": 9, "macro_f1": 0.42})
+
+
 def test_a_report_without_an_objective_is_an_error_not_a_silent_continue() -> None:
     with pytest.raises(ValueError, match="carries no latency_p50_ms"):
         _rule().decide("a", {"epoch": 1, "macro_f1": 0.5})

@@ -7,8 +7,10 @@ without Ray and a search preset is validated without importing it.
 ``mo_asha`` is asynchronous successive halving on the vector of objectives (MO-ASHA, Schmucker et
 al. 2021): at the rungs ``grace_period × reduction_factor^k`` epochs a trial is placed among every
 trial that reached the same rung before it, by non-dominated rank and then crowding distance, and
-goes on only while it is among the best ``ceil(n / reduction_factor)`` of them. Neither Optuna's
-pruners (single-objective) nor Ray Tune's schedulers (one metric) do this.
+goes on only while it is among the best ``ceil(n / reduction_factor)`` of them. A trial at its last
+epoch (the report's ``epochs``) is placed for the trials after it but never stopped: nothing is left
+to save, and stopping it would only take a trained model off the front. Neither Optuna's pruners
+(single-objective) nor Ray Tune's schedulers (one metric) do this.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ class MOSuccessiveHalving(Rule):
         order = rank([v for _, v, _ in rung], [ok for _, _, ok in rung])
         keep = max(1, math.ceil(len(rung) / self.reduction_factor))
         place = order.index(len(rung) - 1)
-        if place < keep:
+        if place < keep or epoch >= result.get("epochs", math.inf):
             return None
         return (f"stopped early by mo_asha after epoch {epoch}: placed {place + 1} of the {len(rung)} trials "
                 f"that reached epoch {epoch} on {', '.join(self.metrics)} (non-dominated rank, then crowding); "

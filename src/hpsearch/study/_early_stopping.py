@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ray.tune.experiment import Trial
 
 #: Per-epoch report keys kept for a stopped trial besides the objectives.
-_PROGRESS = ("epoch", "step", "train_loss", "macro_f1", "accuracy", "collapsed")
+_PROGRESS = ("epoch", "epochs", "step", "train_loss", "macro_f1", "accuracy", "collapsed")
 
 
 class EarlyStopping(FIFOScheduler):

@@ -180,7 +180,8 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
 
     history: list[dict[str, float]] = []
     step = 0
-    for epoch in range(1, math.ceil(total / steps_per_epoch) + 1):
+    epochs = math.ceil(total / steps_per_epoch)
+    for epoch in range(1, epochs + 1):
         model.train()
         order = epoch_order(splits.train.labels, config.sampling, generator)
         loss_sum, seen = 0.0, 0
@@ -203,7 +204,7 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
             step += 1
         if not math.isfinite(loss_sum):
             raise TrainingError(f"training loss became {loss_sum} in epoch {epoch}")
-        row = {"epoch": float(epoch), "step": float(step), "train_loss": loss_sum / max(seen, 1),
+        row = {"epoch": float(epoch), "epochs": float(epochs), "step": float(step), "train_loss": loss_sum / max(seen, 1),
                "learning_rate": scheduler.get_last_lr()[0]}
         if step >= total and worker.epoch_objectives is None:  # the last epoch: evaluate() predicts it
             history.append(row)
