@@ -55,3 +55,13 @@ def test_a_resumed_run_estimates_the_time_left_from_its_own_trials() -> None:
     progress.on_trial_start(0, [], trial)
     progress.on_trial_complete(0, [], trial)
     assert "~1m40s left" in progress.status()  # one trial left at 100 s each, not 100 s / 9
+
+
+def test_an_epoch_line_says_how_many_epochs_the_trial_has() -> None:
+    progress, out = _progress(total=1)
+    trial = _trial(0, {})
+    progress.on_trial_start(0, [], trial)
+    progress.on_trial_result(0, [], trial, {"epoch": 2.0, "epochs": 3.0, "train_loss": 0.5, "macro_f1": 0.61})
+    progress.on_trial_result(0, [], trial, {"epoch": 1.0, "train_loss": 0.7})  # a report without the count
+    assert "epoch 2/3: loss 0.500, macro_f1 0.610" in out.getvalue()
+    assert "epoch 1: loss 0.700" in out.getvalue()

@@ -103,7 +103,8 @@ class Progress(Callback):
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         if "epoch" in result and "train_loss" in result:
             f1 = f", macro_f1 {result['macro_f1']:.3f}" if "macro_f1" in result else ""  # the last: with the result
-            self._print(trial, f"[dim]epoch {result['epoch']:.0f}: loss {result['train_loss']:.3f}{f1}[/dim]"
+            of = f"/{result['epochs']:.0f}" if "epochs" in result else ""
+            self._print(trial, f"[dim]epoch {result['epoch']:.0f}{of}: loss {result['train_loss']:.3f}{f1}[/dim]"
                         + ("  [yellow]collapsed[/yellow]" if result.get("collapsed") else ""))
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
