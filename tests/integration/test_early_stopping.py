@@ -106,3 +106,23 @@ def test_a_trial_that_reached_a_rung_at_its_last_epoch_is_complete_not_pruned(
     trials = optuna.load_study(study_name="last", storage=url).get_trials()
     assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 3
     assert all(t.user_attrs["history"][0]["epochs"] == 1.0 and "pruned_reason" not in t.user_attrs for t in trials)
+
+
+def test_a_resumed_search_stops_its_trials_against_the_earlier_run_s(
+        tmp_path: Path, tiny_model_dir: Path, ray_session) -> None:
+    # the first run completes one trial; the resumed run's trial ties with it after epoch 1. A rule that
+    # knew only its own run would let it go on (the first to reach the rung); the study has the other
+    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows())
+    (tmp_path / "early.yaml").write_text(PRESET, encoding="utf-8")
+    (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
+    space = tmp_path / "toy.yaml"
+    space.write_text(SPACE.format(model=tiny_model_dir, data=data, epochs=3), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'resumed.db'}"
+    assert main(["run", str(space), "--storage", url, "--study", "resumed", "--trials", "1"]) == 0
+    assert main(["run", str(space), "--storage", url, "--study", "resumed", "--trials", "2"]) == 0
+
+    first, second = optuna.load_study(study_name="resumed", storage=url).get_trials()
+    assert first.state == optuna.trial.TrialState.COMPLETE and len(first.user_attrs["history"]) == 3
+    assert second.state == optuna.trial.TrialState.PRUNED
+    assert second.user_attrs["pruned_reason"].startswith(
+        "stopped early by mo_asha after epoch 1: placed 2 of the 2 trials that reached epoch 1")

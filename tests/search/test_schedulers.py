@@ -62,6 +62,17 @@ def test_a_trial_at_its_last_epoch_is_never_stopped_but_still_placed_for_those_a
     assert "placed 3 of the 4" in rule.decide("d", {"epoch": 3, "epochs": 9, "macro_f1": 0.42})
 
 
+def test_a_finished_trial_s_reports_are_placed_at_their_rungs_and_nothing_else_is() -> None:
+    rule = _rule(grace_period=1, reduction_factor=3, metrics=["macro_f1"])
+    for row in ({"epoch": 1, "macro_f1": 0.6}, {"epoch": 2, "macro_f1": 0.7}, {"epoch": 3, "macro_f1": 0.8},
+                {"epoch": 1, "macro_f1": 0.1}, {"epoch": 3}):  # again, off a rung, twice, without the objective
+        rule.observe("7", row)
+    rule.observe("8", {"epoch": 3, "accuracy": 0.9})  # a row of a trial run without per-epoch objectives
+    assert {e: [(t, v) for t, v, _ in rung] for e, rung in rule.rungs.items()} == {1: [("7", [-0.6])],
+                                                                                   3: [("7", [-0.8])]}
+    assert "placed 2 of the 2" in rule.decide("9", {"epoch": 1, "macro_f1": 0.5})
+
+
 def test_a_report_without_an_objective_is_an_error_not_a_silent_continue() -> None:
     with pytest.raises(ValueError, match="carries no latency_p50_ms"):
         _rule().decide("a", {"epoch": 1, "macro_f1": 0.5})

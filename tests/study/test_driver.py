@@ -221,6 +221,78 @@ def test_a_trial_the_scheduler_stopped_is_pruned_with_its_epochs_and_counts_towa
     assert count(searcher.ledger.study.get_trials()).done == 2
 
 
+def test_early_stopping_compares_with_the_study_s_finished_trials_of_every_run(toy_space: Path) -> None:
+    from types import SimpleNamespace
+
+    from ray.tune.schedulers import TrialScheduler
+
+    from hpsearch.search import make_scheduler
+    from hpsearch.study._early_stopping import EarlyStopping, finished_trials
+
+    names = ["macro_f1", "f1_gap", "latency_p50_ms"]
+
+    def scheduler_of(searcher: StudySearch) -> EarlyStopping:  # as the driver builds it
+        rule = make_scheduler("mo_asha", names, ["maximize", "minimize", "minimize"],
+                              {"grace_period": 1, "reduction_factor": 2})
+
+        def number(trial_id: str) -> int | None:
+            return searcher.trials[trial_id].number if trial_id in searcher.trials else None
+
+        searcher.scheduler = EarlyStopping(rule, names, finished=finished_trials(searcher.ledger.study), number=number)
+        return searcher.scheduler
+
+    def report(scheduler: EarlyStopping, trial_id: str, epoch: int, values: tuple) -> str:
+        row = {"epoch": float(epoch), "epochs": 2.0, "train_loss": 1.0, **dict(zip(names, values))}
+        return scheduler.on_trial_result(None, SimpleNamespace(trial_id=trial_id), row)
+
+    # an earlier run: trial 0 runs its 2 epochs and completes with its per-epoch reports
+    first = _searcher(toy_space)
+    scheduler = scheduler_of(first)
+    first.suggest("a")
+    rows = [(1, (0.7, 0.1, 2.0)), (2, (0.8, 0.1, 2.0))]
+    assert all(report(scheduler, "a", e, v) == TrialScheduler.CONTINUE for e, v in rows)
+    history = [{"epoch": float(e), **dict(zip(names, v))} for e, v in rows]
+    first.on_trial_complete("a", {**_final((0.8, 0.1, 2.0)), ATTRS_KEY: json.dumps({"history": history})})
+    # the same run's next trial: trial 0 is in the rung once, by its number, though the study has it too
+    first.suggest("a2")
+    assert report(scheduler, "a2", 1, (0.75, 0.1, 2.0)) == TrialScheduler.CONTINUE
+    assert [t for t, _, _ in scheduler.rule.rungs[1]] == ["0", "1"]
+    history = [{"epoch": 1.0, **dict(zip(names, (0.75, 0.1, 2.0)))}, {"epoch": 2.0, **dict(zip(names, (0.8, 0.1, 2.0)))}]
+    first.on_trial_complete("a2", {**_final((0.8, 0.1, 2.0)), ATTRS_KEY: json.dumps({"history": history})})
+
+    # a new run on the study (a resumed search, or another driver): its first trial is not the first
+    # to reach epoch 1, so it is stopped where it places behind the study's trials
+    second = _searcher(toy_space)
+    scheduler = scheduler_of(second)
+    second.suggest("b")
+    assert report(scheduler, "b", 1, (0.5, 0.2, 3.0)) == TrialScheduler.STOP
+    assert "placed 3 of the 3 trials that reached epoch 1" in scheduler.stopped["b"]
+    # the same report to a rule that hears only its own run: the first at its rung always goes on
+    alone = EarlyStopping(make_scheduler("mo_asha", names, ["maximize", "minimize", "minimize"],
+                                         {"grace_period": 1, "reduction_factor": 2}), names)
+    assert report(alone, "b", 1, (0.5, 0.2, 3.0)) == TrialScheduler.CONTINUE
+
+
+def test_early_stopping_decides_on_what_it_has_while_the_study_cannot_be_read() -> None:
+    from types import SimpleNamespace
+
+    from ray.tune.schedulers import TrialScheduler
+
+    from hpsearch.search import make_scheduler
+    from hpsearch.study._early_stopping import EarlyStopping
+    from hpsearch.study._faults import DatabaseUnavailable
+
+    def unreadable() -> list:
+        raise DatabaseUnavailable("the study database kept failing")
+
+    scheduler = EarlyStopping(make_scheduler("mo_asha", ["macro_f1"], ["maximize"], {"reduction_factor": 2}),
+                              ["macro_f1"], finished=unreadable)
+    for trial_id, f1, decision in (("a", 0.6, TrialScheduler.CONTINUE), ("b", 0.4, TrialScheduler.STOP)):
+        row = {"epoch": 1.0, "train_loss": 1.0, "macro_f1": f1}
+        assert scheduler.on_trial_result(None, SimpleNamespace(trial_id=trial_id), row) == decision
+    assert pickle.loads(pickle.dumps(scheduler)).study_trials is None  # Ray's experiment state: no database
+
+
 def test_each_trial_records_why_it_was_proposed(toy_space: Path) -> None:
     searcher = _searcher(toy_space)
     searcher.sampler = ("tpe", {"n_startup_trials": 1})

@@ -6,7 +6,8 @@ without Ray and a search preset is validated without importing it.
 
 ``mo_asha`` is asynchronous successive halving on the vector of objectives (MO-ASHA, Schmucker et
 al. 2021): at the rungs ``grace_period × reduction_factor^k`` epochs a trial is placed among every
-trial that reached the same rung before it, by non-dominated rank and then crowding distance, and
+trial that reached the same rung before it (the study's finished trials included: ``observe``, fed by
+the study layer), by non-dominated rank and then crowding distance, and
 goes on only while it is among the best ``ceil(n / reduction_factor)`` of them. A trial at its last
 epoch (the report's ``epochs``) is placed for the trials after it but never stopped: nothing is left
 to save, and stopping it would only take a trained model off the front. Neither Optuna's pruners
@@ -32,6 +33,14 @@ class Rule:
 
     def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
         raise NotImplementedError
+
+    def decides_at(self, progress: float) -> bool:
+        """Whether a report at `progress` (``time_attr``) can stop a trial."""
+        return True
+
+    def observe(self, trial_id: str, result: Mapping[str, Any]) -> None:
+        """Take in a report of a trial that is not running here (a finished trial of the study, from
+        an earlier run or another driver), so that the trials here are compared with it too."""
 
 
 class MOASHAOptions(Strict):
@@ -73,20 +82,36 @@ class MOSuccessiveHalving(Rule):
             k //= self.reduction_factor
         return k == 1
 
+    def decides_at(self, progress: float) -> bool:
+        return float(progress).is_integer() and self.is_rung(int(progress))
+
+    def observe(self, trial_id: str, result: Mapping[str, Any]) -> None:
+        epoch = result.get(self.time_attr)
+        if epoch is not None and self.decides_at(epoch) and all(
+                isinstance(result.get(m), (int, float)) for m in self.metrics):
+            self._enter(trial_id, int(epoch), result)
+
+    def _enter(self, trial_id: str, epoch: int, result: Mapping[str, Any]) -> bool:
+        """Place the report in its rung; False where the trial is there already."""
+        rung = self.rungs.setdefault(epoch, [])
+        if any(t == trial_id for t, _, _ in rung):
+            return False
+        # a trial whose predictions collapsed looks fair and fast: it ranks after every one that did not
+        learning = not result.get("collapsed")
+        rung.append((trial_id, [s * float(result[m]) for s, m in zip(self.sign, self.metrics)], learning))
+        return True
+
     def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
         epoch = result.get(self.time_attr)
-        if epoch is None or not float(epoch).is_integer() or not self.is_rung(int(epoch)):
+        if epoch is None or not self.decides_at(epoch):
             return None
         epoch = int(epoch)
         missing = [m for m in self.metrics if not isinstance(result.get(m), (int, float))]
         if missing:
             raise ValueError(f"the report after epoch {epoch} carries no {', '.join(missing)}")
-        rung = self.rungs.setdefault(epoch, [])
-        if any(t == trial_id for t, _, _ in rung):
+        if not self._enter(trial_id, epoch, result):
             return None
-        # a trial whose predictions collapsed looks fair and fast: it ranks after every one that did not
-        learning = not result.get("collapsed")
-        rung.append((trial_id, [s * float(result[m]) for s, m in zip(self.sign, self.metrics)], learning))
+        rung = self.rungs[epoch]
         order = rank([v for _, v, _ in rung], [ok for _, _, ok in rung])
         keep = max(1, math.ceil(len(rung) / self.reduction_factor))
         place = order.index(len(rung) - 1)
