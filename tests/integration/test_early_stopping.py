@@ -49,6 +49,16 @@ collapse: {patience: 0}
 """
 
 
+def _space(tmp_path: Path, model: Path, epochs: int) -> Path:
+    """The toy space with PRESET and OBJECTIVES beside it, every trial `epochs` long."""
+    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows())
+    (tmp_path / "early.yaml").write_text(PRESET, encoding="utf-8")
+    (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
+    space = tmp_path / "toy.yaml"
+    space.write_text(SPACE.format(model=model, data=data, epochs=epochs), encoding="utf-8")
+    return space
+
+
 @pytest.fixture(scope="module")
 def ray_session():
     import ray
@@ -59,11 +69,7 @@ def ray_session():
 
 def test_trials_stopped_early_are_pruned_with_their_epochs_and_never_on_the_front(
         tmp_path: Path, tiny_model_dir: Path, ray_session, capsys) -> None:
-    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows())
-    (tmp_path / "early.yaml").write_text(PRESET, encoding="utf-8")
-    (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
-    space = tmp_path / "toy.yaml"
-    space.write_text(SPACE.format(model=tiny_model_dir, data=data, epochs=3), encoding="utf-8")
+    space = _space(tmp_path, tiny_model_dir, epochs=3)
     url = f"sqlite:///{tmp_path / 'early.db'}"
     assert main(["run", str(space), "--storage", url, "--study", "early"]) == 0
     out = capsys.readouterr().out
@@ -95,11 +101,7 @@ def test_a_trial_that_reached_a_rung_at_its_last_epoch_is_complete_not_pruned(
         tmp_path: Path, tiny_model_dir: Path, ray_session) -> None:
     # one epoch: the first rung is every trial's end, where the tied trials after the first place last;
     # stopped there they would have trained for nothing and left the front
-    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows())
-    (tmp_path / "early.yaml").write_text(PRESET, encoding="utf-8")
-    (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
-    space = tmp_path / "toy.yaml"
-    space.write_text(SPACE.format(model=tiny_model_dir, data=data, epochs=1), encoding="utf-8")
+    space = _space(tmp_path, tiny_model_dir, epochs=1)
     url = f"sqlite:///{tmp_path / 'last.db'}"
     assert main(["run", str(space), "--storage", url, "--study", "last"]) == 0
 
@@ -112,11 +114,7 @@ def test_a_resumed_search_stops_its_trials_against_the_earlier_run_s(
         tmp_path: Path, tiny_model_dir: Path, ray_session) -> None:
     # the first run completes one trial; the resumed run's trial ties with it after epoch 1. A rule that
     # knew only its own run would let it go on (the first to reach the rung); the study has the other
-    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows())
-    (tmp_path / "early.yaml").write_text(PRESET, encoding="utf-8")
-    (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
-    space = tmp_path / "toy.yaml"
-    space.write_text(SPACE.format(model=tiny_model_dir, data=data, epochs=3), encoding="utf-8")
+    space = _space(tmp_path, tiny_model_dir, epochs=3)
     url = f"sqlite:///{tmp_path / 'resumed.db'}"
     assert main(["run", str(space), "--storage", url, "--study", "resumed", "--trials", "1"]) == 0
     assert main(["run", str(space), "--storage", url, "--study", "resumed", "--trials", "2"]) == 0
