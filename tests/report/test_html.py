@@ -97,6 +97,19 @@ def test_the_report_holds_every_part(tmp_path: Path) -> None:
     assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", text, re.I)
 
 
+def test_the_report_says_what_early_stopping_stopped(tmp_path: Path) -> None:
+    study = synthetic_study("stopped")
+    history = [{"epoch": 1.0, "epochs": 4.0, "macro_f1": 0.1}]
+    study.add_trial(create_trial(state=TrialState.PRUNED, params={"learning_rate": 1e-3, "lora_r": 8, "batch_size": 8},
+                                 distributions=DISTRIBUTIONS,
+                                 user_attrs={"stopped_after_epoch": 1, "history": history,
+                                             "pruned_reason": "stopped early by mo_asha after epoch 1"}))
+    text = write_report(study, tmp_path).read_text(encoding="utf-8")
+    assert ("Stopped early by the scheduler (PRUNED, never on the front): 1 trial(s), 1 after epoch 1; 3 of the 4 "
+            "epochs it was to train not run.") in text
+    assert "Trials: 14 complete, 1 pruned, 1 failed." in text
+
+
 @pytest.mark.parametrize("study", [
     pytest.param(lambda: synthetic_study(tuned=0, baselines=False), id="no complete trials"),
     pytest.param(lambda: synthetic_study(directions=["maximize"]), id="single objective"),

@@ -35,3 +35,23 @@ def test_only_a_baseline_that_learned_beats_the_front() -> None:
     names = objective_names(study)
     assert [(b.number, names[i], best.number) for b, i, best in wins] == [
         (3, "macro_f1", 0), (3, "latency_p50_ms", 1)]
+
+
+def test_the_trials_a_scheduler_stopped_are_said_in_one_line_with_the_epochs_not_run() -> None:
+    from hpsearch.study import stopped_early
+
+    study = _study()
+    assert stopped_early(study.get_trials()) is None
+    pruned = optuna.trial.TrialState.PRUNED
+    for after, planned in ((1, 3), (1, 9), (3, 9)):
+        history = [{"epoch": float(e), "epochs": float(planned)} for e in range(1, after + 1)]
+        study.add_trial(optuna.trial.create_trial(state=pruned, user_attrs={
+            "stopped_after_epoch": after, "history": history}))
+    # a trial pruned before per-epoch reports said how many epochs: counted, its epochs not guessed
+    study.add_trial(optuna.trial.create_trial(state=pruned, user_attrs={"stopped_after_epoch": 1}))
+    # a collapsed trial stopped by the trainer is COMPLETE, said apart (left_off), not here
+    study.add_trial(optuna.trial.create_trial(values=[0.1, 1.0], user_attrs={
+        "stopped_after_epoch": 1, "collapsed": "collapsed after epoch 1: predicts one class"}))
+    assert stopped_early(study.get_trials()) == (
+        "Stopped early by the scheduler (PRUNED, never on the front): 4 trial(s), 3 after epoch 1, 1 after "
+        "epoch 3; 16 of the 21 epochs they were to train not run.")

@@ -26,7 +26,7 @@ from hpsearch.report._view import (
     importances,
     param_text,
 )
-from hpsearch.study import HonestFront, has_learned
+from hpsearch.study import HonestFront, has_learned, stopped_early
 
 if TYPE_CHECKING:
     import optuna
@@ -107,8 +107,9 @@ def header(view: View) -> str:
              esc(f"{len(view.tuned)} fine-tuned, {len(view.baselines)} baseline(s); "
                  f"{len(view.front)} on the honest front (learned, feasible, Pareto-optimal).") + "</p>"]
     parts.append(nothing_learned(view))
-    if view.left_off:
-        parts.append(f'<p class="note">{esc(view.left_off)}</p>')
+    for line in (view.left_off, stopped_early(study.get_trials(deepcopy=False))):
+        if line:
+            parts.append(f'<p class="note">{esc(line)}</p>')
     failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
     if failed:
         items = "".join(f"<li>trial {t.number}: {esc(t.user_attrs.get('fail_reason', 'no reason recorded'))}</li>"

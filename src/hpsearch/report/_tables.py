@@ -154,7 +154,7 @@ def print_summary(study: "optuna.Study", console: "Console", sort: str | None = 
     import optuna
 
     from hpsearch.objectives import violations
-    from hpsearch.study import honest_front, study_constraints
+    from hpsearch.study import honest_front, stopped_early, study_constraints
 
     trials = study.get_trials(deepcopy=False)
     states = [t.state for t in trials]
@@ -180,9 +180,9 @@ def print_summary(study: "optuna.Study", console: "Console", sort: str | None = 
         if missed:
             console.print(f"  trial {t.number} infeasible: "
                           + ", ".join(f"{k} misses by {v:.4g}" for k, v in missed.items()))
-    line = front.left_off()
-    if line:
-        console.print(escape(line))
+    for line in (front.left_off(), stopped_early(trials)):
+        if line:
+            console.print(escape(line))
     for line in baseline_lines(study, front):
         console.print(line)
     if nothing:

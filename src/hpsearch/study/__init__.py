@@ -32,6 +32,7 @@ from hpsearch.study._front import (
     objective_names,
     record_constraints,
     set_trial_constraints,
+    stopped_early,
     stopped_epoch,
     study_constraints,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "record_constraints",
     "scrub",
     "set_trial_constraints",
+    "stopped_early",
     "stopped_epoch",
     "study_constraints",
     *_DRIVER,

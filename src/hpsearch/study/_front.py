@@ -125,6 +125,37 @@ def stopped_epoch(trial: "FrozenTrial") -> int | None:
     return int(found.group(1)) if found else None
 
 
+def stopped_early(trials: Sequence["FrozenTrial"]) -> str | None:
+    """One line on the trials an early-stopping scheduler stopped (PRUNED): how many, after which
+    epochs, and the epochs not run of those they were to train; None where it stopped none."""
+    import optuna
+
+    pruned = [t for t in trials if t.state == optuna.trial.TrialState.PRUNED
+              and isinstance(t.user_attrs.get(STOPPED_ATTR), (int, float))]
+    if not pruned:
+        return None
+    after: dict[int, int] = {}
+    for t in pruned:
+        epoch = int(t.user_attrs[STOPPED_ATTR])
+        after[epoch] = after.get(epoch, 0) + 1
+    line = (f"Stopped early by the scheduler (PRUNED, never on the front): {len(pruned)} trial(s), "
+            + ", ".join(f"{n} after epoch {e}" for e, n in sorted(after.items())))
+    planned = [(_planned_epochs(t), int(t.user_attrs[STOPPED_ATTR])) for t in pruned]
+    known = [(p, ran) for p, ran in planned if p]
+    if known:
+        line += (f"; {sum(p - ran for p, ran in known)} of the {sum(p for p, _ in known)} epochs "
+                 f"{'it was' if len(known) == 1 else 'they were'} to train not run")
+    return line + "."
+
+
+def _planned_epochs(trial: "FrozenTrial") -> int | None:
+    """The epochs a trial was to train, as its per-epoch reports say (None where they do not)."""
+    history = trial.user_attrs.get("history")
+    last = history[-1] if isinstance(history, list) and history else None
+    epochs = last.get("epochs") if isinstance(last, dict) else None
+    return int(epochs) if isinstance(epochs, (int, float)) and epochs > 0 else None
+
+
 def collapse_cause(trial: "FrozenTrial") -> str:
     """What a collapsed trial's predictions did, its reason without the ``collapsed after epoch N:``
     that :meth:`HonestFront.left_off` says apart ("" where the reason says nothing more)."""
