@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -221,56 +222,92 @@ def test_a_trial_the_scheduler_stopped_is_pruned_with_its_epochs_and_counts_towa
     assert count(searcher.ledger.study.get_trials()).done == 2
 
 
-def test_early_stopping_compares_with_the_study_s_finished_trials_of_every_run(toy_space: Path) -> None:
-    from types import SimpleNamespace
+ES_NAMES = ["macro_f1", "f1_gap", "latency_p50_ms"]
 
-    from ray.tune.schedulers import TrialScheduler
 
+def _early_stopping(searcher: StudySearch) -> Any:
+    """mo_asha (grace 1, reduction 2) on the study, as the driver builds it."""
     from hpsearch.search import make_scheduler
     from hpsearch.study._early_stopping import EarlyStopping, finished_trials
 
-    names = ["macro_f1", "f1_gap", "latency_p50_ms"]
+    rule = make_scheduler("mo_asha", ES_NAMES, ["maximize", "minimize", "minimize"],
+                          {"grace_period": 1, "reduction_factor": 2})
 
-    def scheduler_of(searcher: StudySearch) -> EarlyStopping:  # as the driver builds it
-        rule = make_scheduler("mo_asha", names, ["maximize", "minimize", "minimize"],
-                              {"grace_period": 1, "reduction_factor": 2})
+    def number(trial_id: str) -> int | None:
+        return searcher.trials[trial_id].number if trial_id in searcher.trials else None
 
-        def number(trial_id: str) -> int | None:
-            return searcher.trials[trial_id].number if trial_id in searcher.trials else None
+    searcher.scheduler = EarlyStopping(rule, ES_NAMES, finished=finished_trials(searcher.ledger.study), number=number)
+    return searcher.scheduler
 
-        searcher.scheduler = EarlyStopping(rule, names, finished=finished_trials(searcher.ledger.study), number=number)
-        return searcher.scheduler
 
-    def report(scheduler: EarlyStopping, trial_id: str, epoch: int, values: tuple) -> str:
-        row = {"epoch": float(epoch), "epochs": 2.0, "train_loss": 1.0, **dict(zip(names, values))}
-        return scheduler.on_trial_result(None, SimpleNamespace(trial_id=trial_id), row)
+def _epoch(scheduler: Any, trial_id: str, epoch: int, values: tuple) -> str:
+    from types import SimpleNamespace
 
+    row = {"epoch": float(epoch), "epochs": 2.0, "train_loss": 1.0, **dict(zip(ES_NAMES, values))}
+    return scheduler.on_trial_result(None, SimpleNamespace(trial_id=trial_id), row)
+
+
+def _complete(searcher: StudySearch, trial_id: str, rows: list[tuple[int, tuple]]) -> None:
+    history = [{"epoch": float(e), **dict(zip(ES_NAMES, v))} for e, v in rows]
+    searcher.on_trial_complete(trial_id, {**_final(rows[-1][1]), ATTRS_KEY: json.dumps({"history": history})})
+
+
+def test_early_stopping_compares_with_the_study_s_finished_trials_of_every_run(toy_space: Path) -> None:
+    from ray.tune.schedulers import TrialScheduler
+
+    from hpsearch.search import make_scheduler
+    from hpsearch.study._early_stopping import EarlyStopping
+
+    go, stop = TrialScheduler.CONTINUE, TrialScheduler.STOP
     # an earlier run: trial 0 runs its 2 epochs and completes with its per-epoch reports
     first = _searcher(toy_space)
-    scheduler = scheduler_of(first)
+    scheduler = _early_stopping(first)
     first.suggest("a")
     rows = [(1, (0.7, 0.1, 2.0)), (2, (0.8, 0.1, 2.0))]
-    assert all(report(scheduler, "a", e, v) == TrialScheduler.CONTINUE for e, v in rows)
-    history = [{"epoch": float(e), **dict(zip(names, v))} for e, v in rows]
-    first.on_trial_complete("a", {**_final((0.8, 0.1, 2.0)), ATTRS_KEY: json.dumps({"history": history})})
+    assert all(_epoch(scheduler, "a", e, v) == go for e, v in rows)
+    _complete(first, "a", rows)
     # the same run's next trial: trial 0 is in the rung once, by its number, though the study has it too
     first.suggest("a2")
-    assert report(scheduler, "a2", 1, (0.75, 0.1, 2.0)) == TrialScheduler.CONTINUE
+    assert _epoch(scheduler, "a2", 1, (0.75, 0.1, 2.0)) == go
     assert [t for t, _, _ in scheduler.rule.rungs[1]] == ["0", "1"]
-    history = [{"epoch": 1.0, **dict(zip(names, (0.75, 0.1, 2.0)))}, {"epoch": 2.0, **dict(zip(names, (0.8, 0.1, 2.0)))}]
-    first.on_trial_complete("a2", {**_final((0.8, 0.1, 2.0)), ATTRS_KEY: json.dumps({"history": history})})
+    _complete(first, "a2", [(1, (0.75, 0.1, 2.0)), (2, (0.8, 0.1, 2.0))])
 
     # a new run on the study (a resumed search, or another driver): its first trial is not the first
     # to reach epoch 1, so it is stopped where it places behind the study's trials
     second = _searcher(toy_space)
-    scheduler = scheduler_of(second)
+    scheduler = _early_stopping(second)
     second.suggest("b")
-    assert report(scheduler, "b", 1, (0.5, 0.2, 3.0)) == TrialScheduler.STOP
+    assert _epoch(scheduler, "b", 1, (0.5, 0.2, 3.0)) == stop
     assert "placed 3 of the 3 trials that reached epoch 1" in scheduler.stopped["b"]
     # the same report to a rule that hears only its own run: the first at its rung always goes on
-    alone = EarlyStopping(make_scheduler("mo_asha", names, ["maximize", "minimize", "minimize"],
-                                         {"grace_period": 1, "reduction_factor": 2}), names)
-    assert report(alone, "b", 1, (0.5, 0.2, 3.0)) == TrialScheduler.CONTINUE
+    alone = EarlyStopping(make_scheduler("mo_asha", ES_NAMES, ["maximize", "minimize", "minimize"],
+                                         {"grace_period": 1, "reduction_factor": 2}), ES_NAMES)
+    assert _epoch(alone, "b", 1, (0.5, 0.2, 3.0)) == go
+
+
+def test_two_drivers_at_once_on_postgresql_rank_among_each_other_s_finished_trials(toy_space: Path) -> None:
+    need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
+    import uuid
+
+    from ray.tune.schedulers import TrialScheduler
+
+    name = f"halving-{uuid.uuid4().hex[:8]}"
+    one, two = _searcher(toy_space, url=PG, name=name), _searcher(toy_space, url=PG, name=name)
+    try:
+        ones, twos = _early_stopping(one), _early_stopping(two)
+        one.suggest("a")
+        assert _epoch(ones, "a", 1, (0.7, 0.1, 2.0)) == TrialScheduler.CONTINUE
+        # the other driver's trial is still running: not in the study's record yet, so not heard
+        two.suggest("b")
+        assert _epoch(twos, "b", 1, (0.6, 0.1, 2.5)) == TrialScheduler.CONTINUE
+        _complete(one, "a", [(1, (0.7, 0.1, 2.0)), (2, (0.8, 0.1, 2.0))])
+        # once it has finished, the next trial of the second driver is ranked among both
+        two.suggest("c")
+        assert _epoch(twos, "c", 1, (0.5, 0.2, 3.0)) == TrialScheduler.STOP
+        assert "placed 3 of the 3 trials that reached epoch 1" in twos.stopped["c"]
+        assert [t for t, _, _ in twos.rule.rungs[1]] == ["1", "0", "2"]
+    finally:
+        optuna.delete_study(study_name=name, storage=open_storage(PG))
 
 
 def test_early_stopping_decides_on_what_it_has_while_the_study_cannot_be_read() -> None:
