@@ -232,11 +232,8 @@ def _early_stopping(searcher: StudySearch) -> Any:
 
     rule = make_scheduler("mo_asha", ES_NAMES, ["maximize", "minimize", "minimize"],
                           {"grace_period": 1, "reduction_factor": 2})
-
-    def number(trial_id: str) -> int | None:
-        return searcher.trials[trial_id].number if trial_id in searcher.trials else None
-
-    searcher.scheduler = EarlyStopping(rule, ES_NAMES, finished=finished_trials(searcher.ledger.study), number=number)
+    searcher.scheduler = EarlyStopping(rule, ES_NAMES, finished=finished_trials(searcher.ledger.study),
+                                       number=searcher.trial_number)
     return searcher.scheduler
 
 

@@ -96,7 +96,8 @@ def header(view: View) -> str:
     import optuna
 
     study = view.study
-    states = [t.state for t in study.get_trials(deepcopy=False)]
+    trials = study.get_trials(deepcopy=False)
+    states = [t.state for t in trials]
     words = {"FAIL": "failed"}
     counts = ", ".join(f"{states.count(s)} {words.get(s.name, s.name.lower())}"
                        for s in optuna.trial.TrialState if states.count(s))
@@ -107,10 +108,10 @@ def header(view: View) -> str:
              esc(f"{len(view.tuned)} fine-tuned, {len(view.baselines)} baseline(s); "
                  f"{len(view.front)} on the honest front (learned, feasible, Pareto-optimal).") + "</p>"]
     parts.append(nothing_learned(view))
-    for line in (view.left_off, stopped_early(study.get_trials(deepcopy=False))):
+    for line in (view.left_off, stopped_early(trials)):
         if line:
             parts.append(f'<p class="note">{esc(line)}</p>')
-    failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
     if failed:
         items = "".join(f"<li>trial {t.number}: {esc(t.user_attrs.get('fail_reason', 'no reason recorded'))}</li>"
                         for t in failed[-5:])

@@ -224,10 +224,8 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         if rule is not None:
             from hpsearch.study._early_stopping import EarlyStopping, finished_trials
 
-            def number(trial_id: str, trials: dict[str, Any] = searcher.trials) -> int | None:
-                return trials[trial_id].number if trial_id in trials else None
-
-            scheduler = searcher.scheduler = EarlyStopping(rule, names, finished=finished_trials(study), number=number)
+            scheduler = searcher.scheduler = EarlyStopping(rule, names, finished=finished_trials(study),
+                                                           number=searcher.trial_number)
         progress = Progress(console, options.trials, names, directions, search.max_concurrent_trials,
                             done=counts.complete + counts.pruned,
                             stopped=scheduler.stopped if scheduler is not None else None)

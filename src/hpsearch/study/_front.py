@@ -13,6 +13,7 @@ for some epochs) records why in ``collapsed``: it did not learn, and is said so 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -134,10 +135,7 @@ def stopped_early(trials: Sequence["FrozenTrial"]) -> str | None:
               and isinstance(t.user_attrs.get(STOPPED_ATTR), (int, float))]
     if not pruned:
         return None
-    after: dict[int, int] = {}
-    for t in pruned:
-        epoch = int(t.user_attrs[STOPPED_ATTR])
-        after[epoch] = after.get(epoch, 0) + 1
+    after = Counter(int(t.user_attrs[STOPPED_ATTR]) for t in pruned)
     line = (f"Stopped early by the scheduler (PRUNED, never on the front): {len(pruned)} trial(s), "
             + ", ".join(f"{n} after epoch {e}" for e, n in sorted(after.items())))
     planned = [(_planned_epochs(t), int(t.user_attrs[STOPPED_ATTR])) for t in pruned]

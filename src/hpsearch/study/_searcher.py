@@ -94,6 +94,11 @@ class StudySearch(Searcher):
         self.trials[trial_id] = claimed
         return configs[0]
 
+    def trial_number(self, trial_id: str) -> int | None:
+        """The study number of the running Ray trial `trial_id` (None where this searcher holds none)."""
+        trial = self.trials.get(trial_id)
+        return None if trial is None else trial.number
+
     def proposal_reason(self, trial: optuna.Trial) -> str:
         """Why `trial` has its parameters: what it was enqueued as, else what the sampler did."""
         attrs = trial.user_attrs
