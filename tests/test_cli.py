@@ -74,6 +74,18 @@ def test_bad_space_exits_2_with_one_line_and_writes_nothing(
     assert not db.exists()
 
 
+def test_a_bad_scheduler_option_in_run_is_the_one_line_validate_gives(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    preset = tmp_path / "early.yaml"
+    preset.write_text("sampler: tpe\nscheduler: {name: mo_asha, options: {reduction_factor: 1}}\n", encoding="utf-8")
+    space = _space(tmp_path, GOOD + "search: early.yaml\n")
+    db = tmp_path / "study.db"
+    code, errors = run_cli(["run", str(space), "--storage", f"sqlite:///{db}"], capsys)
+    assert code == 2 and errors == [f"error: {preset}: scheduler.options.reduction_factor: Input should be "
+                                    "greater than or equal to 2, got 1"]
+    assert not db.exists()
+
+
 def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = _space(tmp_path, GOOD + "colour: blue\nfixed: {epochs: 0}\n")
     b = tmp_path / "b.yaml"

@@ -78,6 +78,7 @@ def load_search(path: Path, problems: list[Problem]) -> SearchConfig | None:
         if config.scheduler.name not in SCHEDULERS:
             problems.append(Problem(str(path), "scheduler.name", f"unknown scheduler {config.scheduler.name!r}; "
                                     f"known: {', '.join(SCHEDULERS)}"))
+        _check_scheduler(path, config, problems)  # cheap (no Ray): `run` reports a bad option as `validate` does
     return config
 
 
