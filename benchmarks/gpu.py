@@ -43,6 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _dmon import dmon_busy, dmon_samples  # noqa: E402,F401 - and for the tests
 from _docs import replace_section  # noqa: E402
 
 from real_data import ACCURACY_LATENCY, DOCS, SHARED, engineering_trial_space, hold_out  # noqa: E402
@@ -263,24 +264,6 @@ def prepare_share(work: Path, source: Path, tokenizer_dir: str, concurrent: int,
         "  batch_size: {type: categorical, choices: [16, 32]}\n"
         "fixed: {epochs: 3, max_length: 128, pooling: mean}\n", encoding="utf-8")
     return space
-
-
-def dmon_samples(text: str) -> list[tuple[str | None, int]]:
-    """(time, GPU busy %) of each `nvidia-smi dmon -s u[m] [-o T]` sample: the `sm` column, and the
-    `Time` column (HH:MM:SS) where dmon was asked for it (None otherwise)."""
-    header = next((line.lstrip("#").split() for line in text.splitlines()
-                   if line.startswith("#") and "sm" in line.lstrip("#").split()), None)
-    if header is None:
-        return []
-    column, clock = header.index("sm"), header.index("Time") if "Time" in header else None
-    rows = [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return [(None if clock is None else r[clock], int(r[column])) for r in rows
-            if len(r) > column and r[column].isdigit()]
-
-
-def dmon_busy(text: str) -> list[int]:
-    """The GPU busy % of each `nvidia-smi dmon` sample."""
-    return [busy for _, busy in dmon_samples(text)]
 
 
 def share(args: argparse.Namespace) -> int:

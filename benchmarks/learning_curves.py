@@ -38,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _dmon import dmon_column  # noqa: E402
 from _docs import replace_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "learning_curves.json"
@@ -471,13 +472,12 @@ def gpu_sharing(table: dict[str, Any], dmon: str, interval_s: float = 2.0) -> di
     """What the recording says of trials sharing one GPU: `nvidia-smi dmon -s um -d 2` samples taken
     beside it (GPU busy, memory in use; their count times the interval is the recording's wall time)
     and each trial's own figures in the table."""
-    rows = [line.split() for line in dmon.splitlines() if line.strip() and not line.startswith("#")]
-    busy = [float(r[1]) for r in rows]
+    busy = [b for _, b in dmon_column(dmon, "sm")]
     configs = table["configs"]
-    wall = len(rows) * interval_s
-    return {"samples": len(rows), "busy_mean": statistics.fmean(busy),
+    wall = len(busy) * interval_s
+    return {"samples": len(busy), "busy_mean": statistics.fmean(busy),
             "busy_when_running": statistics.fmean(b for b in busy if b > 0),
-            "memory_in_use_max_mb": max(float(r[7]) for r in rows), "trials": len(configs), "wall_s": wall,
+            "memory_in_use_max_mb": max(mb for _, mb in dmon_column(dmon, "fb")), "trials": len(configs), "wall_s": wall,
             "trials_per_hour": len(configs) / wall * 3600,
             "trial_s_median": statistics.median(c["seconds"] for c in configs),
             "train_s_median": statistics.median(c["train_seconds"] for c in configs),

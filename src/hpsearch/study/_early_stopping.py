@@ -22,6 +22,7 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from hpsearch.search import Rule
 from hpsearch.study._faults import DatabaseUnavailable, retrying
+from hpsearch.study._front import HISTORY_ATTR, STOPPED_ATTR
 
 log = logging.getLogger("hpsearch.study")
 
@@ -87,7 +88,7 @@ class EarlyStopping(FIFOScheduler):
         """Give the rule the per-epoch reports of the study's finished trials it has not had."""
         assert self.study_trials is not None
         for t in self.study_trials():
-            history = t.user_attrs.get("history")
+            history = t.user_attrs.get(HISTORY_ATTR)
             if t.number in self.heard or not t.params or not isinstance(history, list):
                 continue
             self.heard.add(t.number)
@@ -102,6 +103,6 @@ class EarlyStopping(FIFOScheduler):
         if reason is None:
             return None
         last = history[-1] if history else {}
-        return {"pruned_reason": reason, "stopped_after_epoch": int(last.get("epoch", 0)), "history": history,
+        return {"pruned_reason": reason, STOPPED_ATTR: int(last.get("epoch", 0)), HISTORY_ATTR: history,
                 "intermediate_values": {n: last[n] for n in self.names if n in last}}
 

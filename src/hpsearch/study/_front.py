@@ -32,6 +32,8 @@ LEARNED_ATTR = "learned"
 COLLAPSED_ATTR = "collapsed"
 #: The trial user attribute holding the last epoch a trial stopped early trained.
 STOPPED_ATTR = "stopped_after_epoch"
+#: The trial user attribute holding a trial's per-epoch reports (the trial runner's history).
+HISTORY_ATTR = "history"
 
 
 def record_constraints(study: "optuna.Study", constraints: Sequence[Constraint]) -> None:
@@ -148,7 +150,7 @@ def stopped_early(trials: Sequence["FrozenTrial"]) -> str | None:
 
 def _planned_epochs(trial: "FrozenTrial") -> int | None:
     """The epochs a trial was to train, as its per-epoch reports say (None where they do not)."""
-    history = trial.user_attrs.get("history")
+    history = trial.user_attrs.get(HISTORY_ATTR)
     last = history[-1] if isinstance(history, list) and history else None
     epochs = last.get("epochs") if isinstance(last, dict) else None
     return int(epochs) if isinstance(epochs, (int, float)) and epochs > 0 else None
