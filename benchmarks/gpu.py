@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     torch.cuda.empty_cache()
                 # each trial times its own requests: the worker's cache of timings per deployed shape does
                 # not know the bf16 base (and fp32 and bf16 LoRA deploy the same fp32 model anyway)
-                worker._timings.clear()
+                worker.forget_timings()
                 t0 = time.perf_counter()
                 try:
                     result = worker.run(values)

@@ -221,7 +221,7 @@ def test_evaluation_in_length_sorted_batches_returns_the_splits_order(worker: Wo
 
 def test_the_last_epoch_is_read_from_the_evaluation_and_latency_is_measured_once_per_shape(worker: Worker) -> None:
     worker.plan.objectives.collapse.patience = 0
-    worker._timings.clear()  # the module's worker ran trials of this shape before
+    worker.forget_timings()  # the module's worker ran trials of this shape before
     first = worker.run({**BASE, "epochs": 2})
     last = first.attrs["history"][-1]
     assert last["macro_f1"] == first.metrics["macro_f1"] and last["accuracy"] == first.metrics["accuracy"]
@@ -238,16 +238,16 @@ def test_trials_of_one_run_on_a_node_time_a_shape_once_across_workers(worker: Wo
 
     worker.plan.objectives.collapse.patience = 0
     try:
-        worker._timings.clear()  # as a fresh worker in another process of the same run starts
+        worker.forget_timings()  # as a fresh worker in another process of the same run starts
         worker.node_timings = NodeTimings("run-a", directory=str(tmp_path))
         first = worker.run({**BASE, "epochs": 1})
         assert "reused" not in first.attrs["latency_method"]
-        worker._timings.clear()
+        worker.forget_timings()
         again = worker.run({**BASE, "epochs": 1, "learning_rate": 1e-3})
         assert "on this node by another trial of this run" in again.attrs["latency_method"]["reused"]
         assert again.metrics["latency_p50_ms"] == first.metrics["latency_p50_ms"]
         assert again.metrics["throughput_per_s"] == first.metrics["throughput_per_s"]
-        worker._timings.clear()
+        worker.forget_timings()
         worker.node_timings = NodeTimings("run-b", directory=str(tmp_path))  # another run times its own
         assert "reused" not in worker.run({**BASE, "epochs": 1}).attrs["latency_method"]
     finally:

@@ -24,7 +24,6 @@ from hpsearch.trial._memory import PeakMemory, model_size_mb
 from hpsearch.trial._reading import Frame, Reading
 from hpsearch.trial import _serving
 from hpsearch.trial._serving import NodeTimings
-
 from hpsearch.trial._outcome import Report, TrialFailed, TrialResult
 
 __all__ = ["Report", "TrialFailed", "TrialResult", "Worker"]
@@ -340,6 +339,10 @@ class Worker:
     def deployed_timing(self, model: Any, config: TrialConfig) -> tuple[dict[str, float], dict[str, Any]]:
         """Latency and throughput of a deployed trial model, once per deployed shape (``_serving``)."""
         return _serving.deployed_timing(self, model, config, self._timings)
+
+    def forget_timings(self) -> None:
+        """Time the next trials' requests again, whatever shape they deploy (this worker's own timings)."""
+        self._timings.clear()
 
     def assess(
         self, predict_proba: Callable[[str, Split], tuple[list[int], list[list[float]]]],
