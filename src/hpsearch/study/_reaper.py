@@ -4,7 +4,11 @@ Ray ties its head processes to the driver that started them, but not every agent
 SIGKILL, a driver leaves ``ray::RuntimeEnvAgent`` and ``ray::DashboardAgent`` running for minutes.
 ``hpsearch run`` starts this module as a process of its own session (a Ctrl-C in the terminal does
 not reach it); it notes the driver's descendants every second and, once the driver is gone, kills
-those still running (psutil checks each is the same process, not a reused pid), then exits.
+those that were its descendants at the last look and are still running (psutil checks each is the
+same process, not a reused pid), then exits. A process that left the driver's tree while the driver
+lived is not the driver's to take along: a daemon started through it (a database server that
+``pg_ctl`` started, reparented once ``pg_ctl`` returned; a service a notebook started before it ran a
+search) outlives it.
 
     python -m hpsearch.study._reaper DRIVER_PID
 """
@@ -24,15 +28,14 @@ def reap(driver_pid: int, every_s: float = 1.0) -> int:
         driver = psutil.Process(driver_pid)
     except psutil.NoSuchProcess:
         return 0
-    known: dict[int, psutil.Process] = {}
+    known: dict[int, psutil.Process] = {}  # the driver's descendants at the last look
     me = os.getpid()  # a child of the driver too
     while True:
         try:
             if not driver.is_running() or driver.status() == psutil.STATUS_ZOMBIE:
                 break
-            for child in driver.children(recursive=True):
-                if child.pid != me:
-                    known.setdefault(child.pid, child)
+            known = {child.pid: known.get(child.pid, child) for child in driver.children(recursive=True)
+                     if child.pid != me}
         except psutil.NoSuchProcess:
             break
         time.sleep(every_s)
