@@ -266,3 +266,17 @@ def test_existing_out_needs_force(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert init([str(data), "--out", str(out)], capsys)[0] == 2  # a sibling it would write counts too
     assert init([str(data), "--out", str(out), "--force"], capsys)[0] == 0
     load_plan(out)
+
+
+def test_a_local_model_named_from_here_is_written_from_the_space_s_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tiny_model_dir: Path) -> None:
+    import shutil
+
+    shutil.copytree(tiny_model_dir, tmp_path / "models" / "tiny")
+    write_jsonl(tmp_path / "d.jsonl", rows({"a": 30, "b": 30}))
+    monkeypatch.chdir(tmp_path)
+    assert init(["d.jsonl", "--model", "models/tiny", "--out", "spaces/d.yaml"], capsys)[0] == 0
+    assert written(tmp_path / "spaces" / "d.yaml")[0]["model"] == "../models/tiny"
+    monkeypatch.chdir(tmp_path / "models")  # anywhere: the space names its model as it names its data
+    assert main(["validate", str(tmp_path / "spaces" / "d.yaml")]) == 0

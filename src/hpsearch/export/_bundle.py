@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import Problem, UserError
+from hpsearch.space import local_model
 
 if TYPE_CHECKING:
     import optuna
@@ -184,9 +185,11 @@ def bundle_config(study: "optuna.Study", trial: "FrozenTrial", config: dict[str,
     for key in ("path", "train", "validation", "test"):  # where the data is, wherever the bundle goes
         if base and section.get(key):
             section[key] = str((Path(base) / section[key]).expanduser().resolve())
+    model = str(trial.user_attrs.get("model", space.get("model")))
+    local = local_model(model, base) if base else None  # ... and a local model directory
     return {
         "hpsearch_bundle": BUNDLE_FORMAT,
-        "model": trial.user_attrs.get("model", space.get("model")),
+        "model": str(local.resolve()) if local is not None else model,
         "config": config,
         "labels": study.user_attrs.get("labels"),
         "objectives": study.user_attrs.get("objectives_config"),

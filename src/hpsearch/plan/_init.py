@@ -31,7 +31,7 @@ from hpsearch.plan._commented import Doc, flow, write_all
 from hpsearch.objectives import ObjectivesConfig
 from hpsearch.plan._load import load_plan
 from hpsearch.search import SearchConfig, check_sampler
-from hpsearch.space import SpaceConfig, check_params, resolve_model
+from hpsearch.space import SpaceConfig, check_params, local_model, resolve_model
 
 #: Learning rates that learn, per method: (low, high), searched on a log scale. The one table to tune.
 #: Learning-rate ranges that learned, per method. LoRA, measured on legal_unfair_tos (MiniLM, 1,500 rows,
@@ -107,7 +107,8 @@ def init_space(data: str | Path, *, out: str | Path | None = None, text: str | N
     doc.comment(f"Written by `hpsearch init {data}` from the data: each value says why. Edit freely; "
                 f"`hpsearch validate {out}` checks it.")
     doc.put("name", _name(out.stem))
-    doc.put("model", model)
+    local = local_model(model)  # a folder named from here is written from the space's folder, as the data is
+    doc.put("model", os.path.relpath(local.resolve(), out.resolve().parent) if local is not None else model)
     _dataset(doc, found, out, gpu, max_train_examples, summary)
     doc.put("search", paths.search.name, "how to search: sampler, trials (written beside this file)")
     doc.put("objectives", paths.objectives.name, "what to optimise (written beside this file)")

@@ -306,7 +306,7 @@ def cannot_run(plan: "Plan", quantizations: list[str], cuda: bool) -> list[str]:
 
         from hpsearch.space import resolve_model
 
-        layers = getattr(AutoConfig.from_pretrained(resolve_model(plan.space.model, plan.path)), "num_hidden_layers", None)
+        layers = getattr(AutoConfig.from_pretrained(resolve_model(plan.space.model, plan.path, base=plan.base_dir)), "num_hidden_layers", None)
         kept = plan.space.fixed.get("layers_kept")
         layers = min(layers, kept) if isinstance(layers, int) and isinstance(kept, int) and kept > 0 else layers
         if isinstance(layers, int) and highest > layers:

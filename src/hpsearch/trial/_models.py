@@ -73,20 +73,25 @@ def target_modules(model_type: str, which: str) -> list[str] | str:
     return names
 
 
-def check_model(ref: str, source: str) -> tuple[str, str]:
+def check_model(ref: str, source: str, base: str | None = None) -> tuple[str, str]:
     """Load the config and tokenizer once so a bad model fails before anything is written.
 
     Returns the resolved path or id and the model type.
     """
-    resolved = resolve_model(ref, source)
+    resolved = resolve_model(ref, source, base=base)
+    from huggingface_hub.utils import logging as hub_logging
     from transformers import AutoConfig, AutoTokenizer
 
+    level = hub_logging.get_verbosity()
+    hub_logging.set_verbosity_error()  # a hub it cannot reach: its retries are not the user's one line
     try:
         config = AutoConfig.from_pretrained(resolved)
         AutoTokenizer.from_pretrained(resolved)
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(Problem(source, "model", f"cannot load {ref!r}: {first}")) from None
+    finally:
+        hub_logging.set_verbosity(level)
     return resolved, config.model_type
 
 

@@ -54,7 +54,7 @@ class Worker:
 
         self.thread_plan = thread_plan(threads, node_threads, self.device.type)  # None: fixed at `threads`
         self.splits: Splits = splits if splits is not None else plan.splits()
-        self.model_path = model_path or resolve_model(plan.space.model, plan.path)
+        self.model_path = model_path or resolve_model(plan.space.model, plan.path, base=plan.base_dir)
         self.tokenizer, self.base_model = load_base(self.model_path, len(self.splits.label_names))
         self.base_model.config.id2label = dict(enumerate(self.splits.label_names))
         self.base_model.config.label2id = {n: i for i, n in enumerate(self.splits.label_names)}

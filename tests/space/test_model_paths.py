@@ -1,0 +1,94 @@
+"""A space's `model:`: a local folder is read from the space file's folder, as its data is, wherever
+the command runs; a hub that cannot be reached is one line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import optuna
+import pytest
+
+from hpsearch.cli import main
+from hpsearch.plan import load_plan
+
+from ..conftest import toy_rows, write_jsonl
+
+SPACE = """name: s
+model: MODEL
+dataset: {path: DATA, group_columns: group}
+params:
+  learning_rate: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}
+fixed: {epochs: 1, max_length: 16}
+"""
+
+
+def _layout(tmp_path: Path, tiny_model_dir: Path, model: str) -> Path:
+    """tmp/models/tiny, tmp/spaces/s.yaml naming it as `model`; returns the space."""
+    shutil.copytree(tiny_model_dir, tmp_path / "models" / "tiny")
+    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(40))
+    (tmp_path / "spaces").mkdir()
+    space = tmp_path / "spaces" / "s.yaml"
+    space.write_text(SPACE.replace("MODEL", model).replace("DATA", str(data)), encoding="utf-8")
+    return space
+
+
+def test_a_relative_model_folder_is_read_from_the_space_file_s_folder(
+        tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hpsearch.export._bundle import bundle_config
+    from hpsearch.trial import check_model
+    from hpsearch.trial._shipping import ship
+
+    space = _layout(tmp_path, tiny_model_dir, "../models/tiny")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    plan = load_plan(space)
+    resolved, model_type = check_model(plan.space.model, plan.path, plan.base_dir)  # what `run` checks first
+    assert Path(resolved) == (tmp_path / "models" / "tiny").resolve() and model_type == "bert"
+    assert ship(plan).model_files is not None  # its files travel to the workers
+    assert main(["validate", str(space)]) == 0
+    # an export bundle names the folder wherever the bundle goes, as it names the data
+    study = optuna.create_study()
+    study.set_user_attr("space", {"model": "../models/tiny", "dataset": {}})
+    study.set_user_attr("space_dir", str(plan.base_dir))
+    study.enqueue_trial({})
+    trial = study.ask()
+    trial.set_user_attr("model", "../models/tiny")
+    study.tell(trial, 1.0)
+    assert bundle_config(study, study.trials[0], {}, "best")["model"] == str((tmp_path / "models" / "tiny").resolve())
+
+
+def test_a_folder_of_the_current_directory_named_from_the_wrong_place_says_where_it_looked(
+        tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    space = _layout(tmp_path, tiny_model_dir, "models/tiny")  # from tmp/, not from tmp/spaces/
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", str(space)]) == 2
+    assert main(["run", str(space), "--storage", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 2 and lines[0] == lines[1]
+    assert "model: model directory not found: models/tiny (looked for " in lines[0]
+    assert "a relative path is read from the space file's folder; models/tiny is a folder of the current directory" in lines[0]
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_a_hub_it_cannot_reach_is_one_line(tmp_path: Path) -> None:
+    """`hpsearch run` on a hub id where the hub does not answer (the tests run offline: here the
+    process is let online, at an endpoint where nothing listens): the hub's retries are not printed."""
+    import os
+    import subprocess
+    import sys
+
+    space = tmp_path / "s.yaml"
+    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(40))
+    space.write_text(SPACE.replace("MODEL", "hpsearch-tests/no-such-model").replace("DATA", str(data)), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"
+    done = subprocess.run([sys.executable, "-m", "hpsearch", "run", str(space), "--storage",
+                           f"sqlite:///{tmp_path / 'x.db'}"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {space}: model: cannot load 'hpsearch-tests/no-such-model': ")
+    assert not (tmp_path / "x.db").exists()
