@@ -254,3 +254,14 @@ def test_a_study_out_of_failures_says_how_to_go_on_in_one_line(monkeypatch: pyte
     assert code == 1 and len(lines) == 1
     assert lines[0].startswith("error: 10 trials of study 'legal' failed") and "the last: no CUDA" in lines[0]
     assert "raise max_failed_trials" in lines[0] and "--study" in lines[0]
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"])
+def test_an_in_memory_sqlite_database_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str) -> None:
+    """It would hold the study only until the command ends: `pareto`, `report` and a second run find nothing."""
+    space = _space(tmp_path, GOOD)
+    for command in (["run", str(space)], ["pareto", "--study", "t"]):
+        code, errors = run_cli([*command, "--storage", url], capsys)
+        assert code == 2 and len(errors) == 1
+        assert errors[0] == (f"error: --storage: {url} is an in-memory SQLite database, which keeps nothing once "
+                             "the command ends: name a file, e.g. sqlite:///hpsearch.db")

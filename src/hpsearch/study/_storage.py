@@ -67,7 +67,12 @@ def open_storage(url: str, source: str = "--storage", *, existing: bool = False)
     except (ArgumentError, ValueError):
         raise UserError(Problem(source, "", f"not a database URL: {mask_url(url)!r} "
                                 "(e.g. sqlite:///hpsearch.db or postgresql://user@host/db)")) from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    if parsed.get_backend_name() == "sqlite" and (parsed.database in (None, "", ":memory:")
+                                                  or parsed.query.get("mode") == "memory"):
+        shown = url if parsed.password is None else mask_url(url)
+        raise UserError(Problem(source, "", f"{shown} is an in-memory SQLite database, which keeps "
+                                "nothing once the command ends: name a file, e.g. sqlite:///hpsearch.db"))
+    if parsed.get_backend_name() == "sqlite":
         parent = Path(parsed.database).expanduser().resolve().parent
         if not parent.is_dir():
             raise UserError(Problem(source, "", f"directory does not exist for {mask_url(url)}"))
