@@ -204,3 +204,16 @@ def test_the_report_renders_in_chromium_without_a_javascript_error(tmp_path: Pat
     shot.unlink(missing_ok=True)
     done = run_chromium(binary, f"--window-size=1400,{height}", f"--screenshot={shot}", page.as_uri())
     assert done.returncode == 0 and shot.stat().st_size > 50_000, done.stderr[-2000:]
+
+
+def test_the_hypervolume_plot_counts_trials_in_whole_numbers(tmp_path: Path) -> None:
+    """Two fine-tuned trials (numbers 2 and 3, after the baselines): plotly's own ticks read 2, 2.2, 2.4, ..."""
+    binary = chromium_binary()
+    need(binary is not None, "Chromium is not installed (./setup.sh installs it as root; else apt-get install chromium)")
+    report = write_report(synthetic_study(tuned=2, not_learned=frozenset()), tmp_path)
+    done = run_chromium(binary, "--window-size=1400,1000", "--virtual-time-budget=5000", "--dump-dom", report.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    section = done.stdout.split("<h3>hypervolume</h3>", 1)[1].split("<h2>", 1)[0]
+    ticks = re.findall(r'<g class="xtick"><text[^>]*>([^<]*)</text>', section)
+    assert ticks and all(t.strip().isdigit() for t in ticks), ticks
+    assert {"2", "3"} <= {t.strip() for t in ticks}

@@ -175,6 +175,9 @@ def hypervolume_figure(view: View, hv: Hypervolume) -> "go.Figure":
              + "</sup>")
     fig.update_layout(template=TEMPLATE, height=400, xaxis_title="trial number", yaxis_title="hypervolume",
                       margin={"l": 60, "r": 20, "t": 70, "b": 50}, title={"text": title, "font": {"size": 14}})
+    span = max(hv.numbers, default=0) - min(hv.numbers, default=0)
+    # trial numbers are whole: over a few trials plotly's own ticks would read 2, 2.2, 2.4, ...
+    fig.update_xaxes(tickformat="d", **({"dtick": 1} if span <= 10 else {}))
     return fig
 
 

@@ -94,11 +94,14 @@ def write_front_pngs(view: View, out_dir: Path) -> list[Path]:
 
 
 def write_hypervolume_png(view: View, hv: Hypervolume, out_dir: Path) -> Path:
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure(7.0, 4.0)
     ax = fig.add_subplot()
     ax.step(hv.numbers, hv.values, where="post", color=FRONT)
     ax.plot(hv.numbers, hv.values, "o", color=FRONT, markersize=4)
     ax.set_xlabel("trial number")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trial numbers are whole
     ax.set_ylabel("hypervolume")
     ax.set_title(_title(view, f"hypervolume of the honest front\n{reference_text(view, hv.reference)}"), fontsize=9)
     ax.grid(alpha=0.3)
