@@ -563,3 +563,16 @@ def test_peak_memory_is_the_trials_own_peak() -> None:
         pass
     assert big.peak_mb > small.peak_mb + 200
     assert small.peak_mb > 50  # the process itself
+
+
+def test_importing_bitsandbytes_through_hpsearch_prints_nothing() -> None:
+    """On a CPU with AVX512-BF16, bitsandbytes looks for a hub kernel at import and, offline, warned
+    'Failed to load CPU gemm_4bit_forward from kernels-community ... pip install kernels' into every
+    export and retrain; it keeps its own kernels either way."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import hpsearch, peft, bitsandbytes"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "gemm_4bit_forward" not in done.stderr, done.stderr[-2000:]
