@@ -288,6 +288,45 @@ def why_three_objectives_fail(table: dict[str, Any]) -> str:
             "accuracy and latency alone.")
 
 
+def held_alone(result: dict[str, Any], table: dict[str, Any]) -> str:
+    """Why the target is tight on `result`'s objectives and box: the share of the full-budget hypervolume
+    one configuration holds alone, and what that asks of any rule, said from the table and the orders."""
+    curves = Curves(table, result["box"], result["objectives"])
+    learned = [i for i, ok in enumerate(curves.learned) if ok]
+    finals = [curves.curves[i][-1] for i in learned]
+    shares = [1.0 - curves.hv(finals[:j] + finals[j + 1:]) / curves.full_hv for j in range(len(learned))]
+    j = max(range(len(shares)), key=shares.__getitem__)
+    index, share, epochs = learned[j], shares[j], len(curves.curves[learned[j]])
+    positions, spent, ratios = [], [], {True: [], False: []}
+    for seed, ((costs, fractions), off) in enumerate(zip(result["traces"]["on"], result["traces"]["off"])):
+        order = list(range(len(curves.curves)))
+        random.Random(seed).shuffle(order)
+        positions.append(order.index(index) + 1)
+        k = next((k for k, f in enumerate(fractions) if f >= result["goal"]), None)
+        if k is None:
+            continue
+        if k:  # the epochs each trial before the goal's last cost, on average
+            spent.append((costs[k] - epochs) / k)
+        ratios[k == positions[-1] - 1].append(costs[k] / compute_to_reach(*off, result["goal"]))
+    h = statistics.fmean(1.0 / p for p in positions)
+    needed = epochs * (1.0 / 3.0 - h) / (1.0 - h)
+    g, r = result["stopping"]["grace_period"], result["stopping"]["reduction_factor"]
+    return (f"Why it is tight here: on {', '.join(result['objectives'])} (box {result['box']}) one configuration holds "
+            f"{share:.0%} of the full-budget hypervolume alone (index {index} of the table), so no order reaches "
+            f"{result['goal']:.0%} before it has run all its {epochs} epochs, wherever it comes. An order that needs "
+            f"only it costs {epochs} epochs at its position p without stopping and c (p - 1) + {epochs} with a rule that "
+            f"spends c epochs on each trial before it: the ratio is c/{epochs} + (1 - c/{epochs}) / p, over these orders "
+            f"(mean 1/p = {h:.3f}) about c/{epochs} + (1 - c/{epochs}) x {h:.3f}, and 1/3 needs c <= {needed:.2f}. "
+            f"Successive halving with exactly 1 in {r} going on at each rung (grace {g}) spends "
+            f"{halving_floor(epochs, g, r):.2f}; this rule, averaged over the trials before the goal, "
+            f"{statistics.fmean(spent) if spent else 0.0:.2f}. In {len(ratios[True])} of the {len(positions)} orders "
+            "the goal is reached as that configuration ends"
+            + (f", with {statistics.fmean(ratios[True]):.2f} of the compute" if ratios[True] else "")
+            + (f"; in the other {len(ratios[False])} more trials must end after it (without stopping too, or because "
+               f"the rule stopped another one the goal needed), with {statistics.fmean(ratios[False]):.2f}"
+               if ratios[False] else "") + ".")
+
+
 def halving_floor(epochs: int, grace_period: int, reduction_factor: int) -> float:
     """The epochs a trial costs on average under successive halving with rungs at grace × reduction^k,
     were exactly 1 in `reduction_factor` of the trials at each rung to go on."""
@@ -453,6 +492,7 @@ def write_docs(table: dict[str, Any], results: list[dict[str, Any]], command: st
                       + (f"{promoted:.2f}" if reached else "—") + " of the compute: a trial goes on only once two "
                       "others have reached its rung behind it, and those are paid for too; pausing and resuming "
                       "trials would not meet the target on these curves either.")
+        lines[-1] += " " + held_alone(best, table)
     lines += ["", why_three_objectives_fail(table)]
     ranked = [r for r in results if "metrics" in r["stopping"]]
     if ranked:

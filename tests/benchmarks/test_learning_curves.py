@@ -172,3 +172,22 @@ def test_promotion_runs_a_trial_on_only_once_it_is_among_the_best_of_its_rung(cu
     random.Random(0).shuffle(order)
     off = curves.compute_to_reach(*curves.replay(curves.Curves(table, "max"), order, None), 0.95)
     assert ratio == pytest.approx(5 / off)
+
+
+def test_the_docs_say_when_one_configuration_holds_the_goal_alone(curves: Any) -> None:
+    # one configuration better than the others, which all end at the box's worst value: the goal is
+    # reached exactly when it ends, in every order, and the ratio per order is c/4 + (1 - c/4) / p
+    alone = {"names": ["macro_f1"], "directions": ["maximize"], "configs": [
+        {"values": {}, "learned": True, "epochs": [{"epoch": e, "macro_f1": (0.9 if i == 0 else 0.1) * e / 4}
+                                                   for e in range(1, 5)]} for i in range(10)]}
+    result = curves.measure(alone, orders=4, grace_period=1, reduction_factor=2)
+    text = curves.held_alone(result, alone)
+    assert "one configuration holds 100% of the full-budget hypervolume alone (index 0 of the table)" in text
+    positions = []
+    for seed in range(4):
+        order = list(range(10))
+        random.Random(seed).shuffle(order)
+        positions.append(order.index(0) + 1)
+    assert f"mean 1/p = {sum(1 / p for p in positions) / 4:.3f}" in text
+    assert "In 4 of the 4 orders the goal is reached as that configuration ends" in text
+    assert "in the other" not in text
