@@ -265,3 +265,35 @@ def test_group_metrics_keeps_its_old_call() -> None:
     y, p, g = perfect_and_half_wrong()
     values, attrs = group_metrics(y, p, {"site": g}, min_group_size=5)
     assert values["f1_gap"] == 0.5 and "f1_gap_ci_low" not in values and attrs == {}
+
+
+# --------------------------------------------------------------------------- the split's own intervals
+
+
+def test_macro_f1_and_accuracy_carry_an_interval_over_the_split_s_examples() -> None:
+    y, p = noisy(542, 5, 0.6, seed=5)
+    values, _ = evaluate(y, p, {}, labels=[f"c{i}" for i in range(5)])
+    for name in ("macro_f1", "accuracy"):
+        low, high = values[f"{name}_ci_low"], values[f"{name}_ci_high"]
+        assert low < values[name] < high
+        assert 0.05 < high - low < 0.12, (name, low, high)  # about ±0.04 on 542 examples
+    # the interval is the resamples' own spread: a direct bootstrap of the examples agrees
+    rng = np.random.default_rng(0)
+    draws = [skm.f1_score(y[i], p[i], labels=range(5), average="macro", zero_division=0)
+             for i in (rng.integers(0, len(y), len(y)) for _ in range(400))]
+    assert values["macro_f1_ci_low"] == pytest.approx(np.quantile(draws, 0.025), abs=0.012)
+    assert values["macro_f1_ci_high"] == pytest.approx(np.quantile(draws, 0.975), abs=0.012)
+
+
+def test_the_split_s_intervals_narrow_with_more_data_and_vanish_without_resamples() -> None:
+    def width(n: int) -> float:
+        y, p = noisy(n, 3, 0.7, seed=9)
+        values, _ = evaluate(y, p, {}, labels=LABELS)
+        return values["macro_f1_ci_high"] - values["macro_f1_ci_low"]
+
+    assert width(5000) < 0.4 * width(200)
+    y = [0, 1, 2] * 20
+    values, _ = evaluate(y, y, {}, labels=LABELS)
+    assert values["macro_f1_ci_low"] == values["macro_f1"] == values["macro_f1_ci_high"] == 1.0
+    values, _ = evaluate(y, y, {}, labels=LABELS, bootstrap=0)
+    assert not any(k.endswith(("_ci_low", "_ci_high")) for k in values)

@@ -99,6 +99,8 @@ _FAIRNESS: list[tuple[str, Direction, str]] = [
 #: The fairness measures, computed for each group column (see `hpsearch.objectives.group_metrics`).
 #: Each also has a bootstrap confidence interval, ``<name>_ci_low`` and ``<name>_ci_high``.
 FAIRNESS_METRICS = tuple(name for name, _, _ in _FAIRNESS)
+#: The task metrics with a bootstrap confidence interval over the split's examples (``overall_intervals``).
+INTERVAL_METRICS = ("macro_f1", "accuracy")
 
 _FRACTION, _NON_NEGATIVE = (0.0, 1.0), (0.0, math.inf)
 for _name, _direction, _description in _TASK:
@@ -112,14 +114,19 @@ for _name, _direction, _description in _FAIRNESS:
     for _end, _bound in (("low", "lower"), ("high", "upper")):
         register_objective(f"{_name}_ci_{_end}", _direction, f"{_bound} end of the bootstrap confidence "
                            f"interval of {_name}", needs_groups=True, bounds=_FRACTION)
+for _name in INTERVAL_METRICS:
+    for _end, _bound in (("low", "lower"), ("high", "upper")):
+        register_objective(f"{_name}_ci_{_end}", "maximize", f"{_bound} end of the bootstrap confidence "
+                           f"interval of {_name} over the split's examples", bounds=_FRACTION)
 
 
 def known_names(names: Sequence[str] | None = None) -> str:
     """`names` (default: the registry's) for an error message, the confidence-interval ends folded."""
     names = sorted(REGISTRY if names is None else names)
-    ends = {f"{m}_ci_{e}" for m in FAIRNESS_METRICS for e in ("low", "high")}
+    ends = {f"{m}_ci_{e}" for m in (*FAIRNESS_METRICS, *INTERVAL_METRICS) for e in ("low", "high")}
     shown = [n for n in names if n not in ends]
-    folded = " (and each fairness measure's _ci_low and _ci_high)" if ends & set(names) else ""
+    folded = " (and the _ci_low and _ci_high of each fairness measure, macro_f1 and accuracy)" \
+        if ends & set(names) else ""
     return ", ".join(shown) + folded
 
 

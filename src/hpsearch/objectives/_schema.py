@@ -45,7 +45,8 @@ class LatencyConfig(Strict):
 class FairnessConfig(Strict):
     min_group_size: int = Field(default=5, ge=1)
     bootstrap: int = Field(default=200, ge=0, le=100_000,
-                           description="resamples for the confidence intervals of the gaps; 0: none")
+                           description="resamples for the confidence intervals of the gaps, macro-F1 and accuracy; "
+                           "0: none")
     seed: int = 0
     confidence: float = Field(default=0.95, gt=0, lt=1)
 
