@@ -59,6 +59,8 @@ params:
         (GOOD.replace("low: 1.0e-4, high: 1.0e-2", "low: 1.0e-2, high: 1.0e-4"), "params.learning_rate",
          "low <= high must hold"),
         (GOOD.replace("name: t", "name: t\nmodel: ./no/such/model"), "model", "model directory not found"),
+        (GOOD + "search: no-such-preset.yaml\n", "search", "file not found: "),
+        (GOOD + "objectives: no-such-objectives.yaml\n", "objectives", "file not found: "),
     ],
 )
 def test_bad_space_exits_2_with_one_line_and_writes_nothing(

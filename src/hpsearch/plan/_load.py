@@ -49,17 +49,28 @@ def load_plan(path: str | Path, *, check_data: bool = True) -> Plan:
     base = path.resolve().parent
 
     search = SearchConfig()
+    named: list[Problem] = []  # what the files the space names say, a missing one at the space's key
     if space.search is not None:
-        search = load_search(base / space.search, problems) or search
+        search = load_search(base / space.search, named) or search
+        _at_key(named, base / space.search, str(path), "search")
     objectives = default_objectives()
     if space.objectives is not None:
-        objectives = load_objectives(base / space.objectives, problems) or objectives
+        objectives = load_objectives(base / space.objectives, named) or objectives
+        _at_key(named, base / space.objectives, str(path), "objectives")
+    problems.extend(named)
     plan = Plan(path=str(path), space=space, search=search, objectives=objectives, base_dir=str(base))
     if check_data and not problems:
         problems.extend(check_data_fits(plan))
     if problems:
         raise UserError(problems)
     return plan
+
+
+def _at_key(problems: list[Problem], file: Path, source: str, key: str) -> None:
+    """A `file` the space names that is not there, said at the space's `key` (as `validate` says it)."""
+    for i, problem in enumerate(problems):
+        if problem.source == str(file) and problem.message == "file not found":
+            problems[i] = Problem(source, key, f"file not found: {file}")
 
 
 def check_data_fits(plan: Plan) -> list[Problem]:

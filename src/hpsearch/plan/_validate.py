@@ -15,7 +15,7 @@ from hpsearch.config import read_yaml, validate_model, yaml_keys
 from hpsearch.data import DatasetConfig
 from hpsearch.errors import Problem, UserError
 from hpsearch.objectives import ObjectivesConfig, default_objectives, load_objectives
-from hpsearch.plan._load import Plan, check_data_fits, load_plan
+from hpsearch.plan._load import Plan, _at_key, check_data_fits, load_plan
 from hpsearch.search import SearchConfig, check_sampler, load_search
 from hpsearch.space import ParamBase, ParamSpec, SpaceConfig, check_params, resolve_model
 
@@ -112,9 +112,7 @@ def _validate_space(path: Path, data: dict[Any, Any], problems: list[Problem]) -
             resolve_model(model, source, base=base)
         except UserError as exc:
             extra.extend(exc.problems)
-    for problem in [*found, *earlier, *extra]:
-        # a missing file a space names is reported at the space's key, not as a file of its own
-        for key, file in named.items():
-            if problem.source == str(file) and problem.message == "file not found":
-                problem = Problem(source, key, f"file not found: {file}")
-        problems.append(problem)
+    every = [*found, *earlier, *extra]
+    for key, file in named.items():  # a missing file a space names: at the space's key, as `run` says it
+        _at_key(every, file, source, key)
+    problems.extend(every)
