@@ -96,6 +96,9 @@ def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixt
     plan = load_plan(out)
     assert plan.objectives.names() == ["macro_f1", "f1_gap", "latency_p50_ms"] and plan.search.trials == 12
     assert "ratio 12:1" in printed and f"wrote {out}" in printed
+    # what the readings cost, side by side: chunk_mean reads up to 4 windows of 256, head one of 32
+    assert ("(a trial reading chunk_mean at 256 processes up to 32x the tokens per text of one reading the head "
+            "at 32: up to 1024 against 32)") in printed
     assert main(["validate", str(out), str(out.with_name("clauses.search.yaml")),
                  str(out.with_name("clauses.objectives.yaml"))]) == 0
 

@@ -353,7 +353,11 @@ def _lengths(fixed: "Doc", params: "Doc", lengths: list[int], cap: int, model: s
         params.put("long_text", {"type": "categorical", "choices": ["head", "head_tail", "chunk_mean"]})
         fixed.put("max_chunks", chunks, f"chunk_mean reads at most {chunks} windows: ceil(p90 {p90} / {top})"
                   + (", capped at 8" if chunks < math.ceil(p90 / top) else ""))
-        summary.append(f"{facts} -> max_length {choices}, long_text [head, head_tail, chunk_mean], max_chunks {chunks}")
+        most, least = top * chunks, choices[0]  # tokens a text costs: chunk_mean at the largest window, head
+        summary.append(f"{facts} -> max_length {choices}, long_text [head, head_tail, chunk_mean], max_chunks {chunks}"
+                       + (f" (a trial reading chunk_mean at {top} processes up to {most / least:.0f}x the tokens per "
+                          f"text of one reading the head at {least}: up to {most} against {least})"
+                          if most >= 2 * least else ""))
     else:
         short = sum(n > choices[0] for n in lengths) / len(lengths)
         cut = "" if len(choices) == 1 else f", {short:.0%} at max_length {choices[0]}"
