@@ -14,7 +14,7 @@ from hpsearch.data import Splits, load_splits, read_splits
 from hpsearch.errors import Problem, UserError
 from hpsearch.objectives import REGISTRY, ObjectivesConfig, default_objectives, load_objectives
 from hpsearch.search import SearchConfig, load_search
-from hpsearch.space import SpaceConfig, check_params
+from hpsearch.space import SpaceConfig, check_params, resolve_model
 
 
 class Plan(BaseModel):
@@ -31,6 +31,11 @@ class Plan(BaseModel):
     def resolve(self, relative: str) -> Path:
         """A path the space gives, relative to the space file's folder."""
         return (Path(self.base_dir) / relative).expanduser()
+
+    def model_path(self) -> str:
+        """The space's model as ``from_pretrained`` takes it, a relative folder read from the space
+        file's folder (``space.resolve_model``); raise UserError where it is not there."""
+        return resolve_model(self.space.model, self.path, base=self.base_dir)
 
     def splits(self) -> Splits:
         """The space's dataset, read and split; raise UserError on bad data."""

@@ -304,9 +304,7 @@ def cannot_run(plan: "Plan", quantizations: list[str], cuda: bool) -> list[str]:
     if isinstance(highest, int) and highest > 0:
         from transformers import AutoConfig
 
-        from hpsearch.space import resolve_model
-
-        layers = getattr(AutoConfig.from_pretrained(resolve_model(plan.space.model, plan.path, base=plan.base_dir)), "num_hidden_layers", None)
+        layers = getattr(AutoConfig.from_pretrained(plan.model_path()), "num_hidden_layers", None)
         kept = plan.space.fixed.get("layers_kept")
         layers = min(layers, kept) if isinstance(layers, int) and isinstance(kept, int) and kept > 0 else layers
         if isinstance(layers, int) and highest > layers:

@@ -58,7 +58,7 @@ def ship(plan: Plan) -> Shipment:
     """On the driver: read the plan's data and pack its model for the workers."""
     splits = plan.splits()
     ref = plan.space.model
-    resolved = resolve_model(ref, plan.path, base=plan.base_dir)
+    resolved = plan.model_path()
     files = None if ref in PACKAGED or not Path(resolved).is_dir() else _pack(Path(resolved))
     return Shipment(splits, content_fingerprint(splits), ref, files, None if files is None else _digest(files))
 

@@ -40,7 +40,6 @@ class Worker:
         self.plan = plan
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         from hpsearch.objectives import MeasurementSlot
-        from hpsearch.space import resolve_model
         from hpsearch.trial._models import load_base
 
         self.slot = MeasurementSlot()
@@ -54,7 +53,7 @@ class Worker:
 
         self.thread_plan = thread_plan(threads, node_threads, self.device.type)  # None: fixed at `threads`
         self.splits: Splits = splits if splits is not None else plan.splits()
-        self.model_path = model_path or resolve_model(plan.space.model, plan.path, base=plan.base_dir)
+        self.model_path = model_path or plan.model_path()
         self.tokenizer, self.base_model = load_base(self.model_path, len(self.splits.label_names))
         self.base_model.config.id2label = dict(enumerate(self.splits.label_names))
         self.base_model.config.label2id = {n: i for i, n in enumerate(self.splits.label_names)}
