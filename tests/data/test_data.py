@@ -37,6 +37,29 @@ def test_single_file_is_split_stratified_and_reproducibly(tmp_path: Path) -> Non
     assert set(a.validation.groups["group"]) == {"a", "b"}
 
 
+def test_test_fraction_holds_out_a_test_split_from_one_file(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(120))
+    plain = load_plan(_study(tmp_path, f"{{path: {data}, group_columns: group}}")).splits()
+    study = load_plan(_study(tmp_path, f"{{path: {data}, group_columns: group, validation_fraction: 0.25, "
+                                       "test_fraction: 0.25}"))
+    a, b = study.splits(), study.splits()
+    assert a.test is not None and (len(a.train), len(a.validation), len(a.test)) == (60, 30, 30)  # shares of the file
+    assert sorted(a.test.labels).count(0) == 10  # stratified
+    assert set(a.test.texts).isdisjoint(set(a.train.texts) | set(a.validation.texts))
+    assert set(a.train.texts).isdisjoint(a.validation.texts)
+    assert a.test.texts == b.test.texts and a.fingerprint == b.fingerprint
+    assert plain.test is None and a.fingerprint != plain.fingerprint  # other splits: another study's data
+
+
+def test_test_fraction_with_a_test_split_or_nothing_left_is_an_error(tmp_path: Path) -> None:
+    rows = toy_rows(60)
+    train, test = write_jsonl(tmp_path / "train.jsonl", rows[:45]), write_jsonl(tmp_path / "test.jsonl", rows[45:])
+    with pytest.raises(UserError, match="dataset.test_fraction: the data has a test split already"):
+        load_plan(_study(tmp_path, f"{{train: {train}, test: {test}, test_fraction: 0.2}}"))
+    with pytest.raises(UserError, match=r"dataset.test_fraction: 0.8 \+ validation_fraction 0.25 leave nothing"):
+        load_plan(_study(tmp_path, f"{{train: {train}, test_fraction: 0.8}}"))
+
+
 def test_csv_and_separate_files(tmp_path: Path) -> None:
     rows = toy_rows(60)
     for name, part in (("train", rows[:45]), ("dev", rows[45:])):

@@ -47,6 +47,7 @@ def check_splits(raw: RawSplits, config: DatasetConfig, source: str, rules: list
         "columns": {"text": config.text_column, "label": config.label_column, "groups": config.group_columns,
                     "annotator": config.annotator_column, "split": config.split_column},
         "validation_held_out_by_seed": raw.seeded_validation,
+        "test_held_out_by_seed": raw.seeded_test,
         "options": config.options(),
         "thresholds": limits.model_dump(exclude={"fail_on"}),
         "splits": {name: _sizes(split) for name, split in splits.items()},
@@ -248,7 +249,7 @@ def report_lines(report: CheckReport) -> list[str]:
                    + ", ".join(f"{n} {applied['examples'][n]}" for n in applied["examples"])
                    + "; below, the data as read")
     for name, s in d["splits"].items():
-        held = " (held out of train by seed)" if name == "validation" and d["validation_held_out_by_seed"] else ""
+        held = " (held out of train by seed)" if d.get(f"{name}_held_out_by_seed") else ""
         out.append(f"  {name}: {s['examples']} examples{held}; labels " + _counts(s["labels"]))
         for column, groups in s["groups"].items():
             out.append(f"    {column}: " + _counts(groups))

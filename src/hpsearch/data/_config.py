@@ -80,6 +80,8 @@ class DatasetConfig(Strict):
                                          "one example, labelled by majority; agreement is measured")
     split_column: str | None = Field(default=None, description="a column holding train / validation / test")
     validation_fraction: float = Field(default=0.25, gt=0, lt=1)
+    test_fraction: float | None = Field(default=None, gt=0, lt=1, description="share of the training file held "
+                                        "out as a test split, where the data has none")
     max_train_examples: int | None = Field(default=None, gt=0)
     max_eval_examples: int | None = Field(default=None, gt=0)
     seed: int = 0

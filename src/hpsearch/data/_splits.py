@@ -55,6 +55,7 @@ class RawSplits:
     splits: dict[str, Split]
     annotations: list[Annotation]
     seeded_validation: bool  # validation was held out of train by seed
+    seeded_test: bool = False  # test too (``test_fraction``)
 
 
 @dataclass
@@ -106,12 +107,26 @@ def read_splits(config: DatasetConfig, base_dir: str | Path, source: str) -> Raw
         raise UserError(Problem(source, "dataset", f"no training split; the splits are {', '.join(named) or 'none'}"))
     _check_two_labels(named["train"].labels, source)
     seeded = "validation" not in named
+    validation_share = config.validation_fraction
+    if config.test_fraction is not None:  # held out first; both shares are of the training file
+        if "test" in named:
+            raise UserError(Problem(source, "dataset.test_fraction", "the data has a test split already: "
+                                    "drop test_fraction, or the test split"))
+        if seeded and config.test_fraction + config.validation_fraction >= 1:
+            raise UserError(Problem(source, "dataset.test_fraction",
+                                    f"{config.test_fraction} + validation_fraction {config.validation_fraction} "
+                                    "leave nothing to train on: together they must be < 1"))
+        named["train"], named["test"] = _hold_out(named["train"], config.test_fraction, config.seed, source,
+                                                  "dataset.test_fraction")
+        validation_share = config.validation_fraction / (1 - config.test_fraction)
     if seeded:
-        named["train"], named["validation"] = _hold_out(named["train"], config, source)
+        named["train"], named["validation"] = _hold_out(named["train"], validation_share, config.seed, source,
+                                                        "dataset.validation_fraction")
     for name in ("validation", "test"):
         if name in named:
             _check_seen(named[name], set(map(str, named["train"].labels)), name, config, source)
-    return RawSplits({s: named[s] for s in SPLIT_ORDER if s in named}, annotations, seeded)
+    return RawSplits({s: named[s] for s in SPLIT_ORDER if s in named}, annotations, seeded,
+                     config.test_fraction is not None)
 
 
 def load_splits(config: DatasetConfig, base_dir: str | Path, source: str) -> Splits:
@@ -286,16 +301,17 @@ def _aggregate(part: dict[str, list[Any]], config: DatasetConfig, split: str, an
     return Split(kept_texts, majority, kept_groups, kept_origins)  # type: ignore[arg-type]  # encoded later
 
 
-def _hold_out(train: Split, config: DatasetConfig, source: str) -> tuple[Split, Split]:
+def _hold_out(train: Split, share: float, seed: int, source: str, key: str) -> tuple[Split, Split]:
+    """(the rest, `share` of `train`), stratified by label, by `seed`."""
     from sklearn.model_selection import train_test_split
 
     if len(train) < 4:
         raise UserError(Problem(source, "dataset", f"needs at least 4 rows to split, got {len(train)}"))
     try:
-        tr, va = train_test_split(list(range(len(train))), test_size=config.validation_fraction,
-                                  random_state=config.seed, stratify=_stratify(train.labels))
+        tr, va = train_test_split(list(range(len(train))), test_size=share,
+                                  random_state=seed, stratify=_stratify(train.labels))
     except ValueError as exc:
-        raise UserError(Problem(source, "dataset.validation_fraction", str(exc))) from None
+        raise UserError(Problem(source, key, str(exc))) from None
     return _take(train, sorted(tr)), _take(train, sorted(va))
 
 
