@@ -160,13 +160,14 @@ def test_text_column_defaults_to_the_longest(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_cpu_caps_training_rows_and_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = write_jsonl(tmp_path / "big.jsonl", rows({"a": 1500, "b": 1500}, words=4))
+    data = write_jsonl(tmp_path / "big.jsonl", rows({"a": 2000, "b": 2000}, words=4))
     assert init([str(data), "--out", str(tmp_path / "big.yaml")], capsys)[0] == 0
     space, text = written(tmp_path / "big.yaml")
     assert space["dataset"]["max_train_examples"] == 2000
-    assert "no GPU here: each trial trains on 2,000 of the 2,250 training rows" in text
+    # 800 held out for validation and 800 for test
+    assert "no GPU here: each trial trains on 2,000 of the 2,400 training rows" in text
     assert "--max-train-examples" in text
-    # 750 held out for validation: under the evaluation cap
+    # under the evaluation cap
     assert "max_eval_examples" not in space["dataset"]
     assert init([str(data), "--out", str(tmp_path / "big.yaml"), "--force", "--max-train-examples", "500"],
                 capsys)[0] == 0
@@ -283,3 +284,28 @@ def test_a_local_model_named_from_here_is_written_from_the_space_s_folder(
     assert written(tmp_path / "spaces" / "d.yaml")[0]["model"] == "../models/tiny"
     monkeypatch.chdir(tmp_path / "models")  # anywhere: the space names its model as it names its data
     assert main(["validate", str(tmp_path / "spaces" / "d.yaml")]) == 0
+
+
+def test_a_file_without_a_test_split_gets_one_held_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_jsonl(tmp_path / "one.jsonl", rows({"a": 60, "b": 50}, words=4))
+    code, printed, _ = init([str(data), "--out", str(tmp_path / "one.yaml")], capsys)
+    assert code == 0 and "no test file: 20% of one.jsonl held out as test, 20% as validation" in printed
+    space, text = written(tmp_path / "one.yaml")
+    assert space["dataset"]["test_fraction"] == 0.2 and space["dataset"]["validation_fraction"] == 0.2
+    assert "validation chooses the front, test says how it holds" in text
+    splits = load_plan(tmp_path / "one.yaml").splits()
+    assert splits.test is not None and (len(splits.train), len(splits.validation), len(splits.test)) == (66, 22, 22)
+    assert not set(splits.test.texts) & (set(splits.train.texts) | set(splits.validation.texts))
+    # the rarest label would keep fewer than 10 test rows: no test split, and the space says what that costs
+    few = write_jsonl(tmp_path / "few.jsonl", rows({"a": 60, "b": 45}, words=4))
+    assert init([str(few), "--out", str(tmp_path / "few.yaml")], capsys)[0] == 0
+    space, text = written(tmp_path / "few.yaml")
+    assert "test_fraction" not in space["dataset"] and space["dataset"]["validation_fraction"] == 0.25
+    assert "too few rows to hold one out (the rarest label has 45)" in text
+
+
+def test_data_sharing_only_the_root_with_the_space_is_named_whole() -> None:
+    from hpsearch.plan._init import _from_space
+
+    assert _from_space(Path("/srv/data/x.jsonl"), Path("/home/me/spaces/x.yaml")) == "/srv/data/x.jsonl"
+    assert _from_space(Path("/home/me/data/x.jsonl"), Path("/home/me/spaces/x.yaml")) == "../data/x.jsonl"

@@ -28,6 +28,7 @@ from hpsearch.config import validate_model
 from hpsearch.data import load_splits, read_rows
 from hpsearch.errors import Problem, UserError
 from hpsearch.plan._commented import Doc, flow, write_all
+from hpsearch.plan._holdout import write_held_out
 from hpsearch.objectives import ObjectivesConfig
 from hpsearch.plan._load import load_plan
 from hpsearch.search import SearchConfig, check_sampler
@@ -42,7 +43,7 @@ LEARNING_RATE_WHY = {"lora": "LoRA trains new adapters from zero: larger steps t
                              "~2e-3 imbalanced data collapses to the majority class",
                      "full": "full fine-tuning moves pretrained weights: small steps, or it forgets what it knew",
                      "head": "only the new classifier head learns, on frozen features: large steps"}
-TRIALS, SAMPLED_TEXTS, CPU_TRAIN_CAP, CPU_EVAL_CAP, VALIDATION_FRACTION = 12, 500, 2000, 1000, 0.25
+TRIALS, SAMPLED_TEXTS, CPU_TRAIN_CAP, CPU_EVAL_CAP = 12, 500, 2000, 1000
 GROUP_VALUES, GROUP_SHARE = (2, 20), 0.05
 #: No GPU: windows of at most this many tokens (attention grows with the square of it); a longer text
 #: is read by `long_text` instead.
@@ -108,7 +109,7 @@ def init_space(data: str | Path, *, out: str | Path | None = None, text: str | N
                 f"`hpsearch validate {out}` checks it.")
     doc.put("name", _name(out.stem))
     local = local_model(model)  # a folder named from here is written from the space's folder, as the data is
-    doc.put("model", os.path.relpath(local.resolve(), out.resolve().parent) if local is not None else model)
+    doc.put("model", _from_space(local, out) if local is not None else model)
     _dataset(doc, found, out, gpu, max_train_examples, summary)
     doc.put("search", paths.search.name, "how to search: sampler, trials (written beside this file)")
     doc.put("objectives", paths.objectives.name, "what to optimise (written beside this file)")
@@ -211,10 +212,16 @@ def _detect_groups(found: _Data) -> list[str]:
     return chosen
 
 
+def _from_space(path: Path, out: Path) -> str:
+    """`path` from the folder of the space at `out`; whole where they share only the root (not ../../../x)."""
+    path, folder = path.resolve(), out.resolve().parent
+    return str(path) if os.path.commonpath([path, folder]) == path.anchor else os.path.relpath(path, folder)
+
+
 def _dataset(doc: "Doc", found: _Data, out: Path, gpu: bool, cap: int | None, summary: list[str]) -> None:
     section = Doc(indent=2)
     for key, path in found.files.items():
-        section.put(key, os.path.relpath(path.resolve(), out.resolve().parent), f"{len(found.rows[key]):,} rows")
+        section.put(key, _from_space(path, out), f"{len(found.rows[key]):,} rows")
     section.put("text_column", found.text, found.text_why)
     section.put("label_column", found.label, f"{len({str(r[found.label]) for r in found.train})} labels")
     groups, notes = found.groups, found.not_groups
@@ -228,11 +235,7 @@ def _dataset(doc: "Doc", found: _Data, out: Path, gpu: bool, cap: int | None, su
         section.comment(f"no group column found{skipped}: the objectives leave fairness out; name one with "
                         "group_columns, and add f1_gap to the objectives")
         summary.append(f"groups: none{skipped}")
-    size = len(found.train)
-    if "validation" not in found.files:
-        section.put("validation_fraction", VALIDATION_FRACTION, f"no validation file: {VALIDATION_FRACTION:.0%} of "
-                    f"{next(iter(found.files.values())).name} is held out, stratified by label")
-        size -= math.ceil(size * VALIDATION_FRACTION)
+    size, validation_share = write_held_out(section, found.files, found.train, found.label, summary)
     if cap is not None:
         section.put("max_train_examples", cap, f"given (--max-train-examples); the training split has {size:,} rows")
     elif not gpu and size > CPU_TRAIN_CAP:
@@ -241,7 +244,7 @@ def _dataset(doc: "Doc", found: _Data, out: Path, gpu: bool, cap: int | None, su
                     "it on a GPU (hpsearch init --max-train-examples N writes another number)")
         summary.append(f"no GPU: training capped at {CPU_TRAIN_CAP:,} of {size:,} rows")
     held_out = (len(found.rows["validation"]) if "validation" in found.files
-                else math.ceil(len(found.train) * VALIDATION_FRACTION))
+                else math.ceil(len(found.train) * validation_share))
     if not gpu and held_out > CPU_EVAL_CAP:
         section.put("max_eval_examples", CPU_EVAL_CAP, f"no GPU here: each trial's evaluation scores {CPU_EVAL_CAP:,} "
                     f"of the {held_out:,} validation rows (stratified; the test split too); drop it for tighter "
