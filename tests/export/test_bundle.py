@@ -24,6 +24,7 @@ baselines: [tfidf]
 dataset:
   path: {data}
   group_columns: group
+  test_fraction: 0.2
 params:
   learning_rate: {{type: float, low: 3.0e-3, high: 8.0e-3, log: true}}
   lora_r: {{type: categorical, choices: [4, 8]}}
@@ -90,9 +91,16 @@ def test_export_writes_a_bundle_whose_files_instantiate_and_whose_adapter_loads(
     # the data's card, from `hpsearch data check` when the study began, travels with the bundle
     study_attrs = optuna.load_study(study_name="handoff", storage=url).user_attrs
     data_card = (out / "DATASET_CARD.md").read_text(encoding="utf-8")
-    assert data_card == study_attrs["dataset_card"] and "| train | 180 |" in data_card
+    # test_fraction: 48 of the 240 rows held out as test, 60 as validation (both shares of the file)
+    assert data_card == study_attrs["dataset_card"] and "| train | 132 |" in data_card
     assert "`DATASET_CARD.md`" in card
-    assert set(study_attrs["dataset_split_fingerprints"]) == {"train", "validation"}
+    assert set(study_attrs["dataset_split_fingerprints"]) == {"train", "validation", "test"}
+    # the test split's scores, the baseline's beside the picked trial's, as the run recorded them
+    (baseline,) = [t for t in optuna.load_study(study_name="handoff", storage=url).get_trials()
+                   if t.user_attrs.get("baseline") == "tfidf"]
+    test = json.loads((out / "test_metrics.json").read_text(encoding="utf-8"))["metrics"]
+    assert "| metric | this trial | tfidf |" in card
+    assert (f"| macro_f1 | {test['macro_f1']:.4g} | {baseline.user_attrs['test/macro_f1']:.4g} |") in card
     assert all(t.user_attrs["dataset_fingerprint"] == study_attrs["dataset_fingerprint"] for t in trials)
 
 

@@ -97,10 +97,15 @@ def model_card(study: "optuna.Study", trial: "FrozenTrial", config: dict[str, An
         lines.append("The study holds no baseline.")
     lines += ["", "## Test split (measured once, after selection)", ""]
     if test:
-        lines.append("These were not looked at to pick the trial; `test_metrics.json` holds them all.")
+        lines.append("These were not looked at to pick the trial; `test_metrics.json` holds them all. The "
+                     "baselines beside it, scored on the same test split:")
         lines.append("")
-        lines += [f"- {name}: {_fmt(test[name])}" for name in names if name in test]
-        lines += [f"- {name}: {_fmt(test[name])}" for name in ("accuracy",) if name in test and name not in names]
+        shown = [n for n in names if n in test] + [n for n in ("accuracy",) if n in test and n not in names]
+        scored = [b for b in baselines if any(f"test/{n}" in b.user_attrs for n in shown)]
+        lines += ["| metric | this trial | " + " | ".join(str(b.user_attrs.get("baseline")) for b in scored) + " |",
+                  "|---" * (len(scored) + 2) + "|"]
+        lines += [f"| {n} | {_fmt(test[n])} | " + " | ".join(_fmt(b.user_attrs.get(f"test/{n}")) for b in scored)
+                  + " |" for n in shown]
     else:
         lines.append("The dataset has no test split.")
     from hpsearch.space import PACKAGED
