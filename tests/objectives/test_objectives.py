@@ -168,6 +168,35 @@ def test_own_objective_that_misbehaves_fails_the_trial_saying_why(
     assert f"objective 'x' ({user_module}:{function})" in str(info.value)
 
 
+def test_own_objective_that_fails_on_the_data_stops_the_run_before_any_trial(
+        tmp_path: Path, user_module: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from hpsearch.cli import main
+    from hpsearch.errors import UserError
+    from hpsearch.plan import load_plan
+
+    from ..conftest import toy_rows, write_jsonl
+
+    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(60))
+    space = tmp_path / "s.yaml"
+    space.write_text(f"name: s\nmodel: minilm\nobjectives: o.yaml\ndataset: {{path: {data}}}\n", encoding="utf-8")
+    objectives = tmp_path / "o.yaml"
+    for function, says in (("fails", "raised ZeroDivisionError: no positives"),
+                           ("not_a_number", "must return a number or a dict of numbers, got str")):
+        objectives.write_text(f"objectives:\n  - {{name: macro_f1}}\n  - {{name: mine, module: "
+                              f"'{user_module}:{function}', direction: maximize}}\n", encoding="utf-8")
+        with pytest.raises(UserError) as info:
+            load_plan(space)
+        assert [str(p) for p in info.value.problems] == [
+            f"{objectives}: objectives[1].module: objective 'mine' ({user_module}:{function}) {says}, called with "
+            "the validation split's labels as the predictions, before any trial"]
+    monkeypatch.chdir(tmp_path)  # run says so in one line, exit 2, and writes no study
+    assert main(["run", str(space), "--storage", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    assert "objectives[1].module" in capsys.readouterr().err and not (tmp_path / "x.db").exists()
+    objectives.write_text(f"objectives:\n  - {{name: mine, module: '{user_module}:recall_of_yes', "
+                          "direction: maximize}\n", encoding="utf-8")
+    assert load_plan(space).objectives.names() == ["mine"]  # one that works on the data passes
+
+
 @pytest.mark.parametrize("module, message", [
     ("no_such_package.metrics:compute", "cannot import module 'no_such_package.metrics': No module named "
                                         "'no_such_package'"),

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from hpsearch.config import read_yaml, validate_model
-from hpsearch.data import Splits, load_splits, read_splits
+from hpsearch.data import Split, Splits, load_splits, read_splits
 from hpsearch.errors import Problem, UserError
 from hpsearch.objectives import REGISTRY, ObjectivesConfig, default_objectives, load_objectives
 from hpsearch.search import SearchConfig, load_search
@@ -91,6 +91,8 @@ def check_data_fits(plan: Plan) -> list[Problem]:
         label_names = sorted(set(map(str, raw.splits["train"].labels)))
     except UserError as exc:
         problems.extend(exc.problems)
+    if label_names is not None:
+        problems.extend(_try_own_objectives(plan, raw.splits["validation"], label_names))
     columns = plan.space.dataset.group_columns
     for what, metric, column in plan.objectives.used():
         spec = REGISTRY.get(metric)
@@ -107,4 +109,28 @@ def check_data_fits(plan: Plan) -> list[Problem]:
             problems.append(Problem(plan.path, "dataset.label_column",
                                     f"{what} needs a task with two labels, got {len(label_names)} "
                                     f"({', '.join(label_names)})"))
+    return problems
+
+
+def _try_own_objectives(plan: Plan, validation: Split, label_names: list[str]) -> list[Problem]:
+    """A team's objective that raises, or returns no number, on the validation split predicted right
+    (the labels as predictions, certain): said at its key now, not by every trial after training."""
+    import numpy as np
+
+    from hpsearch.objectives import ObjectiveError, evaluate_user_objective
+
+    own = [(i, o) for i, o in enumerate(plan.objectives.objectives) if o.module is not None]
+    if not own:
+        return []
+    index = {name: i for i, name in enumerate(label_names)}
+    y = [index[str(label)] for label in validation.labels]
+    proba = np.eye(len(label_names))[y]
+    source = str(Path(plan.base_dir) / plan.space.objectives) if plan.space.objectives else plan.path
+    problems = []
+    for i, o in own:
+        try:
+            evaluate_user_objective(o.name, o.module, y, list(y), proba, dict(validation.groups))
+        except ObjectiveError as exc:
+            problems.append(Problem(source, f"objectives[{i}].module", f"{exc}, called with the validation "
+                                    "split's labels as the predictions, before any trial"))
     return problems
