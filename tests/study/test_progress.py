@@ -36,6 +36,12 @@ def test_failed_trials_are_not_done_and_the_time_left_is_never_negative() -> Non
     assert status.startswith("1/2 done (3 failed)") and "best macro_f1 0.5" in status and "left" in status
     assert "-" not in status.split("·")[-1]
     assert "done: [red]failed[/red]" not in out.getvalue() and "done: failed: AttributeError" in out.getvalue()
+    # past the budget a trial has no '/2' (trial 3/2 read as a bug) and says why it runs
+    printed = out.getvalue()
+    assert "trial   2/2 started: learning_rate" in printed and "trial   3/2" not in printed
+    assert ("trial   3 started (in place of a failed one: failed trials do not count towards the 2): "
+            "learning_rate=0.001") in printed
+    assert "trial   4 done: macro_f1=0.5" in printed
 
 
 def test_a_trial_that_reported_nothing_is_lost_not_done() -> None:

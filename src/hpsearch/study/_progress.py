@@ -89,14 +89,20 @@ class Progress(Callback):
     def _print(self, trial: Any, text: str) -> None:
         if self.console is None:
             return
-        number = self.numbers.setdefault(trial.trial_id, len(self.numbers) + 1)
+        number = self._number(trial)
         elapsed = time.monotonic() - self.started
-        self.console.print(f"[{elapsed:5.0f}s] trial {number:>3}/{self.total} {text}")
+        of = f"/{self.total}" if number <= self.total else ""  # past the budget: '3/2' would read as a bug
+        self.console.print(f"[{elapsed:5.0f}s] trial {number:>3}{of} {text}")
+
+    def _number(self, trial: Any) -> int:
+        return self.numbers.setdefault(trial.trial_id, len(self.numbers) + 1)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running.add(trial.trial_id)
         params = ", ".join(f"{k}={_short(v)}" for k, v in sorted(trial.config.items()))
-        self._print(trial, f"[dim]started: {params}[/dim]")
+        extra = (f" (in place of a failed one: failed trials do not count towards the {self.total})"
+                 if self._number(trial) > self.total else "")
+        self._print(trial, f"[dim]started{extra}: {params}[/dim]")
         if self._live is not None:
             self._live.update(self.status())
 
