@@ -142,3 +142,11 @@ def test_a_study_refuses_trials_on_changed_data_naming_the_split(tmp_path: Path)
     assert study_for(url, "s", plan, plan.splits(), []) == "s-2"
     join_study(url, "s-2", plan, plan.splits(), [])
     assert study_for(url, "s", plan, plan.splits(), []) == "s-2"
+    # a test split held out where the study had none: said as such, not as a changed 'test'
+    space.write_text("name: s\nmodel: minilm\ndataset: {train: tr.jsonl, validation: va.jsonl, group_columns: group, "
+                     "test_fraction: 0.2}\n", encoding="utf-8")
+    plan = load_plan(space)
+    with pytest.raises(UserError) as info:
+        join_study(url, "s-2", plan, plan.splits(), [])
+    (problem,) = info.value.problems
+    assert "split 'train' changed; a 'test' split the study has not" in problem.message

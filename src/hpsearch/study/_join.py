@@ -93,10 +93,13 @@ def differences(study: "optuna.Study", plan: Plan, fingerprint: str, constraints
     if attrs.get("dataset_fingerprint") not in (None, fingerprint):
         theirs_splits = attrs.get(SPLITS_ATTR) or {}
         ours = split_fingerprints or {}
-        changed = [s for s in ("train", "validation", "test") if (s in theirs_splits or s in ours)
-                   and theirs_splits.get(s) != ours.get(s)]
-        what = (f"split {', '.join(repr(s) for s in changed)} changed" if changed and theirs_splits
-                else "the data or its options changed")
+        changed = [s for s in ("train", "validation", "test") if s in theirs_splits and s in ours
+                   and theirs_splits[s] != ours[s]]
+        gone = [s for s in ("validation", "test") if s in theirs_splits and s not in ours]
+        new = [s for s in ("validation", "test") if s in ours and s not in theirs_splits]
+        said = [f"split {', '.join(repr(s) for s in changed)} changed"] if changed else []
+        said += [f"no {s!r} split here" for s in gone] + [f"a {s!r} split the study has not" for s in new]
+        what = "; ".join(said) if said and theirs_splits else "the data or its options changed"
         out.append(f"dataset fingerprint {attrs['dataset_fingerprint']} in the study, {fingerprint} here: {what}")
     space = plan.space.model_dump(mode="json", by_alias=True)
     theirs = attrs["space"]
