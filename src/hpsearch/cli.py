@@ -320,7 +320,8 @@ def _train(args: argparse.Namespace, console: "Console") -> int:
 
     from hpsearch.export import retrain
 
-    metrics = retrain(Path(args.bundle), Path(args.out), args.data, force=args.force)
+    metrics = retrain(Path(args.bundle), Path(args.out), args.data, force=args.force,
+                      say=lambda line: console.print(line, markup=False, soft_wrap=True))
     shown = ", ".join(f"{k} {metrics['validation'][k]:.4g}" for k in ("macro_f1", "f1_gap", "latency_p50_ms")
                       if k in metrics["validation"])
     diff = metrics.get("macro_f1_difference")

@@ -161,14 +161,22 @@ def test_export_refuses_a_full_directory_and_a_missing_adapter(study, tmp_path: 
         shutil.move(moved, store)
 
 
-def test_train_reproduces_the_exported_trial_and_writes_adapter_merged_model_and_card(study, tmp_path: Path) -> None:
+def test_train_reproduces_the_exported_trial_and_writes_adapter_merged_model_and_card(study, tmp_path: Path,
+                                                                                      capfd) -> None:
     import transformers
 
     url, _ = study
     bundle = tmp_path / "bundle"
     assert main(["export", "--study", "handoff", "--storage", url, "--out", str(bundle), "--policy", "max macro_f1"]) == 0
     out = tmp_path / "retrained"
+    capfd.readouterr()
     assert main(["train", str(bundle), "--out", str(out)]) == 0
+    printed, errors = capfd.readouterr()
+    # long work shows progress: each epoch as it ends, and no third-party loading bars
+    assert "configuration on 132 train, 60 validation, 48 test; 3 labels" in printed
+    assert "epoch 1/12: loss" in printed and "epoch 12/12: loss" in printed and ", then measuring" in printed
+    assert "writing the adapter, the merged model and the card" in printed
+    assert "Loading weights" not in printed + errors
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert 0.3 < metrics["exported_validation"]["macro_f1"] < 0.95  # a score that could move
     assert abs(metrics["macro_f1_difference"]) <= 0.02, metrics  # same data, same seed, on a CPU

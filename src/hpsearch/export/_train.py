@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,10 @@ def _plan(bundle: Path, data: dict[str, Any], override: str | None) -> Any:
     return plan
 
 
-def retrain(bundle: Path, out: Path, data_override: str | None = None, *, force: bool = False) -> dict[str, Any]:
-    """Train the bundle's configuration again and write OUT; return what metrics.json holds."""
+def retrain(bundle: Path, out: Path, data_override: str | None = None, *, force: bool = False,
+            say: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train the bundle's configuration again and write OUT; return what metrics.json holds.
+    `say` hears what is being done: the data, each epoch, the measuring and the writing."""
     bundle = bundle.expanduser()
     data = read_bundle(bundle)
     out = out.expanduser()
@@ -86,9 +89,20 @@ def retrain(bundle: Path, out: Path, data_override: str | None = None, *, force:
     plan = _plan(bundle, data, data_override)
     from hpsearch.trial import Worker
 
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # 'Loading weights' bars: the epochs below say how it goes
     started = time.time()
+    tell = say or (lambda line: None)
     worker = Worker(plan)
-    result = worker.run(dict(data["config"]))
+    tell(f"training trial {(data.get('provenance') or {}).get('trial')}'s configuration on {worker.splits.describe()}")
+
+    def epoch(row: dict[str, float]) -> None:
+        f1 = f", macro_f1 {row['macro_f1']:.3f}" if "macro_f1" in row else ""
+        tell(f"[{time.time() - started:5.0f}s] epoch {row['epoch']:.0f}/{row['epochs']:.0f}: loss "
+             f"{row['train_loss']:.3f}{f1}" + (", then measuring" if row["epoch"] == row["epochs"] else ""))
+
+    result = worker.run(dict(data["config"]), report=epoch)
     test = {k.removeprefix("test/"): v for k, v in result.metrics.items() if k.startswith("test/")}
     validation = {k: v for k, v in result.metrics.items() if "/" not in k}
     original = (data.get("provenance") or {})
@@ -101,6 +115,7 @@ def retrain(bundle: Path, out: Path, data_override: str | None = None, *, force:
     }
     if "macro_f1" in metrics["exported_validation"]:
         metrics["macro_f1_difference"] = validation["macro_f1"] - metrics["exported_validation"]["macro_f1"]
+    tell(f"[{time.time() - started:5.0f}s] writing the adapter, the merged model and the card")
     with written_whole(out) as staging:
         _write(staging, bundle, data, worker, result, metrics)
     return metrics
