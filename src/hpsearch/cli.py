@@ -325,8 +325,10 @@ def _train(args: argparse.Namespace, console: "Console") -> int:
     shown = ", ".join(f"{k} {metrics['validation'][k]:.4g}" for k in ("macro_f1", "f1_gap", "latency_p50_ms")
                       if k in metrics["validation"])
     diff = metrics.get("macro_f1_difference")
+    test = ", ".join(f"{k} {metrics['test'][k]:.4g}" for k in ("macro_f1", "f1_gap") if k in metrics["test"])
     console.print(f"{args.out}: validation {shown}"
-                  + (f" (macro-F1 {diff:+.4f} against the exported trial)" if diff is not None else ""), soft_wrap=True)
+                  + (f" (macro-F1 {diff:+.4f} against the exported trial)" if diff is not None else "")
+                  + (f"; test {test}" if test else ""), soft_wrap=True)
     return 0
 
 

@@ -178,6 +178,8 @@ def test_train_reproduces_the_exported_trial_and_writes_adapter_merged_model_and
     assert "writing the adapter, the merged model and the card" in printed
     assert "Loading weights" not in printed + errors
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert f"; test macro_f1 {metrics['test']['macro_f1']:.4g}, f1_gap {metrics['test']['f1_gap']:.4g}" in printed
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert 0.3 < metrics["exported_validation"]["macro_f1"] < 0.95  # a score that could move
     assert abs(metrics["macro_f1_difference"]) <= 0.02, metrics  # same data, same seed, on a CPU
     assert metrics["validation"]["macro_f1"] == pytest.approx(metrics["exported_validation"]["macro_f1"], abs=0.02)
