@@ -218,6 +218,8 @@ def test_confirm_reruns_the_top_trial_with_more_seeds_and_export_uses_the_means(
                              "--top", "2", "--seeds", "2", "--policy", "max macro_f1"],
                             cwd=root, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    said = " ".join(result.stdout.split())  # rich wraps lines where stdout is not a terminal
+    assert "queued configurations to confirm (nothing sampled)" in said and "sampler" not in said
     study_ = optuna.load_study(study_name="handoff", storage=url)
     reruns = [t for t in study_.get_trials() if t.user_attrs.get("confirm_of") == top.number]
     assert [t.state.name for t in reruns] == ["COMPLETE", "COMPLETE"]

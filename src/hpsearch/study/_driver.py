@@ -200,7 +200,8 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         )
         console.print(f"Study {options.study_name!r} in {mask_url(options.storage)}: "
                       f"{options.trials} trials ({counts.complete} complete, {counts.running} running elsewhere), "
-                      f"sampler {search.sampler.name} (seed {seed}), objectives "
+                      + (f"sampler {search.sampler.name} (seed {seed}), " if options.batch is None
+                         else "queued configurations to confirm (nothing sampled), ") + "objectives "
                       + ", ".join(f"{n} ({d[:3]})" for n, d in zip(names, directions))
                       + (f"; constraints {', '.join(map(str, constraints))}" if constraints else ""))
 
