@@ -220,6 +220,12 @@ def test_confirm_reruns_the_top_trial_with_more_seeds_and_export_uses_the_means(
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     said = " ".join(result.stdout.split())  # rich wraps lines where stdout is not a terminal
     assert "queued configurations to confirm (nothing sampled)" in said and "sampler" not in said
+    status = subprocess.run([sys.executable, "-m", "hpsearch", "status", "--study", "handoff", "--storage", url],
+                            cwd=root, capture_output=True, text=True, timeout=120)
+    said = " ".join(status.stdout.split())
+    # the study's budget is the search's (2), not the confirmation's (4 trials: 2 seeds of the top 2)
+    assert "2 complete of 2 (the last driver's budget)" in said and "4 of 4 confirmation trials complete" in said
+    assert "(seed 1, confirming, trials 4)" in said, said
     study_ = optuna.load_study(study_name="handoff", storage=url)
     reruns = [t for t in study_.get_trials() if t.user_attrs.get("confirm_of") == top.number]
     assert [t.state.name for t in reruns] == ["COMPLETE", "COMPLETE"]

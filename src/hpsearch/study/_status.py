@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import TrialState
 
+from hpsearch.study._counts import BATCH_ATTR
 from hpsearch.study._ledger import DRIVERS_KEY, FAIL_KIND_ATTR, RETRY_OF_ATTR, count, counts_toward_budget, driver_label
 
 if TYPE_CHECKING:
@@ -23,13 +24,19 @@ def print_status(study: "optuna.Study", storage: "optuna.storages.BaseStorage", 
     kinds = Counter(t.user_attrs.get(FAIL_KIND_ATTR, "trial") for t in trials
                     if t.state == TrialState.FAIL and counts_toward_budget(t))
     drivers = storage.get_study_system_attrs(storage.get_study_id_from_name(study.study_name)).get(DRIVERS_KEY, [])
-    budget = drivers[-1].get("budget") if drivers else None
+    confirming = [t for t in trials if t.user_attrs.get(BATCH_ATTR) is not None]
+    # a confirmation's driver (`hpsearch confirm`) has a budget of its own trials, not the study's
+    confirmers = {driver_label(t) for t in confirming}
+    searchers = [d for d in drivers if f"{d.get('host')} pid {d.get('pid')}" not in confirmers]
+    budget = searchers[-1].get("budget") if searchers else None
     failed = f"{counts.failed} failed" + (f" ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})"
                                           if counts.failed else "")
     console.print(f"Study {study.study_name!r}: {counts.complete} complete"
                   + (f" of {budget} (the last driver's budget)" if budget else "")
-                  + f", {counts.running} running, {counts.waiting} waiting, {failed}, {counts.pruned} pruned",
-                  soft_wrap=True)
+                  + f", {counts.running} running, {counts.waiting} waiting, {failed}, {counts.pruned} pruned"
+                  + (f"; {sum(t.state == TrialState.COMPLETE for t in confirming)} of {len(confirming)} confirmation "
+                     "trials complete (hpsearch confirm: more seeds of trials done, outside the budget)"
+                     if confirming else ""), soft_wrap=True)
     active = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING) or
               (t.state == TrialState.FAIL and counts_toward_budget(t))]
     if active:
@@ -49,5 +56,6 @@ def print_status(study: "optuna.Study", storage: "optuna.storages.BaseStorage", 
         console.print(table)
     if drivers:
         console.print("Drivers that joined: " + "; ".join(
-            f"{d.get('host')} pid {d.get('pid')} (seed {d.get('seed')}, trials {d.get('budget')})" for d in drivers),
+            f"{d.get('host')} pid {d.get('pid')} (seed {d.get('seed')}, "
+            f"{'' if d in searchers else 'confirming, '}trials {d.get('budget')})" for d in drivers),
             soft_wrap=True)
