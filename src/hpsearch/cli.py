@@ -308,10 +308,12 @@ def _confirm(args: argparse.Namespace, console: "Console") -> int:
         for line in exc.lines:
             print(line, file=sys.stderr)
         return 1
-    for number, figures in confirmed.items():
-        shown = "; ".join(f"{name} {f['mean']:.4g} ± {f['std']:.2g} (n={f['n']})" for name, f in figures.items()
-                          if isinstance(f, dict))
-        console.print(f"trial {number}: {shown}", soft_wrap=True)
+    from hpsearch.study import confirmed_lines
+
+    shown = set(map(str, confirmed))
+    for line in confirmed_lines(study):
+        if line.split(":")[0].removeprefix("trial ") in shown:
+            console.print(line, soft_wrap=True, markup=False)
     return 0
 
 

@@ -236,6 +236,14 @@ def test_confirm_reruns_the_top_trial_with_more_seeds_and_export_uses_the_means(
     values = [top.user_attrs["macro_f1"], *(t.user_attrs["macro_f1"] for t in reruns)]
     assert figures["macro_f1"]["n"] == 3 and figures["macro_f1"]["mean"] == pytest.approx(sum(values) / 3)
     assert not {t.number for t in reruns} & {t.number for t in honest_front(study_).trials}  # never on the front
+    mean = f"trial {top.number}: macro_f1 {figures['macro_f1']['mean']:.4g} ± {figures['macro_f1']['std']:.2g} (n=3)"
+    assert mean in result.stdout  # confirm says so, and so does the summary after it
+    pareto = subprocess.run([sys.executable, "-m", "hpsearch", "pareto", "--study", "handoff", "--storage", url],
+                            cwd=root, capture_output=True, text=True, timeout=120)
+    assert "Confirmed over seeds (hpsearch confirm; export picks on these means):" in pareto.stdout
+    assert mean in pareto.stdout
+    assert main(["report", "--study", "handoff", "--storage", url, "--out", str(tmp_path / "report")]) == 0
+    assert f"<li>{mean}" in (tmp_path / "report" / "handoff.html").read_text(encoding="utf-8")
     out = tmp_path / "bundle"
     assert main(["export", "--study", "handoff", "--storage", url, "--out", str(out), "--policy", "max macro_f1"]) == 0
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")

@@ -15,13 +15,12 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import Problem, UserError
+from hpsearch.study import CONFIRMED_ATTR
 
 if TYPE_CHECKING:
     import optuna
     from rich.console import Console
 
-#: Study user attribute: {original trial number: {objective: {mean, std, n, seeds, trials}}}.
-CONFIRMED_ATTR = "confirmed"
 
 
 def plan_from_study(study: "optuna.Study") -> Any:

@@ -26,7 +26,7 @@ from hpsearch.report._view import (
     importances,
     param_text,
 )
-from hpsearch.study import HonestFront, has_learned, stopped_early
+from hpsearch.study import HonestFront, confirmed_lines, has_learned, stopped_early
 
 if TYPE_CHECKING:
     import optuna
@@ -111,6 +111,10 @@ def header(view: View) -> str:
     for line in (view.left_off, stopped_early(trials)):
         if line:
             parts.append(f'<p class="note">{esc(line)}</p>')
+    confirmed = confirmed_lines(study)
+    if confirmed:  # the figures below are each trial's one seed
+        parts.append("<p>Confirmed over seeds (<code>hpsearch confirm</code>; export picks on these means):</p><ul>"
+                     + "".join(f"<li>{esc(line)}</li>" for line in confirmed) + "</ul>")
     failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
     if failed:
         items = "".join(f"<li>trial {t.number}: {esc(t.user_attrs.get('fail_reason', 'no reason recorded'))}</li>"

@@ -154,7 +154,7 @@ def print_summary(study: "optuna.Study", console: "Console", sort: str | None = 
     import optuna
 
     from hpsearch.objectives import violations
-    from hpsearch.study import honest_front, stopped_early, study_constraints
+    from hpsearch.study import confirmed_lines, honest_front, stopped_early, study_constraints
 
     trials = study.get_trials(deepcopy=False)
     states = [t.state for t in trials]
@@ -183,6 +183,11 @@ def print_summary(study: "optuna.Study", console: "Console", sort: str | None = 
     for line in (front.left_off(), stopped_early(trials)):
         if line:
             console.print(escape(line))
+    confirmed = confirmed_lines(study)
+    if confirmed:  # the values above are each trial's one seed; these are its seeds together
+        console.print("Confirmed over seeds (hpsearch confirm; export picks on these means):")
+        for line in confirmed:
+            console.print(f"  {escape(line)}", soft_wrap=True)
     for line in baseline_lines(study, front):
         console.print(line)
     if nothing:
