@@ -149,6 +149,8 @@ HOOK = """<script>(function () {
     root.setAttribute("data-plots", document.querySelectorAll(".js-plotly-plot").length);
     root.setAttribute("data-svgs", document.querySelectorAll("svg.main-svg").length);
     root.setAttribute("data-height", document.documentElement.scrollHeight);
+    root.setAttribute("data-width", document.documentElement.scrollWidth);
+    root.setAttribute("data-view", window.innerWidth);
   }, 500); });
 })();</script>"""
 
@@ -198,6 +200,10 @@ def test_the_report_renders_in_chromium_without_a_javascript_error(tmp_path: Pat
     assert int(root_attr(dom, "data-svgs")) >= expected
     visible = re.sub(r"(?s)<script\b.*?</script>", "", dom)
     assert "WebGL is not supported" not in visible
+    # wide tables scroll inside their box: the page itself never scrolls sideways
+    assert int(root_attr(dom, "data-width")) <= int(root_attr(dom, "data-view"))
+    done = run_chromium(binary, "--window-size=900,1000", "--dump-dom", page.as_uri())
+    assert int(root_attr(done.stdout, "data-width")) <= int(root_attr(done.stdout, "data-view"))
 
     height = min(max(int(root_attr(dom, "data-height")), 800), 8000)
     shot = artifacts_dir() / "report.png"

@@ -43,7 +43,7 @@ dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; overflow-wrap: anywhe
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1rem; }
 .figure { border: 1px solid #eee; border-radius: 6px; padding: .3rem; min-width: 0; margin-bottom: 1rem; }
 .figure h3 { font-size: .95rem; margin: .2rem .4rem; }
-.tables { display: grid; grid-template-columns: 1fr; gap: 1rem; }
+.tables { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1rem; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: .85rem; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: .25rem .6rem; text-align: right; vertical-align: top; }
