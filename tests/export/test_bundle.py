@@ -243,7 +243,8 @@ def test_confirm_reruns_the_top_trial_with_more_seeds_and_export_uses_the_means(
     assert "Confirmed over seeds (hpsearch confirm; export picks on these means):" in pareto.stdout
     assert mean in pareto.stdout
     assert main(["report", "--study", "handoff", "--storage", url, "--out", str(tmp_path / "report")]) == 0
-    assert f"<li>{mean}" in (tmp_path / "report" / "handoff.html").read_text(encoding="utf-8")
+    html = (tmp_path / "report" / "handoff.html").read_text(encoding="utf-8")
+    assert f"<li>{mean}" in html and "6 fine-tuned (4 of them seed re-runs by hpsearch confirm)" in html
     out = tmp_path / "bundle"
     assert main(["export", "--study", "handoff", "--storage", url, "--out", str(out), "--policy", "max macro_f1"]) == 0
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")

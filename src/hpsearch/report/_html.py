@@ -26,7 +26,7 @@ from hpsearch.report._view import (
     importances,
     param_text,
 )
-from hpsearch.study import HonestFront, confirmed_lines, has_learned, stopped_early
+from hpsearch.study import HonestFront, confirmed_lines, has_learned, is_confirmation, stopped_early
 
 if TYPE_CHECKING:
     import optuna
@@ -102,10 +102,12 @@ def header(view: View) -> str:
     counts = ", ".join(f"{states.count(s)} {words.get(s.name, s.name.lower())}"
                        for s in optuna.trial.TrialState if states.count(s))
     objectives = ", ".join(f"{n} ({'maximise' if up else 'minimise'})" for n, up in zip(view.names, view.maximize))
+    confirming = sum(map(is_confirmation, view.tuned))
+    reruns = f" ({confirming} of them seed re-runs by hpsearch confirm)" if confirming else ""
     parts = [f"<h1>Study {esc(study.study_name)}</h1>",
              f'<p class="muted">Objectives: {esc(objectives)}</p>',
              "<p>Trials: " + esc(counts or "none") + ". Complete: " +
-             esc(f"{len(view.tuned)} fine-tuned, {len(view.baselines)} baseline(s); "
+             esc(f"{len(view.tuned)} fine-tuned{reruns}, {len(view.baselines)} baseline(s); "
                  f"{len(view.front)} on the honest front (learned, feasible, Pareto-optimal).") + "</p>"]
     parts.append(nothing_learned(view))
     for line in (view.left_off, stopped_early(trials)):
