@@ -310,10 +310,8 @@ def _confirm(args: argparse.Namespace, console: "Console") -> int:
         return 1
     from hpsearch.study import confirmed_lines
 
-    shown = set(map(str, confirmed))
-    for line in confirmed_lines(study):
-        if line.split(":")[0].removeprefix("trial ") in shown:
-            console.print(line, soft_wrap=True, markup=False)
+    for line in confirmed_lines(study, confirmed):
+        console.print(line, soft_wrap=True, markup=False)
     return 0
 
 

@@ -18,7 +18,7 @@ TEST_FRACTION, TEST_MIN_PER_LABEL = 0.2, 10
 
 
 def write_held_out(section: "Doc", files: dict[str, Path], train: list[dict[str, Any]], label: str,
-             summary: list[str]) -> tuple[int, float]:
+                   summary: list[str]) -> tuple[int, float]:
     """Write `validation_fraction` and `test_fraction` where the files call for them; return the rows
     left to train on and the validation share of the training file."""
     size, first = len(train), next(iter(files.values())).name

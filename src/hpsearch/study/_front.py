@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from hpsearch.objectives import Constraint, is_feasible, parse_constraint
 from hpsearch.space import BASELINE_ATTR
@@ -105,10 +105,14 @@ CONFIRM_ATTR = "confirm_of"
 CONFIRMED_ATTR = "confirmed"
 
 
-def confirmed_lines(study: "optuna.Study") -> list[str]:
-    """``trial 3: macro_f1 0.7857 ± 0.0072 (n=3); ...`` for each trial `hpsearch confirm` re-ran."""
+def confirmed_lines(study: "optuna.Study", numbers: Iterable[int | str] | None = None) -> list[str]:
+    """``trial 3: macro_f1 0.7857 ± 0.0072 (n=3); ...`` for each trial `hpsearch confirm` re-ran (of
+    `numbers` only, where given)."""
     out = []
+    wanted = None if numbers is None else set(map(str, numbers))
     for number, figures in sorted((study.user_attrs.get(CONFIRMED_ATTR) or {}).items(), key=lambda i: int(i[0])):
+        if wanted is not None and number not in wanted:
+            continue
         shown = "; ".join(f"{name} {f['mean']:.4g} ± {f['std']:.2g} (n={f['n']})" for name, f in figures.items()
                           if isinstance(f, dict))
         out.append(f"trial {number}: {shown}")
