@@ -17,6 +17,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 
 from hpsearch.report._html import write_report
+from hpsearch.report._view import gather, hypervolume, importances
 
 from ..conftest import ROOT, need
 
@@ -108,6 +109,24 @@ def test_the_report_says_what_early_stopping_stopped(tmp_path: Path) -> None:
     assert ("Stopped early by the scheduler (PRUNED, never on the front): 1 trial(s), 1 after epoch 1; 3 of the 4 "
             "epochs it was to train not run.") in text
     assert "Trials: 14 complete, 1 pruned, 1 failed." in text
+
+
+def test_seed_reruns_by_confirm_stay_out_of_the_hypervolume_and_the_importances(tmp_path: Path) -> None:
+    """A lucky seed of a confirmed trial is not a point the front may hold: the hypervolume history
+    must not climb with it, and the same parameters again must not weigh in the importances."""
+    plain, confirmed = synthetic_study("plain"), synthetic_study("confirmed")
+    original = max(confirmed.get_trials(states=[TrialState.COMPLETE]), key=lambda t: t.values[0])
+    for seed in (1, 2):  # better than everything on every objective
+        confirmed.add_trial(create_trial(params=original.params, distributions=original.distributions,
+                                         values=[0.99, 0.0, 1.0], user_attrs={**metrics(0.99, 0.0, 1.0),
+                                         "confirm_of": original.number, "config": {"seed": seed}}))
+    view, reference = gather(confirmed), gather(plain)
+    assert len(view.tuned) == len(reference.tuned) + 2 and len(view.searched) == len(reference.tuned)
+    hv, hv_plain = hypervolume(view), hypervolume(reference)
+    assert hv.numbers == hv_plain.numbers and hv.values == pytest.approx(hv_plain.values)
+    assert importances(view) == importances(reference)
+    text = write_report(confirmed, tmp_path).read_text(encoding="utf-8")
+    assert text.count("The 2 seed re-run(s) by <code>hpsearch confirm</code> are left out") == 2
 
 
 @pytest.mark.parametrize("study", [

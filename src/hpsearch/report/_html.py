@@ -73,7 +73,7 @@ def write_report(study: "optuna.Study", out_dir: Path) -> Path:
     if not isinstance(imp, str):
         pngs.append(_png.write_importance_png(view, imp, out_dir))
     body = "\n".join([header(view), front_section(view), hypervolume_section(view, hv),
-                      importance_section(imp), tables_section(view), files_section(pngs)])
+                      importance_section(view, imp), tables_section(view), files_section(pngs)])
     title = f"hpsearch report: {study.study_name}"
     page = (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{esc(title)}</title>\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<style>{STYLE}</style>\n'
@@ -198,18 +198,24 @@ def front_section(view: View) -> str:
 
 
 def hypervolume_section(view: View, hv: Any) -> str:
-    head = "<h2>Hypervolume over trials</h2>"
+    head = "<h2>Hypervolume over trials</h2>" + _reruns_left_out(view)
     if isinstance(hv, str):
         return head + f'<p class="note">{esc(hv)}</p>'
     return head + _figure("hypervolume", _plots.to_div(_plots.hypervolume_figure(view, hv)))
 
 
-def importance_section(imp: Any) -> str:
+def importance_section(view: View, imp: Any) -> str:
     head = ("<h2>Parameter importances</h2><p class=\"muted\">fANOVA over the complete fine-tuned trials "
-            "(baselines have no parameters), one bar per objective.</p>")
+            "(baselines have no parameters), one bar per objective.</p>" + _reruns_left_out(view))
     if isinstance(imp, str):
         return head + f'<p class="note">{esc(imp)}</p>'
     return head + _figure("importances", _plots.to_div(_plots.importance_figure(imp)))
+
+
+def _reruns_left_out(view: View) -> str:
+    reruns = len(view.tuned) - len(view.searched)
+    return (f'<p class="muted">The {reruns} seed re-run(s) by <code>hpsearch confirm</code> are left out: the same '
+            "parameters again, never on the front themselves.</p>") if reruns else ""
 
 
 def files_section(pngs: list[Path]) -> str:

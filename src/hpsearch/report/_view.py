@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
-from hpsearch.study import BASELINE_ATTR, HonestFront, honest_front, objective_names
+from hpsearch.study import BASELINE_ATTR, HonestFront, honest_front, is_confirmation, objective_names
 
 if TYPE_CHECKING:
     import optuna
@@ -38,6 +38,8 @@ class View:
     not_learned: list["FrozenTrial"]
     infeasible: list["FrozenTrial"]
     left_off: str | None
+    #: Fine-tuned trials that learned and met the constraints, seed re-runs by ``confirm`` left out
+    #: (the same parameters again: never on the front themselves, so not in its hypervolume either).
     honest: list["FrozenTrial"] = field(default_factory=list)
     #: The honest front as :func:`honest_front` read it (what it left off, by reason).
     honest_front: HonestFront | None = None
@@ -47,6 +49,11 @@ class View:
         """Fine-tuned trials that learned and met the constraints but are not on the front."""
         shown = {t.number for t in self.front + self.not_learned + self.infeasible}
         return [t for t in self.tuned if t.number not in shown]
+
+    @property
+    def searched(self) -> list["FrozenTrial"]:
+        """The fine-tuned trials the search proposed: seed re-runs by ``confirm`` left out."""
+        return [t for t in self.tuned if not is_confirmation(t)]
 
 
 def gather(study: "optuna.Study") -> View:
@@ -62,7 +69,7 @@ def gather(study: "optuna.Study") -> View:
     left = {t.number for t in honest.not_learned + honest.infeasible}
     return View(study, names, maximize, tuned, list(honest.trials), list(honest.baselines),
                 list(honest.not_learned), list(honest.infeasible), honest.left_off(),
-                honest=[t for t in tuned if t.number not in left], honest_front=honest)
+                honest=[t for t in tuned if t.number not in left and not is_confirmation(t)], honest_front=honest)
 
 
 def baseline_label(trial: "FrozenTrial") -> str:
@@ -161,19 +168,22 @@ def hypervolume(view: View) -> Hypervolume | str:
 
 
 def importances(view: View) -> dict[str, dict[str, float]] | str:
-    """Each objective's parameter importances (fANOVA) over the fine-tuned trials, or why there are none.
+    """Each objective's parameter importances (fANOVA) over the searched trials, or why there are none.
 
     Baselines have no parameters and would empty the intersection search space Optuna computes
     importances over, so they are computed on a copy of the study holding fine-tuned trials only.
+    Seed re-runs by ``confirm`` are left out: the same parameters again would weigh the confirmed
+    configurations several times over, and their spread is the seed's, not a parameter's.
     """
-    if len(view.tuned) < MIN_TRIALS_FOR_IMPORTANCE:
-        return (f"Too few fine-tuned trials for parameter importances: {len(view.tuned)} complete, "
+    searched = view.searched
+    if len(searched) < MIN_TRIALS_FOR_IMPORTANCE:
+        return (f"Too few searched fine-tuned trials for parameter importances: {len(searched)} complete, "
                 f"at least {MIN_TRIALS_FOR_IMPORTANCE} needed.")
     import optuna
 
     result: dict[str, dict[str, float]] = {}
     with quiet_optuna():
-        copy = copy_study(view, view.tuned)
+        copy = copy_study(view, searched)
         for i, name in enumerate(view.names):
             evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
             try:
