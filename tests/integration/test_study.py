@@ -105,6 +105,11 @@ def test_default_sqlite_study_is_readable_by_optuna_cli(
         assert re.search(rf"baseline {kind}: macro_f1=\S+ .* \(\d+s\)", out[started:]), out
     study = optuna.load_study(study_name="legal-slice", storage="sqlite:///hpsearch.db")
     _check_study(study)
+    # each progress line names the trial by the study's number too, the one pareto and the dashboard show
+    tuned = [t.number for t in study.trials if "baseline" not in t.user_attrs]
+    assert len(tuned) == 2 and min(tuned) > 0, tuned
+    for number in tuned:
+        assert re.search(rf"trial +\d/2 \(study #{number}\) done: macro_f1=", out), (number, out)
     cli = subprocess.run(
         [str(Path(sys.executable).parent / "optuna"), "best-trials", "--storage", "sqlite:///hpsearch.db",
          "--study-name", "legal-slice", "-f", "json"],

@@ -71,3 +71,22 @@ def test_an_epoch_line_says_how_many_epochs_the_trial_has() -> None:
     progress.on_trial_result(0, [], trial, {"epoch": 1.0, "train_loss": 0.7})  # a report without the count
     assert "epoch 2/3: loss 0.500, macro_f1 0.610" in out.getvalue()
     assert "epoch 1: loss 0.700" in out.getvalue()
+
+
+def test_each_line_names_the_trial_as_the_study_numbers_it() -> None:
+    """The driver counts its own trials (1/2, 2/2); pareto, the report and the dashboard show the
+    study's numbers, which also count baselines and other drivers' trials: each line carries both."""
+    out = io.StringIO()
+    numbers = {"t0": 3, "t1": 7}
+    progress = Progress(Console(file=out, width=200), 2, ["macro_f1"], ["maximize"], study_number=numbers.get)
+    for n in range(3):  # t2: a trial the searcher holds no number for (a line without one, not an error)
+        trial = _trial(n, {"macro_f1": 0.5})
+        progress.on_trial_start(0, [], trial)
+        progress.on_trial_complete(0, [], trial)
+    printed = out.getvalue()
+    assert "trial   1/2 (study #3) started: learning_rate" in printed
+    assert "trial   2/2 (study #7) done: macro_f1=0.5" in printed
+    assert "trial   3 done: macro_f1=0.5" in printed
+    import pickle
+
+    assert pickle.loads(pickle.dumps(progress)).study_number is None  # Ray pickles its callbacks

@@ -229,7 +229,8 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
                                                            number=searcher.trial_number)
         progress = Progress(console, options.trials, names, directions, search.max_concurrent_trials,
                             done=counts.complete + counts.pruned,
-                            stopped=scheduler.stopped if scheduler is not None else None)
+                            stopped=scheduler.stopped if scheduler is not None else None,
+                            study_number=searcher.trial_number)
         shipment = ship(plan)
         tuner = tune.Tuner(
             tune.with_resources(

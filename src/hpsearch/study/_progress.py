@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ray.tune import Callback
 
@@ -23,7 +23,8 @@ class Progress(Callback):
     """Ray Tune callback: trial start, epochs and end as lines, and the run's status."""
 
     def __init__(self, console: "Console", total: int, names: list[str], directions: list[str],
-                 concurrency: int = 1, done: int = 0, stopped: dict[str, str] | None = None) -> None:
+                 concurrency: int = 1, done: int = 0, stopped: dict[str, str] | None = None,
+                 study_number: Callable[[str], int | None] | None = None) -> None:
         self.console: Console | None = console
         self.total = total
         self.names = names
@@ -38,12 +39,16 @@ class Progress(Callback):
         self.running: set[str] = set()
         self.best: dict[str, float] = {}
         self.numbers: dict[str, int] = {}
+        #: The study's number of a Ray trial (the searcher's), the one pareto, report and the dashboard
+        #: show; this driver's count alone would not match them (baselines and other drivers' trials).
+        self.study_number = study_number
+        self.study_numbers: dict[str, int] = {}
         self.started = time.monotonic()
         self._live: Live | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray pickles its callbacks with the experiment state; a console or live display is not picklable.
-        return {**self.__dict__, "console": None, "_live": None}
+        return {**self.__dict__, "console": None, "_live": None, "study_number": None}
 
     # ------------------------------------------------------------------ the status
 
@@ -92,13 +97,18 @@ class Progress(Callback):
         number = self._number(trial)
         elapsed = time.monotonic() - self.started
         of = f"/{self.total}" if number <= self.total else ""  # past the budget: '3/2' would read as a bug
-        self.console.print(f"[{elapsed:5.0f}s] trial {number:>3}{of} {text}")
+        study = self.study_numbers.get(trial.trial_id)
+        named = f" (study #{study})" if study is not None else ""
+        self.console.print(f"[{elapsed:5.0f}s] trial {number:>3}{of}{named} {text}")
 
     def _number(self, trial: Any) -> int:
         return self.numbers.setdefault(trial.trial_id, len(self.numbers) + 1)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running.add(trial.trial_id)
+        study = self.study_number(trial.trial_id) if self.study_number is not None else None
+        if study is not None:
+            self.study_numbers[trial.trial_id] = study
         params = ", ".join(f"{k}={_short(v)}" for k, v in sorted(trial.config.items()))
         extra = (f" (in place of a failed one: failed trials do not count towards the {self.total})"
                  if self._number(trial) > self.total else "")
