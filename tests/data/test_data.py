@@ -51,6 +51,32 @@ def test_test_fraction_holds_out_a_test_split_from_one_file(tmp_path: Path) -> N
     assert plain.test is None and a.fingerprint != plain.fingerprint  # other splits: another study's data
 
 
+def test_copies_of_a_text_are_held_out_together(tmp_path: Path) -> None:
+    """A training file with repeated texts (medical_abstracts has 54, legal_unfair_tos 71): split row by
+    row, 21 of medical_abstracts' held-out validation texts were also in train (the data check's
+    LEAKAGE, made by the split). Copies now go to one side; without repeats the split is as before."""
+    rows = toy_rows(120)
+    repeated = rows + [dict(r, label=["bug", "feature", "question"][(k + 1) % 3]) if k % 4 == 0 else dict(r)
+                       for k, r in enumerate(rows[:40])]  # 40 texts twice, 10 of them with another label
+    data = write_jsonl(tmp_path / "d.jsonl", repeated)
+    spec = f"{{path: {data}, group_columns: group, validation_fraction: 0.25, test_fraction: 0.25}}"
+    splits = load_plan(_study(tmp_path, spec)).splits()
+    assert splits.test is not None
+    train, validation, test = (set(s.texts) for s in (splits.train, splits.validation, splits.test))
+    assert train.isdisjoint(validation) and train.isdisjoint(test) and validation.isdisjoint(test)
+    assert len(splits.train) + len(splits.validation) + len(splits.test) == 160  # nothing dropped
+    assert 30 <= len(splits.validation) <= 50 and 30 <= len(splits.test) <= 50  # about a quarter each
+    again = load_plan(_study(tmp_path, spec)).splits()
+    assert again.validation.texts == splits.validation.texts and again.fingerprint == splits.fingerprint
+    # no text repeats: the rows are split exactly as sklearn's stratified split of the row indices
+    from sklearn.model_selection import train_test_split
+
+    plain = load_plan(_study(tmp_path, f"{{path: {write_jsonl(tmp_path / 'p.jsonl', rows)}, "
+                                       "group_columns: group, validation_fraction: 0.25}")).splits()
+    _, held = train_test_split(list(range(120)), test_size=0.25, random_state=0, stratify=[r["label"] for r in rows])
+    assert plain.validation.texts == [" ".join(rows[i]["text"].split()) for i in sorted(held)]
+
+
 def test_test_fraction_with_a_test_split_or_nothing_left_is_an_error(tmp_path: Path) -> None:
     rows = toy_rows(60)
     train, test = write_jsonl(tmp_path / "train.jsonl", rows[:45]), write_jsonl(tmp_path / "test.jsonl", rows[45:])

@@ -302,17 +302,28 @@ def _aggregate(part: dict[str, list[Any]], config: DatasetConfig, split: str, an
 
 
 def _hold_out(train: Split, share: float, seed: int, source: str, key: str) -> tuple[Split, Split]:
-    """(the rest, `share` of `train`), stratified by label, by `seed`."""
+    """(the rest, `share` of `train`), stratified by label, by `seed`.
+
+    Copies of one text (``duplicate_key``) go to the same side: split apart, the held-out split would
+    score texts the model trained on (the data check's LEAKAGE, made by hpsearch itself). The texts
+    are split, each by its first copy's label; where no text repeats, the rows are split as they are.
+    """
     from sklearn.model_selection import train_test_split
 
     if len(train) < 4:
         raise UserError(Problem(source, "dataset", f"needs at least 4 rows to split, got {len(train)}"))
+    copies: dict[str, list[int]] = {}
+    for i, text in enumerate(train.texts):
+        copies.setdefault(duplicate_key(text), []).append(i)
+    firsts = [rows[0] for rows in copies.values()]  # in row order: range(len(train)) where none repeats
     try:
-        tr, va = train_test_split(list(range(len(train))), test_size=share,
-                                  random_state=seed, stratify=_stratify(train.labels))
+        tr, va = train_test_split(firsts, test_size=share, random_state=seed,
+                                  stratify=_stratify([train.labels[i] for i in firsts]))
     except ValueError as exc:
         raise UserError(Problem(source, key, str(exc))) from None
-    return _take(train, sorted(tr)), _take(train, sorted(va))
+    rows_of = {rows[0]: rows for rows in copies.values()}
+    return (_take(train, sorted(i for first in tr for i in rows_of[first])),
+            _take(train, sorted(i for first in va for i in rows_of[first])))
 
 
 def _content_hash(split: Split, group_columns: list[str]) -> str:
