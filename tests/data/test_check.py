@@ -113,6 +113,8 @@ def test_every_planted_defect_is_found_where_it_was_planted(planted: dict, capsy
     assert small_c["half_width"] == pytest.approx(1.96 * 0.5 / 3 ** 0.5, abs=1e-3)
     assert "warning: group 'c' (group) has 3 validation examples" in out and "±0.57" in out
     assert "LEAKAGE: test examples whose text is in train: 1 (1 exact, 0 near)" in out
+    assert "  to train without those texts: dataset.drop_leaked: true" in out  # what to do about it
+    assert "\npassed: no rule set, so findings are reported, not failed" in out
 
     card = (out_dir / "DATASET_CARD.md").read_text(encoding="utf-8")
     assert "| train | 104 |" in card
@@ -242,6 +244,7 @@ def test_the_options_a_space_sets_are_shown_with_what_the_search_reads(planted: 
     assert ("options on load: redact_pii 7, drop_duplicates 2, drop_leaked 2 (examples dropped or redacted); the "
             "search reads train 100, validation 64, test 61") in out
     assert code == 0 and not [s for s in SECRETS if s in out]
+    assert "dataset.drop_leaked: true" not in out  # set already: no advice to set it
 
 
 def test_a_data_file_that_is_not_there_is_not_taken_for_a_hub_id(tmp_path: Path, capsys) -> None:

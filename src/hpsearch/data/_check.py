@@ -269,10 +269,14 @@ def report_lines(report: CheckReport) -> list[str]:
     near = d["near_duplicates"]
     out.append(f"near duplicates (word 3-gram Jaccard >= {near['threshold']:g}, MinHash): {near['groups']} group(s) "
                "of texts that differ but barely" + _rows([", ".join(r[:3]) for r in near["rows"]]))
+    applied = d.get("options_applied", {}).get("changed", {})
     for name, leak in d["leakage"].items():
         flag = "LEAKAGE: " if leak["examples"] else ""
         out.append(f"{flag}{name} examples whose text is in train: {leak['examples']} ({leak['exact']} exact, "
                    f"{leak['near']} near)" + _rows(leak["rows"]))
+    if any(leak["examples"] for leak in d["leakage"].values()) and "drop_leaked" not in applied:
+        out.append("  to train without those texts: dataset.drop_leaked: true (the training copies are dropped; "
+                   "validation and test stay as they are)")
     conflicts = d["conflicts"]
     out.append(f"conflicting labels: {conflicts['groups']} group(s) of identical or near-identical texts with "
                f"different labels ({conflicts['exact_groups']} identical)"
@@ -291,7 +295,13 @@ def report_lines(report: CheckReport) -> list[str]:
     if d["rules"]:
         out.append("rules: " + "; ".join(
             f"{r['rule']} {'CROSSED' if r['crossed'] else 'ok'} ({r['value']})" for r in d["rules"]))
-    out.append(f"FAILED: {'; '.join(report.crossed)}" if report.crossed else "passed")
+    if report.crossed:
+        out.append(f"FAILED: {'; '.join(report.crossed)}")
+    elif not d["rules"]:
+        out.append("passed: no rule set, so findings are reported, not failed (--fail-on or dataset.check.fail_on "
+                   "names the ones that fail the check)")
+    else:
+        out.append("passed")
     return out
 
 
