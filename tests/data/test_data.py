@@ -75,6 +75,9 @@ def test_copies_of_a_text_are_held_out_together(tmp_path: Path) -> None:
                                        "group_columns: group, validation_fraction: 0.25}")).splits()
     _, held = train_test_split(list(range(120)), test_size=0.25, random_state=0, stratify=[r["label"] for r in rows])
     assert plain.validation.texts == [" ".join(rows[i]["text"].split()) for i in sorted(held)]
+    same = write_jsonl(tmp_path / "same.jsonl", [dict(r, text="the same text") for r in rows[:20]])
+    with pytest.raises(UserError, match=r"dataset: needs at least 4 distinct texts to split, got 1 in 20 rows"):
+        load_plan(_study(tmp_path, f"{{path: {same}, group_columns: group}}")).splits()
 
 
 def test_test_fraction_with_a_test_split_or_nothing_left_is_an_error(tmp_path: Path) -> None:

@@ -315,6 +315,9 @@ def _hold_out(train: Split, share: float, seed: int, source: str, key: str) -> t
     copies: dict[str, list[int]] = {}
     for i, text in enumerate(train.texts):
         copies.setdefault(duplicate_key(text), []).append(i)
+    if len(copies) < 4:
+        raise UserError(Problem(source, "dataset", f"needs at least 4 distinct texts to split, got {len(copies)} "
+                                f"in {len(train)} rows (copies of a text are held out together)"))
     firsts = [rows[0] for rows in copies.values()]  # in row order: range(len(train)) where none repeats
     try:
         tr, va = train_test_split(firsts, test_size=share, random_state=seed,
