@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-
 def plan_from_study(study: "optuna.Study") -> Any:
     """The plan a study was run from, rebuilt from what it recorded (space, objectives, folder)."""
     from hpsearch.objectives import ObjectivesConfig, default_objectives

@@ -26,7 +26,7 @@ from hpsearch.report._view import (
     importances,
     param_text,
 )
-from hpsearch.study import HonestFront, confirmed_lines, has_learned, is_confirmation, stopped_early
+from hpsearch.study import HonestFront, confirmed_lines, has_learned, stopped_early
 
 if TYPE_CHECKING:
     import optuna
@@ -102,7 +102,7 @@ def header(view: View) -> str:
     counts = ", ".join(f"{states.count(s)} {words.get(s.name, s.name.lower())}"
                        for s in optuna.trial.TrialState if states.count(s))
     objectives = ", ".join(f"{n} ({'maximise' if up else 'minimise'})" for n, up in zip(view.names, view.maximize))
-    confirming = sum(map(is_confirmation, view.tuned))
+    confirming = _reruns(view)
     reruns = f" ({confirming} of them seed re-runs by hpsearch confirm)" if confirming else ""
     parts = [f"<h1>Study {esc(study.study_name)}</h1>",
              f'<p class="muted">Objectives: {esc(objectives)}</p>',
@@ -212,8 +212,13 @@ def importance_section(view: View, imp: Any) -> str:
     return head + _figure("importances", _plots.to_div(_plots.importance_figure(imp)))
 
 
+def _reruns(view: View) -> int:
+    """How many of the fine-tuned trials are seed re-runs by ``confirm``."""
+    return len(view.tuned) - len(view.searched)
+
+
 def _reruns_left_out(view: View) -> str:
-    reruns = len(view.tuned) - len(view.searched)
+    reruns = _reruns(view)
     return (f'<p class="muted">The {reruns} seed re-run(s) by <code>hpsearch confirm</code> are left out: the same '
             "parameters again, never on the front themselves.</p>") if reruns else ""
 

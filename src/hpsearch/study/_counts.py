@@ -81,4 +81,9 @@ def driver_label(trial: "FrozenTrial") -> str:
     driver = trial.user_attrs.get(DRIVER_ATTR)
     if not isinstance(driver, dict):
         return "unknown driver"
+    return driver_name(driver)
+
+
+def driver_name(driver: dict) -> str:
+    """``host pid 1234``: a driver as the study's record of drivers and each trial's driver hold it."""
     return f"{driver.get('host')} pid {driver.get('pid')}"

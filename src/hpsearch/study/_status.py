@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import TrialState
 
-from hpsearch.study._counts import BATCH_ATTR
+from hpsearch.study._counts import driver_name
+from hpsearch.study._front import is_confirmation
 from hpsearch.study._ledger import DRIVERS_KEY, FAIL_KIND_ATTR, RETRY_OF_ATTR, count, counts_toward_budget, driver_label
 
 if TYPE_CHECKING:
@@ -24,10 +25,10 @@ def print_status(study: "optuna.Study", storage: "optuna.storages.BaseStorage", 
     kinds = Counter(t.user_attrs.get(FAIL_KIND_ATTR, "trial") for t in trials
                     if t.state == TrialState.FAIL and counts_toward_budget(t))
     drivers = storage.get_study_system_attrs(storage.get_study_id_from_name(study.study_name)).get(DRIVERS_KEY, [])
-    confirming = [t for t in trials if t.user_attrs.get(BATCH_ATTR) is not None]
+    confirming = [t for t in trials if is_confirmation(t)]
     # a confirmation's driver (`hpsearch confirm`) has a budget of its own trials, not the study's
     confirmers = {driver_label(t) for t in confirming}
-    searchers = [d for d in drivers if f"{d.get('host')} pid {d.get('pid')}" not in confirmers]
+    searchers = [d for d in drivers if driver_name(d) not in confirmers]
     budget = searchers[-1].get("budget") if searchers else None
     failed = f"{counts.failed} failed" + (f" ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})"
                                           if counts.failed else "")
@@ -56,6 +57,6 @@ def print_status(study: "optuna.Study", storage: "optuna.storages.BaseStorage", 
         console.print(table)
     if drivers:
         console.print("Drivers that joined: " + "; ".join(
-            f"{d.get('host')} pid {d.get('pid')} (seed {d.get('seed')}, "
+            f"{driver_name(d)} (seed {d.get('seed')}, "
             f"{'' if d in searchers else 'confirming, '}trials {d.get('budget')})" for d in drivers),
             soft_wrap=True)
