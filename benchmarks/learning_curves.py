@@ -158,11 +158,14 @@ class Curves:
         return 0.0 if len(inside) == 0 else float(moocore.hypervolume(inside, ref=[1.0] * points.shape[1]))
 
 
-def replay(curves: Curves, order: list[int], stopping: dict[str, Any] | None) -> tuple[list[float], list[float]]:
-    """(epochs spent, HV fraction of the complete trials) after each trial of one search in `order`."""
+def replay(curves: Curves, order: list[int], stopping: dict[str, Any] | None,
+           rule_class: type | None = None) -> tuple[list[float], list[float]]:
+    """(epochs spent, HV fraction of the complete trials) after each trial of one search in `order`;
+    the rule is the scheduler's (`MOSuccessiveHalving`) unless `rule_class` names another (a subclass)."""
     from hpsearch.search import MOSuccessiveHalving
 
-    rule = None if stopping is None else MOSuccessiveHalving(curves.names, curves.directions, **stopping)
+    rule_class = rule_class or MOSuccessiveHalving
+    rule = None if stopping is None else rule_class(curves.names, curves.directions, **stopping)
     spent, fractions, complete = 0.0, [], []
     costs: list[float] = []
     for i in order:
@@ -189,9 +192,9 @@ def compute_to_reach(costs: list[float], fractions: list[float], goal: float) ->
 
 def measure(table: dict[str, Any], orders: int, grace_period: int, reduction_factor: int,
             goal: float = 0.95, box: str = "max", objectives: list[str] | None = None,
-            rank_on: list[str] | None = None) -> dict[str, Any]:
+            rank_on: list[str] | None = None, rule_class: type | None = None) -> dict[str, Any]:
     """Compute to reach `goal` of the full-budget HV on `objectives`; the rule ranks on `rank_on`
-    (its ``metrics`` option; default: the same objectives)."""
+    (its ``metrics`` option; default: the same objectives); `rule_class`: as `replay` takes it."""
     curves = Curves(table, box, objectives)
     stopping: dict[str, Any] = {"grace_period": grace_period, "reduction_factor": reduction_factor}
     if rank_on is not None:
@@ -202,7 +205,7 @@ def measure(table: dict[str, Any], orders: int, grace_period: int, reduction_fac
         order = list(range(len(curves.curves)))
         random.Random(seed).shuffle(order)
         off = replay(curves, order, None)
-        on = replay(curves, order, stopping)
+        on = replay(curves, order, stopping, rule_class)
         rows["off"].append(compute_to_reach(*off, goal))
         rows["on"].append(compute_to_reach(*on, goal))
         rows["on_final"].append(on[1][-1])

@@ -1,0 +1,97 @@
+"""The other successive-halving rules (benchmarks/stopping_rules.py), replayed like mo_asha."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import load_benchmark
+from .test_learning_curves import _table
+
+NAMES, DIRECTIONS = ["macro_f1", "latency_p50_ms"], ["maximize", "minimize"]
+
+
+@pytest.fixture(scope="module")
+def rules() -> Any:
+    return load_benchmark("stopping_rules")
+
+
+def _report(epoch: int, f1: float, latency: float, epochs: int = 9) -> dict[str, Any]:
+    return {"epoch": epoch, "epochs": epochs, "macro_f1": f1, "latency_p50_ms": latency}
+
+
+def _rule(rules: Any, keep: str, protected: bool) -> Any:
+    return rules.rule_class(keep, protected)(NAMES, DIRECTIONS, grace_period=1, reduction_factor=3)
+
+
+def test_the_default_variant_is_the_scheduler_s_rule_decision_for_decision(rules: Any) -> None:
+    curves = rules.learning_curves.Curves(_table())
+    for seed in range(3):
+        order = list(range(40))
+        __import__("random").Random(seed).shuffle(order)
+        plain = rules.learning_curves.replay(curves, order, {"grace_period": 1, "reduction_factor": 3})
+        variant = rules.learning_curves.replay(curves, order, {"grace_period": 1, "reduction_factor": 3},
+                                               rules.rule_class("ceil", False))
+        assert variant == plain
+
+
+def test_floor_stops_the_second_of_four_that_ceil_lets_go_on(rules: Any) -> None:
+    # four trials reach epoch 1, each worse than the ones before on both objectives
+    for keep, second_goes_on in (("ceil", True), ("floor", False)):
+        rule = _rule(rules, keep, False)
+        decisions = [rule.decide(str(i), _report(1, 0.5 - 0.1 * i, 10 + i)) for i in (0, 2, 3)]
+        assert decisions[0] is None and decisions[1] is not None  # the first goes on, 2 of 2 stops
+        fourth = rule.decide("1", _report(1, 0.45, 10.5))  # placed 2 of 4: ceil(4/3) = 2 go on, 4 // 3 = 1
+        assert (fourth is None) is second_goes_on
+
+
+def test_protected_lets_a_trial_no_one_dominates_go_on_past_the_first_rung_only(rules: Any) -> None:
+    for epoch, protected, faster_goes_on in ((3, False, False), (3, True, True), (1, True, False)):
+        rule = _rule(rules, "ceil", protected)
+        assert rule.decide("accurate", _report(epoch, 0.60, 50.0)) is None
+        # non-dominated (faster), placed 2 of 2 (a tie on crowding goes to the earlier), 1 goes on
+        assert (rule.decide("faster", _report(epoch, 0.50, 40.0)) is None) is faster_goes_on
+        assert rule.decide("dominated", _report(epoch, 0.40, 60.0)) is not None
+
+
+def test_every_rule_is_replayed_on_every_setting_and_the_docs_say_which_beats_the_default(
+        rules: Any, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = _table()
+    table["names"] += ["f1_gap"]
+    table["directions"] += ["minimize"]
+    for i, config in enumerate(table["configs"]):
+        for e in config["epochs"]:
+            e["f1_gap"] = 0.05 + (i % 7) / 20
+    results = rules.measure_all(table, orders=3)
+    assert len(results) == len(rules.RULES) * len(rules.SETTINGS)
+    assert {(r["rule"], tuple(r["objectives"]), r["box"]) for r in results} == {
+        (name, tuple(o), box) for o, box in rules.SETTINGS for name, *_ in rules.RULES}
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("# Benchmarks\n\n## Early stopping on several objectives: a live run\n\nx\n", encoding="utf-8")
+    monkeypatch.setattr(rules, "DOCS", docs)
+    rules.write_docs(results, "CMD", 3)
+    text = docs.read_text(encoding="utf-8")
+    assert text.index(rules.SECTION) < text.index("## Early stopping on several objectives: a live run")
+    assert "`CMD`" in text and text.count("| mo_asha (default) |") == len(rules.SETTINGS)
+    assert all(f"- {name}: better (less compute, no order lost) on " in text for name, *_ in rules.RULES[1:])
+
+
+def test_a_rule_is_better_only_where_it_costs_less_and_loses_no_order(rules: Any) -> None:
+    def row(rule: str, setting: tuple, reached: int, ratio: float) -> dict[str, Any]:
+        return {"rule": rule, "objectives": setting[0], "box": setting[1], "reached_with_stopping": reached,
+                "ratio": ratio}
+
+    names = [name for name, *_ in rules.RULES]
+    results = []
+    for setting in rules.SETTINGS:
+        results.append(row(names[0], setting, 100, 0.36))
+        results.append(row(names[1], setting, 100, 0.30))            # less compute everywhere, nothing lost
+        results.append(row(names[2], setting, 90, 0.30))             # less compute, orders lost
+        results += [row(n, setting, 100, 0.36) for n in names[3:]]   # the same as the default
+    assert rules.better_everywhere(results) == [names[1]]
+    lines = rules.verdict(results)
+    assert lines[0].startswith(f"- {names[1]}: better (less compute, no order lost) on 4 of 4 settings (")
+    assert lines[1].startswith(f"- {names[2]}: better (less compute, no order lost) on 0 of 4 settings; fewer orders "
+                               "reach 95% on macro_f1 + latency_p50_ms, box median;")
+    assert lines[2] == f"- {names[3]}: better (less compute, no order lost) on 0 of 4 settings"
