@@ -55,7 +55,8 @@ def written(path: Path) -> tuple[dict, str]:
     return yaml.safe_load(text), " ".join(line.split("# ", 1)[1] for line in text.splitlines() if "# " in line)
 
 
-def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "data").mkdir()
     data = write_jsonl(tmp_path / "data" / "clauses.jsonl", rows({"fair": 96, "ltd": 16, "j": 8}, long_every=4))
     out = tmp_path / "spaces" / "clauses.yaml"
@@ -71,9 +72,11 @@ def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixt
     params, fixed = space["params"], space["fixed"]
     assert params["class_weighting"] == {"type": "categorical", "choices": ["balanced", "sqrt"], "when": {"sampling": "none"}}
     assert params["sampling"]["choices"] == ["none", "balanced"]
-    assert params["long_text"]["choices"] == ["head", "head_tail", "chunk_mean"]
-    # no GPU here: windows of at most 256 tokens, the longer texts read in up to 4 of them (p90 / 256)
-    assert fixed["max_chunks"] == 4 and "of texts are longer than the largest window (256 tokens)" in text
+    # no GPU here: windows of at most 256 tokens, the longer texts read from their start, or start and end;
+    # chunks (2-3x the cost, read worst on two shared sets) are left out, and the space says why
+    assert params["long_text"]["choices"] == ["head", "head_tail"] and "max_chunks" not in fixed
+    assert "of texts are longer than the largest window (256 tokens)" in text
+    assert "chunk_mean (windows averaged) is left out without a GPU: in docs/benchmarks.md it trained 2.2x" in text
     assert params["max_length"] == {"type": "categorical", "choices": [32, 128, 256]}  # p50 fits to p90, at most 3 and 256
     assert "at most 256 without a GPU" in text
     assert params["learning_rate"] == {"type": "float", "low": 3e-4, "high": 1.5e-3, "log": True}
@@ -96,11 +99,22 @@ def test_imbalanced_long_grouped_data(tmp_path: Path, capsys: pytest.CaptureFixt
     plan = load_plan(out)
     assert plan.objectives.names() == ["macro_f1", "f1_gap", "latency_p50_ms"] and plan.search.trials == 12
     assert "ratio 12:1" in printed and f"wrote {out}" in printed
-    # what the readings cost, side by side: chunk_mean reads up to 4 windows of 256, head one of 32
-    assert ("(a trial reading chunk_mean at 256 processes up to 32x the tokens per text of one reading the head "
-            "at 32: up to 1024 against 32)") in printed
+    assert "long_text [head, head_tail] (chunk_mean left out without a GPU: in docs/benchmarks.md" in printed
     assert main(["validate", str(out), str(out.with_name("clauses.search.yaml")),
                  str(out.with_name("clauses.objectives.yaml"))]) == 0
+    # with a GPU the chunks are searched too, and the summary says what the readings cost side by side:
+    # chunk_mean reads up to 2 windows of 512 (p90 / 512), head one of 32
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    gpu_out = tmp_path / "spaces" / "gpu.yaml"
+    code, printed, errors = init([str(data), "--out", str(gpu_out)], capsys)
+    assert (code, errors) == (0, [])
+    space, text = written(gpu_out)
+    assert space["params"]["long_text"]["choices"] == ["head", "head_tail", "chunk_mean"]
+    assert space["fixed"]["max_chunks"] == 2 and "left out" not in text
+    assert ("(a trial reading chunk_mean at 512 processes up to 32x the tokens per text of one reading the head "
+            "at 32: up to 1024 against 32)") in printed
 
 
 def test_balanced_short_data_without_groups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,6 +29,7 @@ from hpsearch.data import load_splits, read_rows
 from hpsearch.errors import Problem, UserError
 from hpsearch.plan._commented import Doc, flow, write_all
 from hpsearch.plan._holdout import write_held_out
+from hpsearch.plan._lengths import CPU_WINDOW_CAP, WINDOWS, windows_and_readings
 from hpsearch.objectives import ObjectivesConfig
 from hpsearch.plan._load import load_plan
 from hpsearch.search import SearchConfig, check_sampler
@@ -45,10 +46,7 @@ LEARNING_RATE_WHY = {"lora": "LoRA trains new adapters from zero: larger steps t
                      "head": "only the new classifier head learns, on frozen features: large steps"}
 TRIALS, SAMPLED_TEXTS, CPU_TRAIN_CAP, CPU_EVAL_CAP = 12, 500, 2000, 1000
 GROUP_VALUES, GROUP_SHARE = (2, 20), 0.05
-#: No GPU: windows of at most this many tokens (attention grows with the square of it); a longer text
-#: is read by `long_text` instead.
-CPU_WINDOW_CAP = 256
-WINDOWS, SUFFIXES = (32, 64, 128, 256, 512), (".jsonl", ".csv", ".json", ".ndjson", ".tsv")
+SUFFIXES = (".jsonl", ".csv", ".json", ".ndjson", ".tsv")
 
 
 @dataclass
@@ -117,7 +115,8 @@ def init_space(data: str | Path, *, out: str | Path | None = None, text: str | N
     fixed, params = Doc(indent=2), Doc(indent=2)
     _method(fixed, params, method, gpu, summary)
     _balance(fixed, params, found, summary)
-    _lengths(fixed, params, lengths, window_cap if gpu else min(window_cap, CPU_WINDOW_CAP), model, summary)
+    windows_and_readings(fixed, params, lengths, window_cap if gpu else min(window_cap, CPU_WINDOW_CAP), model,
+                         summary, gpu)
     _pooling(fixed, model, summary)
     doc.lines += ["params:", *params.lines, "fixed:", *fixed.lines]
 
@@ -327,45 +326,6 @@ def _token_lengths(found: _Data, model: str) -> tuple[list[int], int]:
     sample = random.Random(0).sample(found.train, min(SAMPLED_TEXTS, len(found.train)))
     ids = tokenizer([str(r[found.text]) for r in sample], truncation=False, verbose=False)["input_ids"]
     return sorted(map(len, ids)), int(min(getattr(tokenizer, "model_max_length", 0) or WINDOWS[-1], WINDOWS[-1]))
-
-
-def _lengths(fixed: "Doc", params: "Doc", lengths: list[int], cap: int, model: str, summary: list[str]) -> None:
-    p50, p90, p99 = (lengths[max(0, math.ceil(q / 100 * len(lengths)) - 1)] for q in (50, 90, 99))
-    windows = [w for w in WINDOWS if w <= cap] or [WINDOWS[0]]
-    low = min([w for w in windows if w >= p50], default=windows[-1])  # half of the texts fit the smallest
-    if low == windows[-1] and len(windows) > 1:
-        low = windows[-2]  # most texts are longer than any window: offer a faster one too
-    high = min([w for w in windows if w >= p90], default=windows[-1])
-    choices = [w for w in windows if low <= w <= high]
-    choices = choices if len(choices) <= 3 else [choices[0], choices[len(choices) // 2], choices[-1]]
-    facts = f"tokens per text ({model} tokenizer, {len(lengths)} texts): p50 {p50}, p90 {p90}, p99 {p99}"
-    if len(choices) > 1:
-        params.comment(f"{facts}; windows (powers of two) from one that p50 fits to one that p90 fits"
-                       + (f", at most {cap} without a GPU" if cap == CPU_WINDOW_CAP else "")
-                       + ": shorter is faster, longer reads more")
-        params.put("max_length", {"type": "categorical", "choices": choices})
-    else:
-        fixed.comment(f"{facts}: one window covers p50 to p90")
-        fixed.put("max_length", choices[0])
-    top = choices[-1]
-    longer = sum(n > top for n in lengths) / len(lengths)
-    if p90 > top:
-        chunks = min(8, math.ceil(p90 / top))
-        params.comment(f"{longer:.0%} of texts are longer than the largest window ({top} tokens): search how they "
-                       "are read (the start; the start and the end; windows averaged)")
-        params.put("long_text", {"type": "categorical", "choices": ["head", "head_tail", "chunk_mean"]})
-        fixed.put("max_chunks", chunks, f"chunk_mean reads at most {chunks} windows: ceil(p90 {p90} / {top})"
-                  + (", capped at 8" if chunks < math.ceil(p90 / top) else ""))
-        most, least = top * chunks, choices[0]  # tokens a text costs: chunk_mean at the largest window, head
-        summary.append(f"{facts} -> max_length {choices}, long_text [head, head_tail, chunk_mean], max_chunks {chunks}"
-                       + (f" (a trial reading chunk_mean at {top} processes up to {most / least:.0f}x the tokens per "
-                          f"text of one reading the head at {least}: up to {most} against {least})"
-                          if most >= 2 * least else ""))
-    else:
-        short = sum(n > choices[0] for n in lengths) / len(lengths)
-        cut = "" if len(choices) == 1 else f", {short:.0%} at max_length {choices[0]}"
-        fixed.put("long_text", "head", f"texts fit: p90 {p90} <= {top} tokens; {longer:.0%} are longer and cut{cut}")
-        summary.append(f"{facts} -> max_length {choices}, long_text head")
 
 
 def _side_files(paths: Written, gpu: bool, groups: bool) -> dict[Path, str]:
