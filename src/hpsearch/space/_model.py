@@ -7,6 +7,7 @@ to what ``from_pretrained`` takes. No torch: `hpsearch validate` checks it witho
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from hpsearch.errors import Problem, UserError
@@ -26,10 +27,12 @@ def local_model(ref: str, base: str | Path | None = None) -> Path | None:
     return path if ref.startswith((".", "/", "~")) or path.exists() or here or ref.count("/") > 1 else None
 
 
-def resolve_model(ref: str, source: str = "space", key: str = "model", base: str | Path | None = None) -> str:
+def resolve_model(ref: str, source: str = "space", key: str = "model", base: str | Path | None = None,
+                  hub: bool = True) -> str:
     """Turn a space's `model:` into something `from_pretrained` takes, or raise UserError. A relative
     local path is read from `base` (the space file's folder; None: the current directory, as for a
-    command-line argument)."""
+    command-line argument). A hub id is itself, or its snapshot in the local cache where the hub does
+    not answer (:func:`hub_model`; not asked when `hub` is False)."""
     if ref in PACKAGED:
         module_name, _ = PACKAGED[ref]
         try:
@@ -40,7 +43,7 @@ def resolve_model(ref: str, source: str = "space", key: str = "model", base: str
         return str(module.get_model_path())
     path = local_model(ref, base)
     if path is None:
-        return ref  # a hub id
+        return hub_model(ref, source, key) if hub else ref
     if not path.is_dir():
         where = ""
         if base is not None and not Path(ref).expanduser().is_absolute():
@@ -50,3 +53,34 @@ def resolve_model(ref: str, source: str = "space", key: str = "model", base: str
     if not (path / "config.json").is_file():
         raise UserError(Problem(source, key, f"{ref} has no config.json; not a transformers model directory"))
     return str(path.resolve())
+
+
+def hub_model(ref: str, source: str = "space", key: str = "model") -> str:
+    """A hub id as `from_pretrained` should take it: the id where the hub answers or HF_HUB_OFFLINE is
+    set (both read the local cache as they should), else the folder of its snapshot in the local cache.
+
+    Where the hub does not answer and HF_HUB_OFFLINE is unset, `from_pretrained` retries each file it
+    looks for with backoff: a cached MiniLM took 93 s to load its tokenizer and 48 s its weights
+    (1.7 s offline), in every process that loads it. The snapshot's folder is a local model directory:
+    it loads at once, and travels to other nodes as one."""
+    from huggingface_hub import constants, snapshot_download
+
+    if constants.HF_HUB_OFFLINE or _hub_answers(constants.ENDPOINT):
+        return ref
+    try:
+        return str(snapshot_download(ref, local_files_only=True))
+    except (OSError, ValueError):
+        raise UserError(Problem(source, key, f"cannot load {ref!r}: the hub at {constants.ENDPOINT} does not answer "
+                                f"and {ref!r} is not in the local cache ({constants.HF_HUB_CACHE})")) from None
+
+
+@functools.lru_cache(maxsize=None)
+def _hub_answers(endpoint: str) -> bool:
+    """Whether `endpoint` answers one request within 5 s, whatever it answers (once per process)."""
+    from huggingface_hub import get_session
+
+    try:
+        get_session().head(endpoint, timeout=5)
+    except Exception:  # noqa: BLE001 - refused, unresolvable, timed out, a proxy's error: it does not answer
+        return False
+    return True
