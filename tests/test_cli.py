@@ -30,7 +30,7 @@ def test_shipped_yaml_files_validate(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def _space(tmp_path: Path, body: str) -> Path:
-    data = write_jsonl(tmp_path / "data.jsonl", toy_rows(40))
+    data = write_jsonl(tmp_path / "data.jsonl", toy_rows(80))  # 20 validation rows: f1_gap has 2 groups of 10
     path = tmp_path / "space.yaml"
     path.write_text(body.replace("DATA", str(data)), encoding="utf-8")
     return path

@@ -113,3 +113,26 @@ def test_fairness_objective_without_group_column_is_an_error(tmp_path: Path) -> 
     write_jsonl(tmp_path / "d.jsonl", toy_rows(30))
     with pytest.raises(UserError, match="dataset.group_columns: objective 'f1_gap' needs a group column"):
         load_plan(_study(tmp_path, "{path: d.jsonl}"))
+
+
+def test_a_gap_no_trial_could_measure_is_an_error_before_any_trial(tmp_path: Path) -> None:
+    """f1_gap compares groups of at least fairness.min_group_size validation examples: with fewer than two
+    such groups every trial would train and then fail ('objective(s) not measured: f1_gap')."""
+    rows = toy_rows(60)
+    write_jsonl(tmp_path / "tr.jsonl", rows[:40])
+    write_jsonl(tmp_path / "va.jsonl", rows[40:46] + [r for r in rows[46:] if r["group"] == "b"][:4])  # b 7, a 3
+    with pytest.raises(UserError) as caught:
+        load_plan(_study(tmp_path, "{train: tr.jsonl, validation: va.jsonl, group_columns: group}"))
+    (problem,) = caught.value.problems
+    assert str(problem) == (f"{tmp_path / 's.yaml'}: dataset.group_columns: objective 'f1_gap' compares the groups "
+                            "of 'group' with at least 5 validation examples each (fairness.min_group_size), but the "
+                            "validation split has 1 such group(s) (b 7, a 3): no trial could measure it")
+    # a constraint on a column names it; with two groups of 5 the plan loads
+    (tmp_path / "o.yaml").write_text("objectives: [{name: macro_f1, direction: maximize}]\n"
+                                     "constraints: ['worst_group_f1/group >= 0.1']\n", encoding="utf-8")
+    space = _study(tmp_path, "{train: tr.jsonl, validation: va.jsonl, group_columns: group}")
+    space.write_text(space.read_text(encoding="utf-8") + "objectives: o.yaml\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"constraint 'worst_group_f1/group >= 0\.1' compares the groups of 'group'"):
+        load_plan(space)
+    write_jsonl(tmp_path / "va.jsonl", rows[40:50])  # a 5, b 5
+    assert load_plan(space).space.dataset.group_columns == ["group"]

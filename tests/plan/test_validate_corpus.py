@@ -108,7 +108,7 @@ def write_data(space: Path) -> None:
         if key not in dataset:
             continue
         text, label = dataset.get("text_column", "text"), dataset.get("label_column", "label")
-        rows = [{text: r["text"], label: r["label"], **{g: r["group"] for g in groups}} for r in toy_rows(40)]
+        rows = [{text: r["text"], label: r["label"], **{g: r["group"] for g in groups}} for r in toy_rows(80)]
         path = space.parent / dataset[key]
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".csv":

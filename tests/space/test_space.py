@@ -24,7 +24,7 @@ fixed:
 
 
 def test_conditional_and_derived_parameters(tmp_path: Path) -> None:
-    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(30))
+    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(80))  # 20 validation rows: f1_gap has 2 groups of 10
     path = tmp_path / "s.yaml"
     path.write_text(SPACE.replace("DATA", str(data)), encoding="utf-8")
     space = load_plan(path).space

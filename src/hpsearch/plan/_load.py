@@ -5,6 +5,7 @@ what running a plan writes to the study database.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -91,9 +92,10 @@ def check_data_fits(plan: Plan) -> list[Problem]:
         label_names = sorted(set(map(str, raw.splits["train"].labels)))
     except UserError as exc:
         problems.extend(exc.problems)
+    columns = plan.space.dataset.group_columns
     if label_names is not None:
         problems.extend(_try_own_objectives(plan, raw.splits["validation"], label_names))
-    columns = plan.space.dataset.group_columns
+        problems.extend(_groups_too_small(plan, raw.splits["validation"], columns))
     for what, metric, column in plan.objectives.used():
         spec = REGISTRY.get(metric)
         if spec is None:  # a team's own objective, named by module path
@@ -109,6 +111,28 @@ def check_data_fits(plan: Plan) -> list[Problem]:
             problems.append(Problem(plan.path, "dataset.label_column",
                                     f"{what} needs a task with two labels, got {len(label_names)} "
                                     f"({', '.join(label_names)})"))
+    return problems
+
+
+def _groups_too_small(plan: Plan, validation: Split, columns: list[str]) -> list[Problem]:
+    """A measure between groups (f1_gap, ...) that no trial could compute: its column has fewer than two
+    groups of `fairness.min_group_size` validation examples. Said now, not by every trial after training."""
+    least = plan.objectives.fairness.min_group_size
+    problems, said = [], set()
+    for what, metric, column in plan.objectives.used():
+        spec = REGISTRY.get(metric)
+        column = column or (columns[0] if columns else None)  # the plain measure is the first column's
+        if spec is None or not spec.needs_groups or column not in validation.groups or column in said:
+            continue
+        counts = Counter(validation.groups[column])
+        if sum(n >= least for n in counts.values()) < 2:
+            said.add(column)
+            sizes = ", ".join(f"{g} {n}" for g, n in counts.most_common(6)) + (", ..." if len(counts) > 6 else "")
+            problems.append(Problem(plan.path, "dataset.group_columns",
+                                    f"{what} compares the groups of {column!r} with at least {least} validation "
+                                    f"examples each (fairness.min_group_size), but the validation split has "
+                                    f"{sum(n >= least for n in counts.values())} such group(s) ({sizes}): "
+                                    "no trial could measure it"))
     return problems
 
 
