@@ -136,3 +136,13 @@ def test_a_gap_no_trial_could_measure_is_an_error_before_any_trial(tmp_path: Pat
         load_plan(space)
     write_jsonl(tmp_path / "va.jsonl", rows[40:50])  # a 5, b 5
     assert load_plan(space).space.dataset.group_columns == ["group"]
+
+
+def test_the_groups_are_counted_in_what_a_trial_scores_after_max_eval_examples(tmp_path: Path) -> None:
+    rows = toy_rows(60)
+    write_jsonl(tmp_path / "tr.jsonl", rows[:40])
+    write_jsonl(tmp_path / "va.jsonl", rows[40:52])  # a 6, b 6: enough as read
+    dataset = "{train: tr.jsonl, validation: va.jsonl, group_columns: group, max_eval_examples: MAX}"
+    assert len(load_plan(_study(tmp_path, dataset.replace("MAX", "12"))).splits().validation) == 12
+    with pytest.raises(UserError, match=r"but the validation split has 0 such group\(s\) \(. 4, . 4\)"):
+        load_plan(_study(tmp_path, dataset.replace("MAX", "8")))  # a trial scores 8 of them: 4 and 4

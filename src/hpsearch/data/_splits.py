@@ -177,6 +177,15 @@ def _check_seen(split: Split, seen: set[str], name: str, config: DatasetConfig, 
                                 f"column {config.label_column!r})"))
 
 
+def scored_validation(validation: Split, config: DatasetConfig) -> Split:
+    """`validation` as read (`read_splits`) cut to what a trial scores, as `load_splits` cuts it:
+    duplicates dropped where the section says so, then `max_eval_examples`. Redaction and leaked
+    training copies change no validation example's count or group, so neither is applied here."""
+    splits = {"validation": validation}
+    apply_options(splits, config.model_copy(update={"redact_pii": False, "drop_leaked": False}))
+    return stratified_subset(splits["validation"], config.max_eval_examples, config.seed)
+
+
 def apply_options(splits: dict[str, Split], config: DatasetConfig) -> dict[str, int]:
     """Redact personal data, drop exact duplicates within a split, drop training examples whose text is
     (exactly or nearly) in validation or test; in place. Return how many each option dropped or changed."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from hpsearch.config import read_yaml, validate_model
-from hpsearch.data import Split, Splits, load_splits, read_splits
+from hpsearch.data import Split, Splits, load_splits, read_splits, scored_validation
 from hpsearch.errors import Problem, UserError
 from hpsearch.objectives import REGISTRY, ObjectivesConfig, default_objectives, load_objectives
 from hpsearch.search import SearchConfig, load_search
@@ -95,7 +95,8 @@ def check_data_fits(plan: Plan) -> list[Problem]:
     columns = plan.space.dataset.group_columns
     if label_names is not None:
         problems.extend(_try_own_objectives(plan, raw.splits["validation"], label_names))
-        problems.extend(_groups_too_small(plan, raw.splits["validation"], columns))
+        problems.extend(_groups_too_small(plan, scored_validation(raw.splits["validation"], plan.space.dataset),
+                                          columns))
     for what, metric, column in plan.objectives.used():
         spec = REGISTRY.get(metric)
         if spec is None:  # a team's own objective, named by module path
@@ -116,7 +117,8 @@ def check_data_fits(plan: Plan) -> list[Problem]:
 
 def _groups_too_small(plan: Plan, validation: Split, columns: list[str]) -> list[Problem]:
     """A measure between groups (f1_gap, ...) that no trial could compute: its column has fewer than two
-    groups of `fairness.min_group_size` validation examples. Said now, not by every trial after training."""
+    groups of `fairness.min_group_size` examples in the validation split a trial scores (`validation`).
+    Said now, not by every trial after training."""
     least = plan.objectives.fairness.min_group_size
     problems, said = [], set()
     for what, metric, column in plan.objectives.used():
