@@ -127,13 +127,14 @@ def _groups_too_small(plan: Plan, validation: Split, columns: list[str]) -> list
         if spec is None or not spec.needs_groups or column not in validation.groups or column in said:
             continue
         counts = Counter(validation.groups[column])
-        if sum(n >= least for n in counts.values()) < 2:
+        enough = sum(n >= least for n in counts.values())
+        if enough < 2:
             said.add(column)
             sizes = ", ".join(f"{g} {n}" for g, n in counts.most_common(6)) + (", ..." if len(counts) > 6 else "")
             problems.append(Problem(plan.path, "dataset.group_columns",
                                     f"{what} compares the groups of {column!r} with at least {least} validation "
                                     f"examples each (fairness.min_group_size), but the validation split has "
-                                    f"{sum(n >= least for n in counts.values())} such group(s) ({sizes}): "
+                                    f"{enough} such group(s) ({sizes}): "
                                     "no trial could measure it"))
     return problems
 
