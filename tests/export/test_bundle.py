@@ -12,6 +12,8 @@ import optuna
 import pytest
 
 from hpsearch.cli import main
+from hpsearch.errors import UserError
+from hpsearch.plan import load_plan
 
 from ..conftest import toy_rows, write_jsonl
 
@@ -250,3 +252,24 @@ def test_confirm_reruns_the_top_trial_with_more_seeds_and_export_uses_the_means(
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "Confirmed over seeds" in card  # both trials confirmed: the pick, on their means, has figures
     assert len(study_.user_attrs["confirmed"]) == 2
+
+
+def test_a_retrain_on_data_too_small_to_compare_groups_is_not_refused(study, tmp_path: Path) -> None:
+    """A search refuses a validation split whose groups are too small for f1_gap (every trial would fail);
+    a retrain on such data trains and reports the measures it can (`check_data_fits(gaps=False)`)."""
+    import yaml
+
+    from hpsearch.export._train import _plan
+
+    url, _ = study
+    bundle = tmp_path / "bundle"
+    assert main(["export", "--study", "handoff", "--storage", url, "--out", str(bundle), "--policy", "max macro_f1"]) == 0
+    rows = [{**row, "group": "b" if i % 10 == 0 else "a"} for i, row in enumerate(toy_rows(60))]
+    small = write_jsonl(tmp_path / "small.jsonl", rows)  # 6 of 60 in group b: fewer than 5 in validation
+    data = yaml.safe_load((bundle / "config.yaml").read_text(encoding="utf-8"))
+    plan = _plan(bundle, data, str(small))
+    assert plan.splits().validation.groups["group"].count("b") < 5
+    space = tmp_path / "s.yaml"
+    space.write_text(f"name: s\ndataset: {{path: {small}, group_columns: group}}\n", encoding="utf-8")
+    with pytest.raises(UserError, match="compares the groups of 'group' with at least 5 validation examples"):
+        load_plan(space)

@@ -79,9 +79,11 @@ def _at_key(problems: list[Problem], file: Path, source: str, key: str) -> None:
             problems[i] = Problem(source, key, f"file not found: {file}")
 
 
-def check_data_fits(plan: Plan) -> list[Problem]:
+def check_data_fits(plan: Plan, gaps: bool = True) -> list[Problem]:
     """Every problem with the plan's dataset: its files, columns and labels, and what the
-    objectives and constraints need of it (a group column, two labels).
+    objectives and constraints need of it (a group column, two labels; with `gaps`, two groups large
+    enough to compare in the validation split: a search's trials fail without them, while a retrain
+    reports what it can measure).
 
     The data is read and checked, not prepared: the section's options (personal data redacted,
     duplicates dropped) are for a run, and redaction would load presidio (and with it torch)."""
@@ -95,8 +97,9 @@ def check_data_fits(plan: Plan) -> list[Problem]:
     columns = plan.space.dataset.group_columns
     if label_names is not None:
         problems.extend(_try_own_objectives(plan, raw.splits["validation"], label_names))
-        problems.extend(_groups_too_small(plan, scored_validation(raw.splits["validation"], plan.space.dataset),
-                                          columns))
+        if gaps:
+            problems.extend(_groups_too_small(plan, scored_validation(raw.splits["validation"], plan.space.dataset),
+                                              columns))
     for what, metric, column in plan.objectives.used():
         spec = REGISTRY.get(metric)
         if spec is None:  # a team's own objective, named by module path
