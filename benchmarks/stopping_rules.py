@@ -147,7 +147,7 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int) -> None
         lines.append(f"| {r['rule']} | {', '.join(r['objectives'])} | {r['box']} | {g}, {red} | "
                      f"{r['reached_with_stopping']}/{r['orders']} | {_share(r)} |")
     lines += ["", f"Against the default on the {len(SETTINGS)} settings:", "", *verdict(results), ""]
-    everywhere = [name for name, *_ in RULES[1:] if name in better_everywhere(results)]
+    everywhere = better_everywhere(results)
     lines.append(f"Better than the default somewhere and worse nowhere: {', '.join(everywhere)}." if everywhere else
                  "No rule here is better than the default somewhere and worse nowhere: the compute a rule saves on "
                  "one setting costs orders (the slow starters its front needs, stopped) or compute on another. "

@@ -81,12 +81,13 @@ def _at_key(problems: list[Problem], file: Path, source: str, key: str) -> None:
 
 def check_data_fits(plan: Plan, gaps: bool = True) -> list[Problem]:
     """Every problem with the plan's dataset: its files, columns and labels, and what the
-    objectives and constraints need of it (a group column, two labels; with `gaps`, two groups large
-    enough to compare in the validation split: a search's trials fail without them, while a retrain
-    reports what it can measure).
+    objectives and constraints need of it (a group column, two labels; with `gaps`, two groups of
+    `fairness.min_group_size` in the validation split a trial scores, for each measure between groups:
+    a search's trials fail without them, while a retrain reports what it can measure).
 
-    The data is read and checked, not prepared: the section's options (personal data redacted,
-    duplicates dropped) are for a run, and redaction would load presidio (and with it torch)."""
+    The data is read and checked, not prepared: of the section's options only those that change which
+    validation examples a trial scores are applied (`scored_validation`); redaction would load
+    presidio (and with it torch)."""
     problems: list[Problem] = []
     label_names = None
     try:
@@ -95,11 +96,11 @@ def check_data_fits(plan: Plan, gaps: bool = True) -> list[Problem]:
     except UserError as exc:
         problems.extend(exc.problems)
     columns = plan.space.dataset.group_columns
+    scored = None
     if label_names is not None:
         problems.extend(_try_own_objectives(plan, raw.splits["validation"], label_names))
-        if gaps:
-            problems.extend(_groups_too_small(plan, scored_validation(raw.splits["validation"], plan.space.dataset),
-                                              columns))
+        scored = scored_validation(raw.splits["validation"], plan.space.dataset) if gaps else None
+    compared: set[str] = set()
     for what, metric, column in plan.objectives.used():
         spec = REGISTRY.get(metric)
         if spec is None:  # a team's own objective, named by module path
@@ -111,6 +112,11 @@ def check_data_fits(plan: Plan, gaps: bool = True) -> list[Problem]:
             problems.append(Problem(plan.path, "dataset.group_columns",
                                     f"{what} names group column {column!r}, but the group columns are "
                                     + ", ".join(columns)))
+        elif spec.needs_groups and scored is not None:
+            column = column or columns[0]  # the plain measure is the first column's
+            if column not in compared:
+                compared.add(column)
+                problems.extend(_groups_too_small(plan, what, column, scored))
         if spec.binary_only and label_names is not None and len(label_names) != 2:
             problems.append(Problem(plan.path, "dataset.label_column",
                                     f"{what} needs a task with two labels, got {len(label_names)} "
@@ -118,28 +124,19 @@ def check_data_fits(plan: Plan, gaps: bool = True) -> list[Problem]:
     return problems
 
 
-def _groups_too_small(plan: Plan, validation: Split, columns: list[str]) -> list[Problem]:
-    """A measure between groups (f1_gap, ...) that no trial could compute: its column has fewer than two
-    groups of `fairness.min_group_size` examples in the validation split a trial scores (`validation`).
-    Said now, not by every trial after training."""
+def _groups_too_small(plan: Plan, what: str, column: str, validation: Split) -> list[Problem]:
+    """`what`, a measure between the groups of `column`, where no trial could compute it: fewer than two
+    groups of `fairness.min_group_size` examples in `validation`. Said now, not by every trial after training."""
     least = plan.objectives.fairness.min_group_size
-    problems, said = [], set()
-    for what, metric, column in plan.objectives.used():
-        spec = REGISTRY.get(metric)
-        column = column or (columns[0] if columns else None)  # the plain measure is the first column's
-        if spec is None or not spec.needs_groups or column not in validation.groups or column in said:
-            continue
-        counts = Counter(validation.groups[column])
-        enough = sum(n >= least for n in counts.values())
-        if enough < 2:
-            said.add(column)
-            sizes = ", ".join(f"{g} {n}" for g, n in counts.most_common(6)) + (", ..." if len(counts) > 6 else "")
-            problems.append(Problem(plan.path, "dataset.group_columns",
-                                    f"{what} compares the groups of {column!r} with at least {least} validation "
-                                    f"examples each (fairness.min_group_size), but the validation split has "
-                                    f"{enough} such group(s) ({sizes}): "
-                                    "no trial could measure it"))
-    return problems
+    counts = Counter(validation.groups.get(column, ()))
+    enough = sum(n >= least for n in counts.values())
+    if enough >= 2:
+        return []
+    sizes = ", ".join(f"{g} {n}" for g, n in counts.most_common(6)) + (", ..." if len(counts) > 6 else "")
+    return [Problem(plan.path, "dataset.group_columns",
+                    f"{what} compares the groups of {column!r} with at least {least} validation examples each "
+                    f"(fairness.min_group_size), but the validation split has {enough} such group(s) ({sizes}): "
+                    "no trial could measure it")]
 
 
 def _try_own_objectives(plan: Plan, validation: Split, label_names: list[str]) -> list[Problem]:
