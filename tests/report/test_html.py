@@ -111,6 +111,21 @@ def test_the_report_says_what_early_stopping_stopped(tmp_path: Path) -> None:
     assert "Trials: 14 complete, 1 pruned, 1 failed." in text
 
 
+def test_the_report_lists_the_hub_commits_the_trials_loaded(tmp_path: Path) -> None:
+    """Two commits of one hub id in a study: its `main` moved while the study ran, which the report shows."""
+    from hpsearch.report._html import provenance
+
+    study = synthetic_study("moved")
+    assert "model commit" not in provenance(gather(study))  # a packaged model records none
+    for commit in ["0123abc"] * 2 + ["89abcde"]:
+        study.add_trial(create_trial(params={"learning_rate": 1e-3, "lora_r": 8, "batch_size": 8},
+                                     distributions=DISTRIBUTIONS, values=[0.5, 0.1, 3.0],
+                                     user_attrs={**metrics(0.5, 0.1, 3.0), "model_revision": commit}))
+    facts = provenance(gather(study))
+    assert "<dt>model commit</dt><dd>0123abc (2 trial(s))</dd><dt></dt><dd>89abcde (1 trial(s))</dd>" in facts
+    assert "89abcde (1 trial(s))" in write_report(study, tmp_path).read_text(encoding="utf-8")
+
+
 def test_seed_reruns_by_confirm_stay_out_of_the_hypervolume_and_the_importances(tmp_path: Path) -> None:
     """A lucky seed of a confirmed trial is not a point the front may hold: the hypervolume history
     must not climb with it, and the same parameters again must not weigh in the importances."""

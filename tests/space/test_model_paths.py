@@ -175,3 +175,39 @@ def test_the_hub_is_asked_once_and_any_answer_counts(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # offline: never asked, from_pretrained reads the cache
     monkeypatch.setattr(_model, "_hub_answers", lambda endpoint: pytest.fail("asked the hub offline"))
     assert resolve_model("acme/tiny") == "acme/tiny"
+
+
+def test_a_pinned_revision_is_read_from_the_cache_and_anything_else_is_one_line(
+        hub_down: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
+    """`model_revision` resolves to that commit's snapshot (not the one `main` points to), a branch name
+    to its commit's; one the cache lacks, or a revision of something that is not a hub id, is one line
+    at `model_revision`; `validate` (no hub, no cache) lets a hub id's revision through."""
+    from hpsearch.errors import UserError
+    from hpsearch.space import hub_commit, resolve_model
+
+    main_snapshot = _cached(hub_down, "acme/tiny", tiny_model_dir)
+    older = main_snapshot.parent / "fedcba9876543210fedcba9876543210fedcba98"
+    shutil.copytree(tiny_model_dir, older)
+    (main_snapshot.parent.parent / "refs" / "v1").write_text(older.name, encoding="utf-8")
+    assert resolve_model("acme/tiny", revision=older.name) == str(older)
+    assert resolve_model("acme/tiny", revision="v1") == str(older)
+    assert resolve_model("acme/tiny", revision="main") == str(main_snapshot)
+    assert hub_commit("acme/tiny", str(older)) == older.name
+    assert hub_commit("acme/tiny", "acme/tiny") == main_snapshot.name  # by id: what the cache's main points to
+    assert hub_commit("acme/other", "acme/other") is None and hub_commit("minilm", resolve_model("minilm")) is None
+    assert hub_commit(str(tiny_model_dir), str(tiny_model_dir)) is None
+    wrong = {"acme/tiny": ("nope", f"revision 'nope' of 'acme/tiny' is not in the local cache ({hub_down}); fetch it "
+                                   "with: hf download acme/tiny --revision nope"),
+             "minilm": ("v1", "'minilm' is not a hub id: only a hub id has revisions (leave model_revision out)")}
+    for model, (revision, said) in wrong.items():
+        with pytest.raises(UserError) as caught:
+            resolve_model(model, "s.yaml", revision=revision)
+        assert str(caught.value.problems[0]) == f"s.yaml: model_revision: {said}"
+    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(80))
+    space = tmp_path / "s.yaml"
+    space.write_text(SPACE.replace("MODEL", "acme/tiny").replace("DATA", str(data)) + "model_revision: nope\n",
+                     encoding="utf-8")
+    assert main(["validate", str(space)]) == 0
+    space.write_text(SPACE.replace("MODEL", "minilm").replace("DATA", str(data)) + "model_revision: v1\n",
+                     encoding="utf-8")
+    assert main(["validate", str(space)]) == 2

@@ -190,6 +190,8 @@ def bundle_config(study: "optuna.Study", trial: "FrozenTrial", config: dict[str,
     return {
         "hpsearch_bundle": BUNDLE_FORMAT,
         "model": str(local.resolve()) if local is not None else model,
+        **({"model_revision": trial.user_attrs["model_revision"]}  # a hub id's commit, as the trial loaded it
+           if trial.user_attrs.get("model_revision") else {}),
         "config": config,
         "labels": study.user_attrs.get("labels"),
         "objectives": study.user_attrs.get("objectives_config"),

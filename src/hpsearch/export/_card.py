@@ -113,10 +113,11 @@ def model_card(study: "optuna.Study", trial: "FrozenTrial", config: dict[str, An
     ref = str(attrs.get("model", space.get("model")))
     where = ([f"import {PACKAGED[ref][0]}", f"MODEL = {PACKAGED[ref][0]}.get_model_path()  # {PACKAGED[ref][1]}"]
              if ref in PACKAGED else [f"MODEL = {ref!r}"])
+    pin = f", revision={attrs['model_revision']!r}" if attrs.get("model_revision") else ""  # the commit it trained on
     lines += ["", "## Loading it", "", "```python",
               "from peft import PeftModel",
               "from transformers import AutoModelForSequenceClassification, AutoTokenizer", *where,
-              f"base = AutoModelForSequenceClassification.from_pretrained(MODEL, num_labels={len(labels)})"]
+              f"base = AutoModelForSequenceClassification.from_pretrained(MODEL{pin}, num_labels={len(labels)})"]
     if config.get("layers_kept"):
         lines.append(f"# trained on the bottom {config['layers_kept']} transformer layers: drop the others first")
     lines += ['model = PeftModel.from_pretrained(base, "adapter")' if config.get("method") == "lora"

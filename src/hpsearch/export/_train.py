@@ -62,6 +62,7 @@ def _plan(bundle: Path, data: dict[str, Any], override: str | None) -> Any:
             section["path"] = str(given.resolve())  # a file, or a folder save_to_disk wrote
     try:
         space = SpaceConfig.model_validate({"name": "retrain", "model": data.get("model", "minilm"),
+                                            "model_revision": data.get("model_revision"),
                                             "dataset": section, "fixed": data["config"], "baselines": []})
         objectives = (ObjectivesConfig.model_validate(data["objectives"]) if data.get("objectives")
                       else default_objectives())

@@ -36,7 +36,7 @@ class Plan(BaseModel):
     def model_path(self) -> str:
         """The space's model as ``from_pretrained`` takes it, a relative folder read from the space
         file's folder (``space.resolve_model``); raise UserError where it is not there."""
-        return resolve_model(self.space.model, self.path, base=self.base_dir)
+        return resolve_model(self.space.model, self.path, base=self.base_dir, revision=self.space.model_revision)
 
     def splits(self) -> Splits:
         """The space's dataset, read and split; raise UserError on bad data."""

@@ -109,7 +109,8 @@ def _validate_space(path: Path, data: dict[Any, Any], problems: list[Problem]) -
     model = data.get("model", "minilm")
     if isinstance(model, str):  # as `hpsearch run` resolves it, without loading it
         try:
-            resolve_model(model, source, base=base, hub=False)
+            revision = data.get("model_revision")
+            resolve_model(model, source, base=base, hub=False, revision=revision if isinstance(revision, str) else None)
         except UserError as exc:
             extra.extend(exc.problems)
     every = [*found, *earlier, *extra]

@@ -152,6 +152,11 @@ def provenance(view: View) -> str:
             ("model", space.get("model")), ("space", space.get("name")), ("space file", attrs.get("space_file")),
             ("hpsearch version", attrs.get("hpsearch_version")),
             ("constraints", ", ".join(map(str, attrs.get("constraints") or [])) or "none" if "constraints" in attrs else None)]
+    commits: dict[str, int] = {}  # a hub id's commits as the trials loaded them (two: its main moved mid-study)
+    for t in view.tuned:
+        if t.user_attrs.get("model_revision"):
+            commits[str(t.user_attrs["model_revision"])] = commits.get(str(t.user_attrs["model_revision"]), 0) + 1
+    rows += [("model commit" if i == 0 else "", f"{c} ({n} trial(s))") for i, (c, n) in enumerate(commits.items())]
     for i, (device, n) in enumerate(devices(view.tuned + view.baselines)):
         rows.append(("device" if i == 0 else "", f"{device} ({n} trial(s))"))
     cells = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v) if v not in (None, '') else '<span class=muted>not recorded</span>'}</dd>"

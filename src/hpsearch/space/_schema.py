@@ -94,6 +94,9 @@ class SpaceConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     model: str = "minilm"
+    model_revision: str | None = Field(
+        default=None, min_length=1, description="a hub id's commit (or branch or tag), read from the local "
+        "cache: every trial loads those files; without it a trial records the commit it loaded")
     dataset: DatasetConfig
     search: str | None = Field(default=None, description="path of a search/*.yaml, relative to this file")
     objectives: str | None = Field(default=None, description="path of an objectives/*.yaml")

@@ -55,7 +55,9 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
             from hpsearch.study._cluster import node_cpus
 
             _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path,
-                             node_threads=node_cpus(node["node_id"]) if grow_threads else None)
+                             node_threads=node_cpus(node["node_id"]) if grow_threads else None,
+                             # files sent are the driver's commit; a model by name, this node's cache's
+                             model_commit=shipment.model_commit if shipment and shipment.model_files else None)
             _BUILT_FROM = (plan, fingerprint)
         _WORKER.node_timings = _node_timings(run)
         result = _WORKER.run(config, report=lambda row: tune.report(dict(row)),

@@ -73,12 +73,12 @@ def target_modules(model_type: str, which: str) -> list[str] | str:
     return names
 
 
-def check_model(ref: str, source: str, base: str | None = None) -> tuple[str, str]:
+def check_model(ref: str, source: str, base: str | None = None, revision: str | None = None) -> tuple[str, str]:
     """Load the config and tokenizer once so a bad model fails before anything is written.
 
     Returns the resolved path or id and the model type.
     """
-    resolved = resolve_model(ref, source, base=base)
+    resolved = resolve_model(ref, source, base=base, revision=revision)
     from huggingface_hub.utils import logging as hub_logging
     from transformers import AutoConfig, AutoTokenizer
 

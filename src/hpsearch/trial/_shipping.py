@@ -22,7 +22,7 @@ from pathlib import Path
 from hpsearch.data import Split, Splits
 from hpsearch.errors import UserError
 from hpsearch.plan import Plan
-from hpsearch.space import PACKAGED, resolve_model
+from hpsearch.space import PACKAGED, hub_commit, resolve_model
 from hpsearch.trial._worker import TrialFailed
 
 #: Where a worker node keeps the model directories it was sent, one folder per content digest
@@ -43,6 +43,8 @@ class Shipment:
     model_files: dict[str, bytes] | None
     #: sha256 of `model_files` (names and bytes): the folder a node caches them in.
     model_digest: str | None = None
+    #: A hub id's commit, as the driver resolved it (``space.hub_commit``): what its trials record.
+    model_commit: str | None = None
 
     @property
     def model_bytes(self) -> int:
@@ -60,7 +62,8 @@ def ship(plan: Plan) -> Shipment:
     ref = plan.space.model
     resolved = plan.model_path()
     files = None if ref in PACKAGED or not Path(resolved).is_dir() else _pack(Path(resolved))
-    return Shipment(splits, content_fingerprint(splits), ref, files, None if files is None else _digest(files))
+    return Shipment(splits, content_fingerprint(splits), ref, files, None if files is None else _digest(files),
+                    hub_commit(ref, resolved, plan.base_dir))
 
 
 def content_fingerprint(splits: Splits) -> str:

@@ -16,14 +16,13 @@ from typing import Any, Callable, Sequence
 
 from hpsearch.data import Split, Splits
 from hpsearch.plan import Plan
-from hpsearch.space import TrialConfig
+from hpsearch.space import TrialConfig, hub_commit
 from hpsearch.trial._hardware import device_fingerprint, training_precision
 from hpsearch.trial._artifact import pack_trained, versions
 from hpsearch.trial._epoch import EpochObjectives, EpochValidation
 from hpsearch.trial._memory import PeakMemory, model_size_mb
 from hpsearch.trial._reading import Frame, Reading
 from hpsearch.trial import _serving
-from hpsearch.trial._serving import NodeTimings
 from hpsearch.trial._outcome import Report, TrialFailed, TrialResult
 
 __all__ = ["Report", "TrialFailed", "TrialResult", "Worker"]
@@ -31,8 +30,10 @@ __all__ = ["Report", "TrialFailed", "TrialResult", "Worker"]
 
 class Worker:
     def __init__(self, plan: Plan, threads: int | None = None, *, splits: Splits | None = None,
-                 model_path: str | None = None, node_threads: int | None = None) -> None:
-        """`splits` and `model_path` (a worker on another node: ``unpack``) replace the driver's paths.
+                 model_path: str | None = None, node_threads: int | None = None,
+                 model_commit: str | None = None) -> None:
+        """`splits` and `model_path` (a worker on another node: ``unpack``) replace the driver's paths;
+        `model_commit`: the hub commit of the model files the driver sent (``Shipment.model_commit``).
         `node_threads` (above `threads`, on a CPU): a trial's torch threads follow the trials running
         on the node, from `threads` (its share) up to `node_threads` when it runs alone (``_occupancy``)."""
         import torch
@@ -55,6 +56,7 @@ class Worker:
         self.splits: Splits = splits if splits is not None else plan.splits()
         self.model_path = model_path or plan.model_path()
         self.tokenizer, self.base_model = load_base(self.model_path, len(self.splits.label_names))
+        self.model_commit = model_commit or hub_commit(plan.space.model, self.model_path, plan.base_dir)  # as loaded
         self.base_model.config.id2label = dict(enumerate(self.splits.label_names))
         self.base_model.config.label2id = {n: i for i, n in enumerate(self.splits.label_names)}
         self._tokens: dict[str, list[list[int]]] = {}
@@ -63,7 +65,7 @@ class Worker:
         #: Latency and throughput per deployed shape (see :meth:`deployed_timing`), measured once.
         self._timings: dict[tuple[Any, ...], tuple[dict[str, float], dict[str, Any]]] = {}
         #: ... and per node for the trials of one run, where the run says so (``_serving.NodeTimings``)
-        self.node_timings: NodeTimings | None = None
+        self.node_timings: _serving.NodeTimings | None = None
         self.frame = Frame.of(self.tokenizer)
 
     # ------------------------------------------------------------------ data
@@ -251,9 +253,8 @@ class Worker:
         result.attrs["config"] = asdict(config)
         if chosen:
             result.attrs["precision_chosen"] = chosen
-        result.attrs["model"] = self.plan.space.model
-        result.attrs["dataset_fingerprint"] = self.splits.fingerprint
-        result.attrs["versions"] = versions()
+        result.attrs.update({"model": self.plan.space.model, "dataset_fingerprint": self.splits.fingerprint,
+                             "versions": versions(), **({"model_revision": self.model_commit} if self.model_commit else {})})
         result.metrics["train_seconds"] = train_seconds
         result.metrics["train_steps"] = history[-1]["step"] if history else 0.0
         result.metrics["trainable_params"] = float(trainable)

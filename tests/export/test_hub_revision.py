@@ -1,0 +1,98 @@
+"""A hub id's trials record the commit they loaded, and the hand-off keeps it: the export bundle and
+its card name it, and `hpsearch train` loads that commit after the hub's `main` has moved on. Real
+runs (tiny model, real Ray) on a Hugging Face cache laid out as huggingface_hub writes it, offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from ..conftest import toy_rows, write_jsonl
+
+pytestmark = pytest.mark.integration
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+LATER = "89abcdef0123456789abcdef0123456789abcdef"
+
+SPACE = """name: hubbed
+model: acme/tiny
+objectives: objectives.yaml
+baselines: []
+dataset:
+  path: {data}
+  group_columns: group
+params:
+  learning_rate: {{type: float, low: 3.0e-3, high: 8.0e-3, log: true}}
+fixed:
+  epochs: 8
+  batch_size: 16
+  max_length: 16
+"""
+
+OBJECTIVES = """objectives:
+  - {name: macro_f1, direction: maximize}
+  - {name: latency_p50_ms, direction: minimize}
+collapse: {patience: 1000}
+min_gain_over_trivial: 0.0
+"""
+
+
+def _hpsearch(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache)}
+    return subprocess.run([sys.executable, "-m", "hpsearch", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_a_hub_trial_records_its_commit_and_the_hand_off_loads_that_commit(tmp_path: Path,
+                                                                          tiny_model_dir: Path) -> None:
+    cache = tmp_path / "hf-cache"
+    repo = cache / "models--acme--tiny"
+    shutil.copytree(tiny_model_dir, repo / "snapshots" / COMMIT)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(COMMIT, encoding="utf-8")
+    (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
+    space = tmp_path / "hubbed.yaml"
+    space.write_text(SPACE.format(data=write_jsonl(tmp_path / "toy.jsonl", toy_rows(120))), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    run = _hpsearch("run", str(space), "--storage", url, "--trials", "1", cwd=tmp_path, cache=cache)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    (trial,) = [t for t in optuna.load_study(study_name="hubbed", storage=url).trials if t.params]
+    assert trial.user_attrs["model"] == "acme/tiny" and trial.user_attrs["model_revision"] == COMMIT
+
+    bundle = tmp_path / "bundle"
+    done = _hpsearch("export", "--study", "hubbed", "--storage", url, "--out", str(bundle), "--policy",
+                     "max macro_f1", cwd=tmp_path, cache=cache)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    config = yaml.safe_load((bundle / "config.yaml").read_text(encoding="utf-8"))
+    assert config["model"] == "acme/tiny" and config["model_revision"] == COMMIT
+    assert f"from_pretrained(MODEL, revision={COMMIT!r}, num_labels=3)" in (bundle / "MODEL_CARD.md").read_text(
+        encoding="utf-8")
+
+    # the hub's main moves on to a commit whose files do not load: a retrain from the bundle still
+    # loads the commit the trial trained on, and reproduces its score
+    later = repo / "snapshots" / LATER
+    later.mkdir()
+    (later / "config.json").write_text("{not json", encoding="utf-8")
+    (repo / "refs" / "main").write_text(LATER, encoding="utf-8")
+    out = tmp_path / "retrained"
+    done = _hpsearch("train", str(bundle), "--out", str(out), cwd=tmp_path, cache=cache)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert abs(metrics["macro_f1_difference"]) <= 0.02, metrics
+    # by id, the same space now loads what main points to, and fails; pinned, it runs on the commit
+    space.write_text(space.read_text(encoding="utf-8").replace("name: hubbed", "name: pinned"), encoding="utf-8")
+    run = _hpsearch("run", str(space), "--storage", url, "--trials", "1", cwd=tmp_path, cache=cache)
+    assert run.returncode == 2 and "model: cannot load 'acme/tiny'" in run.stderr, run.stderr[-3000:]
+    space.write_text(space.read_text(encoding="utf-8") + f"model_revision: {COMMIT}\n", encoding="utf-8")
+    run = _hpsearch("run", str(space), "--storage", url, "--trials", "1", cwd=tmp_path, cache=cache)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    (trial,) = [t for t in optuna.load_study(study_name="pinned", storage=url).trials if t.params]
+    assert trial.user_attrs["model_revision"] == COMMIT
