@@ -189,6 +189,11 @@ def write_docs(results: dict[str, Any]) -> None:
             for kind, v in r["by_reading"].items():
                 lines.append(f"| {name} | {kind} | {v['trials']} | {v['validation_macro_f1']:.3f} | "
                              f"{_f(v['test_macro_f1'])} |")
+        lines += ["", "Without a GPU `hpsearch init` searches head and head_tail only (since 2026-12-07: "
+                  "src/hpsearch/plan/_lengths.py). Before, on a CPU it searched chunk_mean too, which on "
+                  "engineering_issues (the same command, 2026-12-03) read worst of the three: test macro-F1 0.500 "
+                  "against head's 0.566 and head_tail's 0.636 (validation 0.465, 0.521, 0.584), as on "
+                  "medical_abstracts above."]
     lines += ["", "Commands, machines and the best trials' parameters:", ""]
     for name in DATASETS:
         r = results.get(name)
