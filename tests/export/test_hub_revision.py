@@ -16,33 +16,12 @@ import pytest
 import yaml
 
 from ..conftest import toy_rows, write_jsonl
+from .test_bundle import OBJECTIVES, SPACE
 
 pytestmark = pytest.mark.integration
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 LATER = "89abcdef0123456789abcdef0123456789abcdef"
-
-SPACE = """name: hubbed
-model: acme/tiny
-objectives: objectives.yaml
-baselines: []
-dataset:
-  path: {data}
-  group_columns: group
-params:
-  learning_rate: {{type: float, low: 3.0e-3, high: 8.0e-3, log: true}}
-fixed:
-  epochs: 8
-  batch_size: 16
-  max_length: 16
-"""
-
-OBJECTIVES = """objectives:
-  - {name: macro_f1, direction: maximize}
-  - {name: latency_p50_ms, direction: minimize}
-collapse: {patience: 1000}
-min_gain_over_trivial: 0.0
-"""
 
 
 def _hpsearch(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
@@ -59,8 +38,9 @@ def test_a_hub_trial_records_its_commit_and_the_hand_off_loads_that_commit(tmp_p
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(COMMIT, encoding="utf-8")
     (tmp_path / "objectives.yaml").write_text(OBJECTIVES, encoding="utf-8")
-    space = tmp_path / "hubbed.yaml"
-    space.write_text(SPACE.format(data=write_jsonl(tmp_path / "toy.jsonl", toy_rows(120))), encoding="utf-8")
+    space = tmp_path / "hubbed.yaml"  # the hand-off test's space, on a hub id
+    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows(240))
+    space.write_text(SPACE.format(model="acme/tiny", data=data).replace("name: handoff", "name: hubbed"), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'study.db'}"
     run = _hpsearch("run", str(space), "--storage", url, "--trials", "1", cwd=tmp_path, cache=cache)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
