@@ -12,7 +12,10 @@ A rule here is the scheduler's own (``hpsearch.search.MOSuccessiveHalving``) wit
 - ``floor``: at a rung of n trials the best ``max(1, n // r)`` go on (the ASHA paper's count)
   instead of ``max(1, ceil(n / r))`` (Ray Tune's and Syne Tune's stopping rule);
 - ``protected``: past the first rung, a trial that no other learning trial at its rung dominates goes
-  on whatever its place.
+  on whatever its place;
+- ``predicted``: also stopped at a rung where the trials that ran to their end (at least
+  ``PREDICT_AFTER``) dominate its optimistic end: per objective, the line from those trials' values at
+  that rung to their last values, at its own value, less ``PREDICT_SLACK`` residual standard deviations.
 
 Each is replayed by ``learning_curves.measure`` (the same orders, goal and compute as the section
 above it) and written to docs/benchmarks.md and benchmarks/results/stopping_rules.json.
@@ -28,6 +31,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -40,23 +45,36 @@ from hpsearch.search._schedulers import non_dominated_fronts, rank  # noqa: E402
 OUT = ROOT / "benchmarks" / "results" / "stopping_rules.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Early stopping: other rules on the same curves"
-#: (name, keep count, protected, grace period, reduction factor); the first is mo_asha's default
+#: (name, keep count, protected, grace period, reduction factor[, predicted]); the first is mo_asha's default
 RULES = [("mo_asha (default)", "ceil", False, 1, 3), ("floor", "floor", False, 1, 3),
          ("protected", "ceil", True, 1, 3), ("floor, protected", "floor", True, 1, 3),
          ("reduction 4", "ceil", False, 1, 4), ("protected, reduction 4", "ceil", True, 1, 4),
-         ("floor, protected, reduction 4", "floor", True, 1, 4)]
+         ("floor, protected, reduction 4", "floor", True, 1, 4), ("predicted", "ceil", False, 1, 3, True)]
+#: ``predicted``: how many trials must have run to their end, and the residual SDs of optimism
+PREDICT_AFTER, PREDICT_SLACK = 5, 1.0
 SETTINGS = [(["macro_f1", "latency_p50_ms"], "median"), (["macro_f1", "latency_p50_ms"], "max"),
             (["macro_f1", "f1_gap"], "median"), (["macro_f1", "f1_gap"], "max")]
 
 
-def rule_class(keep: str, protected: bool) -> type:
-    """MOSuccessiveHalving, its count of trials going on at a rung `keep` ('ceil' or 'floor'), and
-    non-dominated trials past the first rung going on where `protected`."""
+def rule_class(keep: str, protected: bool, predicted: bool = False) -> type:
+    """MOSuccessiveHalving, its count of trials going on at a rung `keep` ('ceil' or 'floor'),
+    non-dominated trials past the first rung going on where `protected`, and trials whose optimistic
+    end the finished trials dominate stopped too where `predicted`."""
 
     class Variant(MOSuccessiveHalving):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.reports: dict[str, dict[int, list[float]]] = {}  # trial -> epoch -> vector (minimised)
+            self.ended: dict[str, list[float]] = {}  # trials that ran to their end -> their last vector
+
         def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
-            stop = super().decide(trial_id, result)
             epoch = result.get(self.time_attr)
+            if predicted and epoch is not None and all(isinstance(result.get(m), (int, float)) for m in self.metrics):
+                vector = [s * float(result[m]) for s, m in zip(self.sign, self.metrics)]
+                self.reports.setdefault(trial_id, {})[int(epoch)] = vector
+                if epoch >= result.get("epochs", math.inf):
+                    self.ended[trial_id] = vector
+            stop = super().decide(trial_id, result)
             if epoch is None or not self.decides_at(epoch) or epoch >= result.get("epochs", math.inf):
                 return stop
             rung = self.rungs.get(int(epoch), [])
@@ -70,16 +88,36 @@ def rule_class(keep: str, protected: bool) -> type:
                 learning = [v for _, v, ok in rung if ok]
                 if len(learning) - 1 in non_dominated_fronts(learning)[0]:
                     return None
+            if stop is None and predicted and self._dominated_at_best(trial_id, int(epoch)):
+                stop = "the finished trials dominate its optimistic end"
             return stop
+
+        def _dominated_at_best(self, trial_id: str, epoch: int) -> bool:
+            pairs = [(self.reports[t][epoch], end) for t, end in self.ended.items() if epoch in self.reports[t]]
+            if len(pairs) < PREDICT_AFTER:
+                return False
+            now, best = self.reports[trial_id][epoch], []
+            for k, value in enumerate(now):
+                x, y = np.array([a[k] for a, _ in pairs]), np.array([b[k] for _, b in pairs])
+                if np.ptp(x) < 1e-12:  # nothing to fit a line on: the best end seen
+                    best.append(float(y.min()))
+                    continue
+                slope, intercept = np.polyfit(x, y, 1)
+                spread = math.sqrt(float(np.sum((y - intercept - slope * x) ** 2)) / max(len(x) - 2, 1))
+                best.append(intercept + slope * value - PREDICT_SLACK * spread)
+            return any(all(e <= b for e, b in zip(end, best)) and any(e < b for e, b in zip(end, best))
+                       for end in self.ended.values())
 
     return Variant
 
 
 def _measure(work: tuple[dict[str, Any], int, tuple, tuple]) -> dict[str, Any]:
-    table, orders, (name, keep, protected, g, r), (objectives, box) = work
+    table, orders, (name, keep, protected, g, r, *extra), (objectives, box) = work
+    predicted = bool(extra and extra[0])
     result = learning_curves.measure(table, orders, g, r, box=box, objectives=objectives,
-                                     rule_class=rule_class(keep, protected))
-    return {"rule": name, "keep": keep, "protected": protected, **{k: v for k, v in result.items() if k != "traces"}}
+                                     rule_class=rule_class(keep, protected, predicted))
+    return {"rule": name, "keep": keep, "protected": protected, "predicted": predicted,
+            **{k: v for k, v in result.items() if k != "traces"}}
 
 
 def measure_all(table: dict[str, Any], orders: int, jobs: int = 1) -> list[dict[str, Any]]:
@@ -139,7 +177,10 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int) -> None
              f"orders, goal (95% of the full-budget hypervolume) and compute; {orders} orders each, the same for "
              "every rule. 'floor': at a rung of n trials the best max(1, n // r) go on (the ASHA paper's count) "
              "instead of max(1, ceil(n / r)) (Ray Tune's and Syne Tune's stopping rule); 'protected': past the first "
-             "rung, a trial that no other learning trial at its rung dominates goes on whatever its place.", "",
+             "rung, a trial that no other learning trial at its rung dominates goes on whatever its place; "
+             f"'predicted': mo_asha's rule, and also stopped at a rung where the trials that ran to their end (at least "
+             f"{PREDICT_AFTER}) dominate its optimistic end (per objective, the line from their values at that rung to "
+             f"their last ones, at its own value, less {PREDICT_SLACK:g} residual standard deviation).", "",
              "| rule | objectives (HV and ranking) | box | grace, reduction | orders reaching 95% | ratio on/off |",
              "|---|---|---|---|---|---|"]
     for r in results:

@@ -55,6 +55,23 @@ def test_protected_lets_a_trial_no_one_dominates_go_on_past_the_first_rung_only(
         assert rule.decide("dominated", _report(epoch, 0.40, 60.0)) is not None
 
 
+def test_predicted_stops_a_trial_the_finished_trials_dominate_at_its_best_which_mo_asha_lets_go_on(
+        rules: Any) -> None:
+    # finished trials: whatever their macro-F1 after epoch 1, they end at 0.9, all faster than the newcomer
+    for finished, stops in ((rules.PREDICT_AFTER, True), (rules.PREDICT_AFTER - 1, False)):
+        plain, predicted = _rule(rules, "ceil", False), rules.rule_class("ceil", False, True)(
+            NAMES, DIRECTIONS, grace_period=1, reduction_factor=3)
+        for rule in (plain, predicted):
+            for i in range(finished):  # (each goes on after epoch 1 here: each is faster than those before)
+                assert rule.decide(f"done{i}", _report(1, 0.1 + 0.1 * i, 10.0 - i)) is None
+                assert rule.decide(f"done{i}", _report(9, 0.9, 10.0 - i)) is None  # a last epoch never stops
+        # the best macro-F1 after epoch 1 so far: first on its rung, it goes on under mo_asha's rule; at its
+        # best it ends at 0.9 and slower than every finished trial, which predicted sees
+        assert plain.decide("new", _report(1, 0.65, 20.0)) is None
+        said = predicted.decide("new", _report(1, 0.65, 20.0))
+        assert (said == "the finished trials dominate its optimistic end") is stops and (said is None) is not stops
+
+
 def test_every_rule_is_replayed_on_every_setting_and_the_docs_say_which_beats_the_default(
         rules: Any, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     table = _table()
