@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,10 +153,8 @@ def provenance(view: View) -> str:
             ("model", space.get("model")), ("space", space.get("name")), ("space file", attrs.get("space_file")),
             ("hpsearch version", attrs.get("hpsearch_version")),
             ("constraints", ", ".join(map(str, attrs.get("constraints") or [])) or "none" if "constraints" in attrs else None)]
-    commits: dict[str, int] = {}  # a hub id's commits as the trials loaded them (two: its main moved mid-study)
-    for t in view.tuned:
-        if t.user_attrs.get("model_revision"):
-            commits[str(t.user_attrs["model_revision"])] = commits.get(str(t.user_attrs["model_revision"]), 0) + 1
+    # a hub id's commits as the trials loaded them (two: its main moved mid-study)
+    commits = Counter(str(t.user_attrs["model_revision"]) for t in view.tuned if t.user_attrs.get("model_revision"))
     rows += [("model commit" if i == 0 else "", f"{c} ({n} trial(s))") for i, (c, n) in enumerate(commits.items())]
     for i, (device, n) in enumerate(devices(view.tuned + view.baselines)):
         rows.append(("device" if i == 0 else "", f"{device} ({n} trial(s))"))

@@ -36,7 +36,7 @@ def resolve_model(ref: str, source: str = "space", key: str = "model", base: str
     not answer (:func:`hub_model`; not asked when `hub` is False); with a `revision` (a space's
     ``model_revision``: a commit, branch or tag), the folder of that revision's snapshot in the local
     cache, wherever the hub is (not looked for when `hub` is False)."""
-    if revision is not None and (ref in PACKAGED or local_model(ref, base) is not None):
+    if revision is not None and not _hub_id(ref, base):
         raise UserError(Problem(source, "model_revision", f"{ref!r} is not a hub id: only a hub id has revisions "
                                 "(leave model_revision out)"))
     if ref in PACKAGED:
@@ -102,7 +102,7 @@ def hub_commit(ref: str, resolved: str, base: str | Path | None = None) -> str |
     (what ``from_pretrained`` read by id, once it has loaded). None for a packaged model, a local
     folder, or an id the cache does not hold. Trials record it, so a hub id's trial can be run again on
     the same weights after the hub's ``main`` has moved."""
-    if ref in PACKAGED or local_model(ref, base) is not None:
+    if not _hub_id(ref, base):
         return None
     folder = Path(resolved)
     if folder.is_dir():
@@ -111,6 +111,11 @@ def hub_commit(ref: str, resolved: str, base: str | Path | None = None) -> str |
 
     found = try_to_load_from_cache(ref, "config.json")
     return Path(found).parent.name if isinstance(found, str) else None
+
+
+def _hub_id(ref: str, base: str | Path | None) -> bool:
+    """Whether a `model:` names a hub id: neither a packaged model nor a local folder."""
+    return ref not in PACKAGED and local_model(ref, base) is None
 
 
 @functools.lru_cache(maxsize=None)
