@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,23 @@ def test_csv_and_separate_files(tmp_path: Path) -> None:
     study = load_plan(_study(tmp_path, "{train: train.csv, validation: dev.csv, group_columns: group}"))
     splits = study.splits()
     assert (len(splits.train), len(splits.validation)) == (45, 15)
+
+
+def test_rows_are_named_as_the_user_finds_them(tmp_path: Path) -> None:
+    """A CSV row by its number in a spreadsheet (the header is row 1), a JSON Lines row by its line
+    (blank lines count)."""
+    rows = toy_rows(30)
+    rows[4]["text"] = ""  # the fifth example
+    with (tmp_path / "train.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["text", "label", "group"])
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(UserError, match=r"train.csv row 6 has no value in column 'text'"):
+        load_plan(_study(tmp_path, "{train: train.csv, group_columns: group}"))
+    lines = [json.dumps(r) for r in rows]
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:2] + [""] + lines[2:]) + "\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"train.jsonl row 6 has no value in column 'text'"):
+        load_plan(_study(tmp_path, "{train: train.jsonl, group_columns: group}"))
 
 
 def test_unseen_validation_label_is_an_error(tmp_path: Path) -> None:

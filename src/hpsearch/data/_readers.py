@@ -35,7 +35,9 @@ class Table:
 
     name: str  # how problems name it: the file name, or 'folder[split]'
     columns: dict[str, list[Any]]
-    rows: list[int] = field(default_factory=list)  # each row's 1-based number in `name`
+    # each row's number in `name` as its user finds it: a JSON Lines file's line, a CSV file's row as
+    # a spreadsheet numbers it (the header is row 1), else its 1-based place
+    rows: list[int] = field(default_factory=list)
     split: str | None = None  # the split every row is in (a split's file, a DatasetDict's split)
 
     def __len__(self) -> int:
@@ -70,8 +72,7 @@ def read_tables(path: Path, source: str, key: str) -> dict[str, Table]:
                     raise UserError(Problem(source, key, f"{path.name}: has no rows"))
         except UnicodeDecodeError:
             raise UserError(Problem(source, key, f"{path}: not a UTF-8 text file")) from None
-    if builder == "json":
-        _check_json_lines(path, source, key)
+    lines = _check_json_lines(path, source, key) if builder == "json" else None
     options: dict[str, Any] = {}
     if builder == "csv":  # every cell a string, as written; only an empty cell is missing
         options = {"keep_default_na": False, "na_values": [""], "sep": "\t" if suffix == ".tsv" else ",",
@@ -84,6 +85,10 @@ def read_tables(path: Path, source: str, key: str) -> dict[str, Table]:
     table = _table(path.name, dataset)
     if not len(table):
         raise UserError(Problem(source, key, f"{path.name}: has no rows"))
+    if lines is not None and len(lines) == len(table):
+        table.rows = lines
+    elif builder == "csv":
+        table.rows = [row + 1 for row in table.rows]
     return {"": table}
 
 
@@ -154,8 +159,10 @@ def _kind(value: Any) -> str:
     return "list" if isinstance(value, list) else "mapping" if isinstance(value, dict) else type(value).__name__
 
 
-def _check_json_lines(path: Path, source: str, key: str) -> None:
-    """Each line one JSON object: Arrow's reader names a row within a block, so we name the line."""
+def _check_json_lines(path: Path, source: str, key: str) -> list[int]:
+    """Each line one JSON object: Arrow's reader names a row within a block, so we name the line.
+    Returns the numbers of the lines that hold a row (blank lines hold none)."""
+    lines = []
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -166,6 +173,8 @@ def _check_json_lines(path: Path, source: str, key: str) -> None:
                 raise UserError(Problem(source, key, f"{path}: line {lineno}: not JSON ({exc.msg})")) from None
             if not isinstance(row, dict):
                 raise UserError(Problem(source, key, f"{path}: line {lineno}: not a JSON object"))
+            lines.append(lineno)
+    return lines
 
 
 def _all_strings(path: Path, sep: str) -> Any:
