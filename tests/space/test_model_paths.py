@@ -211,3 +211,44 @@ def test_a_pinned_revision_is_read_from_the_cache_and_anything_else_is_one_line(
     space.write_text(SPACE.replace("MODEL", "minilm").replace("DATA", str(data)) + "model_revision: v1\n",
                      encoding="utf-8")
     assert main(["validate", str(space)]) == 2
+
+
+def test_offline_every_node_loads_the_commit_the_driver_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              tiny_model_dir: Path) -> None:
+    """Offline (HF_HUB_OFFLINE), a hub id goes to the workers by name and each node reads its own cache: a
+    worker loads the commit the driver's cache held (what the study's trials record), not whatever its own
+    cache's `main` points to; a node whose cache lacks that commit fails the trial in one line saying how
+    to fetch it."""
+    from huggingface_hub import constants
+
+    from hpsearch.space import hub_commit
+    from hpsearch.trial import TrialFailed
+    from hpsearch.trial._shipping import ship, unpack
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    driver, node, bare = (tmp_path / name for name in ("driver-cache", "node-cache", "bare-cache"))
+    commit = _cached(driver, "acme/tiny", tiny_model_dir).name
+    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(80))
+    space = tmp_path / "s.yaml"
+    space.write_text(SPACE.replace("MODEL", "acme/tiny").replace("DATA", str(data)), encoding="utf-8")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(driver))
+    shipment = ship(load_plan(space))
+    assert shipment.model_files is None and shipment.model_commit == commit  # by name, with the driver's commit
+    for cache in (node, bare):  # a node whose main moved on, with the driver's commit too; one without it
+        held = _cached(cache, "acme/tiny", tiny_model_dir)
+        newer = held.parent / "fedcba9876543210fedcba9876543210fedcba98"
+        if cache == bare:
+            held.rename(newer)
+        else:
+            shutil.copytree(tiny_model_dir, newer)
+        (held.parent.parent / "refs" / "main").write_text(newer.name, encoding="utf-8")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(node))
+    _, model_path = unpack(shipment, shipment.content_fingerprint)
+    assert Path(model_path) == node / "models--acme--tiny" / "snapshots" / commit
+    assert hub_commit("acme/tiny", model_path) == commit  # what the worker records
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(bare))
+    with pytest.raises(TrialFailed) as caught:
+        unpack(shipment, shipment.content_fingerprint)
+    said = str(caught.value)
+    assert "\n" not in said and f"'acme/tiny' at commit {commit}" in said
+    assert said.endswith(f"fetch it with: hf download acme/tiny --revision {commit}")

@@ -22,7 +22,7 @@ from pathlib import Path
 from hpsearch.data import Split, Splits
 from hpsearch.errors import UserError
 from hpsearch.plan import Plan
-from hpsearch.space import PACKAGED, hub_commit, resolve_model
+from hpsearch.space import PACKAGED, hub_commit, pinned_snapshot, resolve_model
 from hpsearch.trial._worker import TrialFailed
 
 #: Where a worker node keeps the model directories it was sent, one folder per content digest
@@ -51,8 +51,9 @@ class Shipment:
         return sum(map(len, (self.model_files or {}).values()))
 
     def describe(self) -> str:
+        by_name = f"by name, commit {self.model_commit}" if self.model_commit else "by name"
         model = (f"{self.model_ref} ({len(self.model_files)} files, {self.model_bytes / 2**20:.1f} MB)"
-                 if self.model_files is not None else f"{self.model_ref} (by name)")
+                 if self.model_files is not None else f"{self.model_ref} ({by_name})")
         return f"data {self.splits.describe()} (fingerprint {self.content_fingerprint}); model {model}"
 
 
@@ -92,12 +93,29 @@ def unpack(shipment: Shipment, expected_fingerprint: str) -> tuple[Splits, str]:
         raise TrialFailed(f"the worker on {host} sees different data than the study "
                           f"(fingerprint {found}, study has {expected_fingerprint})")
     if shipment.model_files is None:
-        try:
-            return shipment.splits, resolve_model(shipment.model_ref)
-        except UserError as exc:
-            raise TrialFailed(f"the worker on {host}: {exc}") from None
+        return shipment.splits, _by_name(shipment, host)
     digest = shipment.model_digest or _digest(shipment.model_files)
     return shipment.splits, str(_unpack_model(shipment.model_files, digest))
+
+
+def _by_name(shipment: Shipment, host: str) -> str:
+    """A model that travels by name, as this node loads it. Offline (HF_HUB_OFFLINE) each node reads
+    its own cache, whose ``main`` may point elsewhere than the driver's: a hub id loads the snapshot of
+    the commit the driver found (``Shipment.model_commit``, what the trials record), so every node
+    trains the same weights. Online, `from_pretrained` goes by the id."""
+    from huggingface_hub import constants
+
+    ref, commit = shipment.model_ref, shipment.model_commit
+    try:
+        if commit is None or not constants.HF_HUB_OFFLINE:
+            return resolve_model(ref)
+        return pinned_snapshot(ref, commit)
+    except UserError as exc:
+        if commit is not None and constants.HF_HUB_OFFLINE:
+            raise TrialFailed(f"the worker on {host}: {ref!r} at commit {commit} (the driver's, which every trial "
+                              f"of the study loads) is not in this node's cache ({constants.HF_HUB_CACHE}); "
+                              f"fetch it with: hf download {ref} --revision {commit}") from None
+        raise TrialFailed(f"the worker on {host}: {exc}") from None
 
 
 def _pack(root: Path) -> dict[str, bytes]:
