@@ -192,8 +192,9 @@ def write_docs(results: dict[str, Any]) -> None:
         lines += ["", "Without a GPU `hpsearch init` searches head and head_tail only (since 2026-12-07: "
                   "src/hpsearch/plan/_lengths.py). Before, on a CPU it searched chunk_mean too, which on "
                   "engineering_issues (the same command, 2026-12-03) read worst of the three: test macro-F1 0.500 "
-                  "against head's 0.566 and head_tail's 0.636 (validation 0.465, 0.521, 0.584), as on "
-                  "medical_abstracts above."]
+                  "against head's 0.566 and head_tail's 0.636 (validation 0.465, 0.521, 0.584), and on "
+                  "medical_abstracts (the same command, 2026-12-03): 0.509 against head's 0.593 and head_tail's "
+                  "0.560 (validation 0.516, 0.578, 0.578)."]
     lines += ["", "Commands, machines and the best trials' parameters:", ""]
     for name in DATASETS:
         r = results.get(name)
