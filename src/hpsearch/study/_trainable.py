@@ -56,7 +56,7 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
 
             _WORKER = Worker(plan, threads=threads, splits=splits, model_path=model_path,
                              node_threads=node_cpus(node["node_id"]) if grow_threads else None,
-                             # files sent are the driver's commit; a model by name, this node's cache's
+                             # files sent are the driver's commit; a model by name, the snapshot unpack found
                              model_commit=shipment.model_commit if shipment and shipment.model_files else None)
             _BUILT_FROM = (plan, fingerprint)
         _WORKER.node_timings = _node_timings(run)

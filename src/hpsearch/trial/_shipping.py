@@ -106,16 +106,17 @@ def _by_name(shipment: Shipment, host: str) -> str:
     from huggingface_hub import constants
 
     ref, commit = shipment.model_ref, shipment.model_commit
-    try:
-        if commit is None or not constants.HF_HUB_OFFLINE:
+    if commit is None or not constants.HF_HUB_OFFLINE:
+        try:
             return resolve_model(ref)
+        except UserError as exc:
+            raise TrialFailed(f"the worker on {host}: {exc}") from None
+    try:
         return pinned_snapshot(ref, commit)
-    except UserError as exc:
-        if commit is not None and constants.HF_HUB_OFFLINE:
-            raise TrialFailed(f"the worker on {host}: {ref!r} at commit {commit} (the driver's, which every trial "
-                              f"of the study loads) is not in this node's cache ({constants.HF_HUB_CACHE}); "
-                              f"fetch it with: hf download {ref} --revision {commit}") from None
-        raise TrialFailed(f"the worker on {host}: {exc}") from None
+    except UserError:
+        raise TrialFailed(f"the worker on {host}: {ref!r} at commit {commit} (the driver's, which every trial of "
+                          f"the study loads) is not in this node's cache ({constants.HF_HUB_CACHE}); fetch it "
+                          f"with: hf download {ref} --revision {commit}") from None
 
 
 def _pack(root: Path) -> dict[str, bytes]:
