@@ -126,6 +126,24 @@ def test_the_report_lists_the_hub_commits_the_trials_loaded(tmp_path: Path) -> N
     assert "89abcde (1 trial(s))" in write_report(study, tmp_path).read_text(encoding="utf-8")
 
 
+def test_the_report_counts_trials_and_baselines_apart_per_device(tmp_path: Path) -> None:
+    """The provenance says how many fine-tuning trials and how many baselines ran on each device."""
+    from hpsearch.report._html import provenance
+
+    study = synthetic_study("devices", tuned=0, baselines=False)
+    cpu, gpu = {"device": "cpu", "cpu": "AMD EPYC"}, {"device": "cuda", "gpu": "NVIDIA H100"}
+    for kind in ("tfidf", "head"):
+        study.add_trial(create_trial(values=[0.6, 0.1, 0.2], user_attrs={"baseline": kind, **metrics(0.6, 0.1, 0.2),
+                                                                         "device": cpu}))
+    for i, device in enumerate([gpu, gpu, gpu, gpu, cpu]):
+        study.add_trial(create_trial(params={"learning_rate": 1e-3, "lora_r": 2 + 2 * i, "batch_size": 8},
+                                     distributions=DISTRIBUTIONS, values=[0.5, 0.1, 3.0],
+                                     user_attrs={**metrics(0.5, 0.1, 3.0), "device": device}))
+    facts = provenance(gather(study))
+    assert ("<dt>device</dt><dd>device cuda; gpu NVIDIA H100 (4 trial(s))</dd>"
+            "<dt></dt><dd>device cpu; cpu AMD EPYC (1 trial(s), 2 baseline(s))</dd>") in facts
+
+
 def test_seed_reruns_by_confirm_stay_out_of_the_hypervolume_and_the_importances(tmp_path: Path) -> None:
     """A lucky seed of a confirmed trial is not a point the front may hold: the hypervolume history
     must not climb with it, and the same parameters again must not weigh in the importances."""

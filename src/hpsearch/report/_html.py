@@ -156,17 +156,19 @@ def provenance(view: View) -> str:
     # a hub id's commits as the trials loaded them (two: its main moved mid-study)
     commits = Counter(str(t.user_attrs["model_revision"]) for t in view.tuned if t.user_attrs.get("model_revision"))
     rows += [("model commit" if i == 0 else "", f"{c} ({n} trial(s))") for i, (c, n) in enumerate(commits.items())]
-    for i, (device, n) in enumerate(devices(view.tuned + view.baselines)):
-        rows.append(("device" if i == 0 else "", f"{device} ({n} trial(s))"))
+    for i, (device, n, baselines) in enumerate(devices(view.tuned, view.baselines)):
+        ran = ", ".join(part for part in (f"{n} trial(s)" if n else "", f"{baselines} baseline(s)" if baselines else "") if part)
+        rows.append(("device" if i == 0 else "", f"{device} ({ran})"))
     cells = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v) if v not in (None, '') else '<span class=muted>not recorded</span>'}</dd>"
                     for k, v in rows)
     return f'<dl class="facts">{cells}</dl>'
 
 
-def devices(trials: list["FrozenTrial"]) -> list[tuple[str, int]]:
-    """The distinct devices the trials ran on, each with how many trials ran there."""
-    counts: dict[str, int] = {}
-    for t in trials:
+def devices(trials: list["FrozenTrial"], baselines: list["FrozenTrial"] = ()) -> list[tuple[str, int, int]]:
+    """The distinct devices the trials and the baselines ran on, each with how many of each ran there
+    (most first)."""
+    counts: dict[str, list[int]] = {}
+    for t, kind in [(t, 0) for t in trials] + [(b, 1) for b in baselines]:
         device = t.user_attrs.get("device")
         if isinstance(device, dict):
             text = "; ".join(f"{k} {v}" for k, v in device.items() if v not in (None, ""))
@@ -174,8 +176,8 @@ def devices(trials: list["FrozenTrial"]) -> list[tuple[str, int]]:
             text = str(device)
         else:
             continue
-        counts[text] = counts.get(text, 0) + 1
-    return sorted(counts.items(), key=lambda kv: -kv[1])
+        counts.setdefault(text, [0, 0])[kind] += 1
+    return sorted(((text, n, b) for text, (n, b) in counts.items()), key=lambda row: -(row[1] + row[2]))
 
 
 # --- figures ----------------------------------------------------------------------------------------
