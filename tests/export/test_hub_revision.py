@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 LATER = "89abcdef0123456789abcdef0123456789abcdef"
+MOVED = "456789abcdef0123456789abcdef0123456789ab"
 
 
 def _hpsearch(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
@@ -46,6 +47,7 @@ def test_a_hub_trial_records_its_commit_and_the_hand_off_loads_that_commit(tmp_p
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     (trial,) = [t for t in optuna.load_study(study_name="hubbed", storage=url).trials if t.params]
     assert trial.user_attrs["model"] == "acme/tiny" and trial.user_attrs["model_revision"] == COMMIT
+    assert optuna.load_study(study_name="hubbed", storage=url).user_attrs["model_commit"] == COMMIT
 
     bundle = tmp_path / "bundle"
     done = _hpsearch("export", "--study", "hubbed", "--storage", url, "--out", str(bundle), "--policy",
@@ -55,6 +57,17 @@ def test_a_hub_trial_records_its_commit_and_the_hand_off_loads_that_commit(tmp_p
     assert config["model"] == "acme/tiny" and config["model_revision"] == COMMIT
     assert f"from_pretrained(MODEL, revision={COMMIT!r}, num_labels=3)" in (bundle / "MODEL_CARD.md").read_text(
         encoding="utf-8")
+
+    # main moves on to a commit that loads: a second run of the study still trains the commit its
+    # first run loaded (the study records it), and says so
+    shutil.copytree(tiny_model_dir, repo / "snapshots" / MOVED)
+    (repo / "refs" / "main").write_text(MOVED, encoding="utf-8")
+    run = _hpsearch("run", str(space), "--storage", url, "--trials", "2", cwd=tmp_path, cache=cache)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    said = f"trains acme/tiny at commit {COMMIT} (its first run's), and so does this run (main here: {MOVED})"
+    assert said in run.stdout
+    trials = [t for t in optuna.load_study(study_name="hubbed", storage=url).trials if t.params]
+    assert [t.user_attrs["model_revision"] for t in trials] == [COMMIT, COMMIT]
 
     # the hub's main moves on to a commit whose files do not load: a retrain from the bundle still
     # loads the commit the trial trained on, and reproduces its score

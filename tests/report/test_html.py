@@ -112,7 +112,8 @@ def test_the_report_says_what_early_stopping_stopped(tmp_path: Path) -> None:
 
 
 def test_the_report_lists_the_hub_commits_the_trials_loaded(tmp_path: Path) -> None:
-    """Two commits of one hub id in a study: its `main` moved between two runs of the study, which the report shows."""
+    """Two commits of one hub id in a study (one an earlier hpsearch ran on, after its `main` moved):
+    the report shows both."""
     from hpsearch.report._html import provenance
 
     study = synthetic_study("moved")

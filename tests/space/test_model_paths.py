@@ -390,3 +390,70 @@ def test_online_every_node_loads_the_commit_the_driver_found(tmp_path: Path, mon
     finally:
         hub.server.server_close()
         _model._hub_answers.cache_clear()
+
+
+def test_every_run_of_a_study_loads_the_commit_its_first_run_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    tiny_model_dir: Path) -> None:
+    """A second driver on a study (another machine, or the same one after its cache's `main` moved on)
+    loads the hub commit the study's trials load, not its own `main`: from the local cache, fetched from
+    the hub where it answers, else one line at the space's `model` naming how to fetch it."""
+    from huggingface_hub import constants
+
+    from hpsearch.errors import UserError
+    from hpsearch.space import _model
+    from hpsearch.study._join import MODEL_COMMIT_ATTR, join_study, pinned_to_study, recorded_commit
+    from hpsearch.trial._shipping import ship
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    cache, bare = tmp_path / "cache", tmp_path / "bare"
+    first = _cached(cache, "acme/tiny", tiny_model_dir)
+    data = write_jsonl(tmp_path / "d.jsonl", toy_rows(80))
+    space = tmp_path / "s.yaml"
+    space.write_text(SPACE.replace("MODEL", "acme/tiny").replace("DATA", str(data)), encoding="utf-8")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    plan = load_plan(space)
+    study = join_study(url, "s", plan, plan.splits(), [])
+    assert study.user_attrs[MODEL_COMMIT_ATTR] == first.name and pinned_to_study(plan, study) is None
+
+    later = first.parent / "fedcba9876543210fedcba9876543210fedcba98"  # main moves on in this cache
+    shutil.copytree(tiny_model_dir, later)
+    (first.parent.parent / "refs" / "main").write_text(later.name, encoding="utf-8")
+    plan = load_plan(space)
+    study = join_study(url, "s", plan, plan.splits(), [])  # the same search: it joins
+    pinned, found = pinned_to_study(plan, study)
+    assert found == later.name and pinned.space.model_revision == first.name
+    shipment = ship(pinned)
+    assert shipment.model_commit == first.name and shipment.model_files is not None  # the study's files, sent
+    unrecorded = optuna.create_study()  # a study that recorded no commit: it records the one found here
+    assert pinned_to_study(load_plan(space), unrecorded) is None
+    assert unrecorded.user_attrs[MODEL_COMMIT_ATTR] == later.name
+
+    old = optuna.create_study(study_name="old", storage=url)  # a study an earlier hpsearch began: its trials say
+    old.add_trial(optuna.trial.create_trial(values=[1.0], user_attrs={"model_revision": first.name}))
+    assert recorded_commit(old) == first.name
+
+    _cached(bare, "acme/tiny", tiny_model_dir).rename(bare / "models--acme--tiny" / "snapshots" / later.name)
+    (bare / "models--acme--tiny" / "refs" / "main").write_text(later.name, encoding="utf-8")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(bare))  # a machine that never held the study's commit
+    with pytest.raises(UserError) as caught:
+        pinned_to_study(load_plan(space), study)
+    said = str(caught.value)
+    assert "\n" not in said and said.startswith(f"{space}: model: study 's' trains 'acme/tiny' at commit {first.name}")
+    assert said.endswith(f"fetch it with: hf download acme/tiny --revision {first.name}")
+
+    hub = FakeHub()  # online, the hub has it: fetched into this machine's cache
+    hub.commits[("acme/tiny", first.name)] = tiny_model_dir
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    _model._hub_answers.cache_clear()
+    try:
+        pinned, found = pinned_to_study(load_plan(space), study)
+        assert found == later.name and pinned.space.model_revision == first.name
+        assert (bare / "models--acme--tiny" / "snapshots" / first.name / "model.safetensors").is_file()
+    finally:
+        hub.server.shutdown()
+        hub.server.server_close()
+        _model._hub_answers.cache_clear()

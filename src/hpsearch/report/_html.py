@@ -153,11 +153,12 @@ def provenance(view: View) -> str:
             ("model", space.get("model")), ("space", space.get("name")), ("space file", attrs.get("space_file")),
             ("hpsearch version", attrs.get("hpsearch_version")),
             ("constraints", ", ".join(map(str, attrs.get("constraints") or [])) or "none" if "constraints" in attrs else None)]
-    # a hub id's commits as the trials loaded them (two: its main moved between runs of the study)
+    # a hub id's commits as the trials loaded them (two: a study an earlier hpsearch ran after its main moved)
     commits = Counter(str(t.user_attrs["model_revision"]) for t in view.tuned if t.user_attrs.get("model_revision"))
     rows += [("model commit" if i == 0 else "", f"{c} ({n} trial(s))") for i, (c, n) in enumerate(commits.items())]
     for i, (device, n, baselines) in enumerate(devices(view.tuned, view.baselines)):
-        ran = ", ".join(part for part in (f"{n} trial(s)" if n else "", f"{baselines} baseline(s)" if baselines else "") if part)
+        ran = ", ".join(part for part in (f"{n} trial(s)" if n else "",
+                                          f"{baselines} baseline(s)" if baselines else "") if part)
         rows.append(("device" if i == 0 else "", f"{device} ({ran})"))
     cells = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v) if v not in (None, '') else '<span class=muted>not recorded</span>'}</dd>"
                     for k, v in rows)

@@ -22,7 +22,7 @@ from ray.tune.search import ConcurrencyLimiter
 from hpsearch.errors import Problem, UserError
 from hpsearch.plan import Plan
 from hpsearch.study._faults import StudyLock, retrying
-from hpsearch.study._join import CONTENT_ATTR, join_study, study_for
+from hpsearch.study._join import CONTENT_ATTR, join_study, pinned_to_study, study_for
 from hpsearch.study._ledger import Ledger, Policy, count
 from hpsearch.study._searcher import StudySearch, WorkersFailing, worker_error
 from hpsearch.study._trainable import ATTRS_KEY, ERROR_KEY, METRICS_KEY, trainable
@@ -113,6 +113,12 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     lock = StudyLock(options.storage, options.study_name)
     with lock.held():  # one driver at a time decides whether the study is new, and what it holds
         study = join_study(storage, options.study_name, plan, splits, constraints)
+        pinned = pinned_to_study(plan, study)
+    if pinned is not None:  # a hub id whose main here is not the commit the study's trials load
+        plan, found = pinned
+        check_model(plan.space.model, source, plan.base_dir, plan.space.model_revision)
+        console.print(f"Study {options.study_name!r} trains {plan.space.model} at commit {plan.space.model_revision} "
+                      f"(its first run's), and so does this run (main here: {found})", markup=False, soft_wrap=True)
     ledger = Ledger(study, storage, lock, policy)
     seed = ledger.register(search.seed)
     sampler_options = fit_to_budget(search.sampler.name, search.sampler.options, options.trials)

@@ -26,6 +26,8 @@ CONTENT_ATTR = "dataset_content_fingerprint"
 SPLITS_ATTR = "dataset_split_fingerprints"
 #: DATASET_CARD.md of the study's data, from `hpsearch data check`; exported bundles carry it.
 CARD_ATTR = "dataset_card"
+#: The commit of the space's hub id that the study's trials load: its first run's (``pinned_to_study``).
+MODEL_COMMIT_ATTR = "model_commit"
 
 
 def join_study(storage: Any, name: str, plan: Plan, splits: "Splits", constraints: list[Constraint]) -> "optuna.Study":
@@ -125,6 +127,7 @@ def dataset_card_of(plan: Plan) -> str:
 
 def record_study_attrs(study: "optuna.Study", plan: Plan, splits: "Splits") -> None:
     from hpsearch import __version__
+    from hpsearch.space import hub_commit
     from hpsearch.trial._shipping import content_fingerprint
 
     attrs = {
@@ -140,5 +143,53 @@ def record_study_attrs(study: "optuna.Study", plan: Plan, splits: "Splits") -> N
         "space_dir": str(plan.base_dir),  # the dataset's relative paths start here (export, retrain)
         "objectives_config": plan.objectives.model_dump(mode="json"),
     }
+    commit = hub_commit(plan.space.model, plan.model_path(), plan.base_dir)
+    if commit is not None:
+        attrs[MODEL_COMMIT_ATTR] = commit
     for key, value in attrs.items():
         retrying(lambda: study.set_user_attr(key, value), "recording the study")
+
+
+def recorded_commit(study: "optuna.Study") -> str | None:
+    """The commit of its hub id that the study's trials load: its attribute, else (a study an earlier
+    hpsearch began) the one its first trial to record one loaded; None for a packaged or local model."""
+    commit = study.user_attrs.get(MODEL_COMMIT_ATTR)
+    if commit:
+        return str(commit)
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        if trial.user_attrs.get("model_revision"):
+            return str(trial.user_attrs["model_revision"])
+    return None
+
+
+def pinned_to_study(plan: Plan, study: "optuna.Study") -> tuple[Plan, str] | None:
+    """The plan whose trials load the commit of its hub id that the study's trials load, and the one
+    found here, where the two differ: every trial of a study trains the same weights, whichever driver
+    joins it and however long after its first run, whatever this machine's cache or the hub calls
+    ``main`` now. None where they are the same (or the model is packaged or a local folder, or the
+    study is new). The study's commit is fetched into the local cache where the hub answers; offline,
+    or where it cannot be had, UserError at the space's ``model`` and nothing is written. A study
+    that recorded no commit yet (an earlier hpsearch's) records the one found here."""
+    from huggingface_hub import constants
+
+    from hpsearch.space import fetch_snapshot, hub_commit, pinned_snapshot
+
+    ref = plan.space.model
+    found = hub_commit(ref, plan.model_path(), plan.base_dir)
+    theirs = recorded_commit(study)
+    if found is None or theirs == found:
+        return None
+    if theirs is None:
+        retrying(lambda: study.set_user_attr(MODEL_COMMIT_ATTR, found), "recording the study")
+        return None
+    what = f"study {study.study_name!r} trains {ref!r} at commit {theirs} (its first run's; {found} here)"
+    try:
+        pinned_snapshot(ref, theirs) if constants.HF_HUB_OFFLINE else fetch_snapshot(ref, theirs)
+    except UserError:
+        raise UserError(Problem(plan.path, "model", f"{what}, which is not in the local cache ({constants.HF_HUB_CACHE}); "
+                                f"fetch it with: hf download {ref} --revision {theirs}")) from None
+    except Exception as exc:  # noqa: BLE001 - the hub's errors (HTTP, not found, unreachable), as one line
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(Problem(plan.path, "model", f"{what}, which is not in the local cache and could not be "
+                                f"fetched: {said}")) from None
+    return plan.model_copy(update={"space": plan.space.model_copy(update={"model_revision": theirs})}), found
