@@ -184,6 +184,19 @@ def test_retries_are_capped_and_the_reason_says_so() -> None:
     assert "not run again: retried 1 times" in trials[again.number].user_attrs["fail_reason"]
 
 
+def test_a_driver_whose_own_trial_ends_looks_at_the_study_at_once(tmp_path: Path) -> None:
+    """While its running trials fill the budget a driver waits `poll_s` between looks; once one of its
+    own trials ends, the next claim looks at once (the study's last trial told: finished, not 'wait')."""
+    driver = Driver(f"sqlite:///{tmp_path / 'poll.db'}", "poll", Policy(budget=2))
+    driver.ledger.poll_s = 3600.0
+    first, second = driver.claim(), driver.claim()
+    assert driver.claim() == "wait"
+    driver.ledger.tell(first, [0.5], TrialState.COMPLETE)
+    assert driver.claim() == "wait"  # the other still runs
+    driver.ledger.tell(second, [0.4], TrialState.COMPLETE)
+    assert driver.claim() == "finished"
+
+
 def test_a_study_whose_trials_keep_failing_stops_with_the_last_reason() -> None:
     url, name = _pg(), f"failing-{uuid.uuid4().hex[:8]}"
     driver = Driver(url, name, Policy(budget=5, max_failed_trials=2))

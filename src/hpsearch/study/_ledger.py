@@ -208,10 +208,14 @@ class Ledger:
         return trial_id
 
     def drop(self, number: int) -> None:
+        """Trial `number` of this driver has ended: no longer held, and the next claim looks at the
+        study at once (the counts that made it wait have changed) rather than `poll_s` after its last
+        look: Tune asks again only a second later, so the end of a study would wait for nothing."""
         with self._held_lock:
             for trial_id, held in list(self.held.items()):
                 if held == number:
                     del self.held[trial_id]
+        self._next_look = 0.0
 
     # ------------------------------------------------------------------ finishing
 
