@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from ..conftest import toy_rows, write_jsonl
+from ..fake_hub import FakeHub
 from .test_bundle import OBJECTIVES, SPACE
 
 pytestmark = pytest.mark.integration
@@ -80,6 +81,24 @@ def test_a_hub_trial_records_its_commit_and_the_hand_off_loads_that_commit(tmp_p
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert abs(metrics["macro_f1_difference"]) <= 0.02, metrics
+    # a training team's machine that never ran the study, online: `train` fetches the commit the trial
+    # trained on (only it), whatever main is now, and reproduces the score
+    hub = FakeHub()
+    hub.commits.update({("acme/tiny", COMMIT): tiny_model_dir, ("acme/tiny", LATER): later})
+    hub.main["acme/tiny"] = LATER
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+        env.update(HF_ENDPOINT=hub.endpoint, HF_HUB_CACHE=str(tmp_path / "team-cache"))
+        command = [sys.executable, "-m", "hpsearch", "train", str(bundle), "--out", str(tmp_path / "team")]
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    finally:
+        hub.server.shutdown()
+        hub.server.server_close()
+    metrics = json.loads((tmp_path / "team" / "metrics.json").read_text(encoding="utf-8"))
+    assert abs(metrics["macro_f1_difference"]) <= 0.02, metrics
+    assert f"GET /acme/tiny/resolve/{COMMIT}/model.safetensors" in hub.requests
+    assert not [r for r in hub.requests if LATER in r or "/resolve/main/" in r], hub.requests
     # by id, the same space now loads what main points to, and fails; pinned, it runs on the commit
     space.write_text(space.read_text(encoding="utf-8").replace("name: hubbed", "name: pinned"), encoding="utf-8")
     run = _hpsearch("run", str(space), "--storage", url, "--trials", "1", cwd=tmp_path, cache=cache)

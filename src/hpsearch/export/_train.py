@@ -77,6 +77,25 @@ def _plan(bundle: Path, data: dict[str, Any], override: str | None) -> Any:
     return plan
 
 
+def _fetch_commit(plan: Any, source: str) -> None:
+    """The hub commit the bundle's trial trained on, fetched into the local cache where the cache
+    lacks it and the hub answers (a training team's machine that never ran the study); offline, the
+    cache alone has it, and loading says so in one line."""
+    from huggingface_hub import constants
+
+    from hpsearch.space import fetch_snapshot, local_model
+
+    ref, commit = plan.space.model, plan.space.model_revision
+    if commit is None or constants.HF_HUB_OFFLINE or local_model(ref, plan.base_dir) is not None:
+        return
+    try:
+        fetch_snapshot(ref, commit)
+    except Exception as exc:  # noqa: BLE001 - the hub's errors (HTTP, not found, gated, unreachable), as one line
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(Problem(source, "model_revision", f"{ref!r} at commit {commit} is not in the local cache "
+                                f"({constants.HF_HUB_CACHE}) and could not be fetched: {said}")) from None
+
+
 def retrain(bundle: Path, out: Path, data_override: str | None = None, *, force: bool = False,
             say: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train the bundle's configuration again and write OUT; return what metrics.json holds.
@@ -88,6 +107,7 @@ def retrain(bundle: Path, out: Path, data_override: str | None = None, *, force:
         raise UserError(Problem("--out", "", f"{out} exists and is not empty; give an empty or new directory, "
                                 "or --force to replace it"))
     plan = _plan(bundle, data, data_override)
+    _fetch_commit(plan, str(bundle / "config.yaml"))
     from hpsearch.trial import Worker
 
     from transformers.utils import logging as transformers_logging
