@@ -18,7 +18,8 @@ The study database is the record of truth, and every decision is taken against i
   a space whose trials all fail.
 
 Baselines (``linear_probe``, ``tfidf``) never count toward the budget; a ``head`` baseline trial
-is an ordinary proposal and does.
+is an ordinary proposal and does. The module is long because claiming, heartbeats, sweeps and
+telling share one driver's held trials and the study lock: one class.
 """
 
 from __future__ import annotations
@@ -208,9 +209,8 @@ class Ledger:
         return trial_id
 
     def drop(self, number: int) -> None:
-        """Trial `number` of this driver has ended: no longer held, and the next claim looks at the
-        study at once (the counts that made it wait have changed) rather than `poll_s` after its last
-        look: Tune asks again only a second later, so the end of a study would wait for nothing."""
+        """Trial `number` of this driver ended: no longer held, and the next claim looks at once (the
+        counts that made it wait have changed), not `poll_s` after its last look."""
         with self._held_lock:
             for trial_id, held in list(self.held.items()):
                 if held == number:
