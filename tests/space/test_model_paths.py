@@ -282,6 +282,7 @@ def test_online_every_node_loads_the_commit_the_driver_found(tmp_path: Path, mon
     shutil.copytree(tiny_model_dir, published)
     (published / "pytorch_model.bin").write_bytes(b"the same weights, another format")
     (published / "flax_model.msgpack").write_bytes(b"")
+    (published / "chat_template.jinja").write_text("{{ messages }}", encoding="utf-8")  # read by a tokenizer
     hub.commits.update({("acme/tiny", commit): published, ("acme/tiny", newer): moved})
     hub.main["acme/tiny"] = commit
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
@@ -306,8 +307,8 @@ def test_online_every_node_loads_the_commit_the_driver_found(tmp_path: Path, mon
         assert AutoConfig.from_pretrained(model_path).hidden_dropout_prob != 0.33  # the driver's weights, not main's
         fetched = [r for r in hub.requests[asked:] if "acme/tiny" in r]  # (the library asks the hub other things)
         assert fetched and all(commit in r for r in fetched) and not any("main" in r or newer in r for r in fetched)
-        assert {p.name for p in Path(model_path).iterdir()} == {p.name for p in tiny_model_dir.iterdir()
-                                                                 if p.suffix in (".json", ".txt", ".safetensors")}
+        read = {p.name for p in published.iterdir() if p.suffix in (".json", ".txt", ".safetensors", ".jinja")}
+        assert {p.name for p in Path(model_path).iterdir()} == read  # not the .bin, not flax's weights
 
         asked = len(hub.requests)  # the same node again, or one whose cache holds the commit: no request
         assert unpack(shipment, shipment.content_fingerprint)[1] == model_path

@@ -101,8 +101,9 @@ def pinned_snapshot(ref: str, revision: str, source: str = "space") -> str:
 
 
 #: The files of a hub repository's top level that ``from_pretrained`` reads for a sequence classifier,
-#: besides its weights: the config and the tokenizer's files.
-_READ = (".json", ".txt", ".model", ".tiktoken")
+#: besides its weights: the config and the tokenizer's files (a chat template too: a decoder's
+#: tokenizer loaded from the folder is then the one loaded by id).
+_READ = (".json", ".txt", ".model", ".tiktoken", ".jinja")
 
 
 def fetch_snapshot(ref: str, commit: str) -> str:
