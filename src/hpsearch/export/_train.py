@@ -78,22 +78,17 @@ def _plan(bundle: Path, data: dict[str, Any], override: str | None) -> Any:
 
 
 def _fetch_commit(plan: Any, source: str) -> None:
-    """The hub commit the bundle's trial trained on, fetched into the local cache where the cache
-    lacks it and the hub answers (a training team's machine that never ran the study); offline, the
-    cache alone has it, and loading says so in one line."""
-    from huggingface_hub import constants
-
-    from hpsearch.space import fetch_snapshot, local_model
+    """The hub commit the bundle's trial trained on, in the local cache: fetched where the cache lacks
+    it and the hub answers (a training team's machine that never ran the study), else one line."""
+    from hpsearch.space import commit_snapshot, local_model
 
     ref, commit = plan.space.model, plan.space.model_revision
-    if commit is None or constants.HF_HUB_OFFLINE or local_model(ref, plan.base_dir) is not None:
+    if commit is None or local_model(ref, plan.base_dir) is not None:
         return
     try:
-        fetch_snapshot(ref, commit)
-    except Exception as exc:  # noqa: BLE001 - the hub's errors (HTTP, not found, gated, unreachable), as one line
-        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(Problem(source, "model_revision", f"{ref!r} at commit {commit} is not in the local cache "
-                                f"({constants.HF_HUB_CACHE}) and could not be fetched: {said}")) from None
+        commit_snapshot(ref, commit)
+    except LookupError as exc:
+        raise UserError(Problem(source, "model_revision", f"cannot load {ref!r} at commit {commit}: {exc}")) from None
 
 
 def retrain(bundle: Path, out: Path, data_override: str | None = None, *, force: bool = False,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hpsearch.space._checks import check_params
 from hpsearch.space._distributions import BASELINE_ATTR, FIXED_ATTR, describe, distributions, suggest
 from hpsearch.space._knobs import KNOBS, Knob, TrialConfig
-from hpsearch.space._model import PACKAGED, fetch_snapshot, hub_commit, local_model, pinned_snapshot, resolve_model
+from hpsearch.space._model import PACKAGED, commit_snapshot, hub_commit, local_model, resolve_model
 from hpsearch.space._schema import (
     CategoricalParam,
     DerivedParam,
@@ -22,5 +22,5 @@ from hpsearch.space._schema import (
 
 __all__ = [
     "BASELINE_ATTR", "FIXED_ATTR", "KNOBS", "PACKAGED", "CategoricalParam", "DerivedParam", "FloatParam", "IntParam", "Knob",
-    "ParamBase", "ParamSpec", "SpaceConfig", "TrialConfig", "check_params", "describe", "distributions", "fetch_snapshot", "hub_commit", "local_model", "pinned_snapshot", "resolve_model", "suggest",
+    "ParamBase", "ParamSpec", "SpaceConfig", "TrialConfig", "check_params", "commit_snapshot", "describe", "distributions", "hub_commit", "local_model", "resolve_model", "suggest",
 ]

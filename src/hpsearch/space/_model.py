@@ -132,6 +132,26 @@ def fetch_snapshot(ref: str, commit: str) -> str:
     return str(folder)
 
 
+def commit_snapshot(ref: str, commit: str) -> str:
+    """The folder of `commit` of hub id `ref` in the local cache: as the cache holds it, else fetched
+    from the hub at that commit where HF_HUB_OFFLINE is unset (:func:`fetch_snapshot`). LookupError
+    where it cannot be had, in one line saying why and how to fetch it (the caller says whose commit)."""
+    from huggingface_hub import constants
+
+    missing = f"not in the local cache ({constants.HF_HUB_CACHE})"
+    hint = f"fetch it with: hf download {ref} --revision {commit}"
+    if constants.HF_HUB_OFFLINE:
+        try:
+            return pinned_snapshot(ref, commit)
+        except UserError:
+            raise LookupError(f"{missing}; {hint}") from None
+    try:
+        return fetch_snapshot(ref, commit)
+    except Exception as exc:  # noqa: BLE001 - the hub's errors (HTTP, not found, gated, unreachable), as one line
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LookupError(f"{missing} and fetching it failed: {said}; {hint}") from None
+
+
 def _weights(names: Iterable[str]) -> list[str]:
     """Of a repository's top-level file names, the weights ``from_pretrained`` loads."""
     names = sorted(names)

@@ -170,9 +170,7 @@ def pinned_to_study(plan: Plan, study: "optuna.Study") -> tuple[Plan, str] | Non
     study is new). The study's commit is fetched into the local cache where the hub answers; offline,
     or where it cannot be had, UserError at the space's ``model`` and nothing is written. A study
     that recorded no commit yet (an earlier hpsearch's) records the one found here."""
-    from huggingface_hub import constants
-
-    from hpsearch.space import fetch_snapshot, hub_commit, pinned_snapshot
+    from hpsearch.space import commit_snapshot, hub_commit
 
     ref = plan.space.model
     found = hub_commit(ref, plan.model_path(), plan.base_dir)
@@ -182,14 +180,9 @@ def pinned_to_study(plan: Plan, study: "optuna.Study") -> tuple[Plan, str] | Non
     if theirs is None:
         retrying(lambda: study.set_user_attr(MODEL_COMMIT_ATTR, found), "recording the study")
         return None
-    what = f"study {study.study_name!r} trains {ref!r} at commit {theirs} (its first run's; {found} here)"
     try:
-        pinned_snapshot(ref, theirs) if constants.HF_HUB_OFFLINE else fetch_snapshot(ref, theirs)
-    except UserError:
-        raise UserError(Problem(plan.path, "model", f"{what}, which is not in the local cache ({constants.HF_HUB_CACHE}); "
-                                f"fetch it with: hf download {ref} --revision {theirs}")) from None
-    except Exception as exc:  # noqa: BLE001 - the hub's errors (HTTP, not found, unreachable), as one line
-        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(Problem(plan.path, "model", f"{what}, which is not in the local cache and could not be "
-                                f"fetched: {said}")) from None
+        commit_snapshot(ref, theirs)
+    except LookupError as exc:
+        raise UserError(Problem(plan.path, "model", f"study {study.study_name!r} trains {ref!r} at commit {theirs} "
+                                f"(its first run's; {found} here), which is {exc}")) from None
     return plan.model_copy(update={"space": plan.space.model_copy(update={"model_revision": theirs})}), found

@@ -23,7 +23,7 @@ from pathlib import Path
 from hpsearch.data import Split, Splits
 from hpsearch.errors import UserError
 from hpsearch.plan import Plan
-from hpsearch.space import PACKAGED, fetch_snapshot, hub_commit, pinned_snapshot, resolve_model
+from hpsearch.space import PACKAGED, commit_snapshot, hub_commit, resolve_model
 from hpsearch.trial._worker import TrialFailed
 
 #: Where a worker node keeps the model directories it was sent, one folder per content digest
@@ -103,29 +103,20 @@ def _by_name(shipment: Shipment, host: str) -> str:
     """A model that travels by name, as this node loads it. A hub id loads the commit the driver found
     (``Shipment.model_commit``, what the study's trials record), whatever this node's cache or the hub
     calls ``main`` now, so every node trains the same weights: from this node's cache where it holds
-    that commit, else fetched from the hub at that commit (``space.fetch_snapshot``); offline
-    (HF_HUB_OFFLINE), a node without it fails the trial in one line saying how to fetch it."""
-    from huggingface_hub import constants
-
+    that commit, else fetched from the hub at that commit (``space.commit_snapshot``); a node that
+    cannot have it (offline, the hub down or without it) fails the trial in one line saying how to
+    fetch it."""
     ref, commit = shipment.model_ref, shipment.model_commit
     if commit is None:
         try:
             return resolve_model(ref)
         except UserError as exc:
             raise TrialFailed(f"the worker on {host}: {exc}") from None
-    pinned = f"{ref!r} at commit {commit} (the driver's, which every trial of the study loads)"
-    if constants.HF_HUB_OFFLINE:
-        try:
-            return pinned_snapshot(ref, commit)
-        except UserError:
-            raise TrialFailed(f"the worker on {host}: {pinned} is not in this node's cache ({constants.HF_HUB_CACHE}); "
-                              f"fetch it with: hf download {ref} --revision {commit}") from None
     try:
-        return fetch_snapshot(ref, commit)
-    except Exception as exc:  # noqa: BLE001 - the hub's errors (HTTP, not found, gated, unreachable): one line
-        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TrialFailed(f"the worker on {host}: cannot load {pinned}: it is not in this node's cache "
-                          f"({constants.HF_HUB_CACHE}) and fetching it failed: {said}") from None
+        return commit_snapshot(ref, commit)
+    except LookupError as exc:
+        raise TrialFailed(f"the worker on {host}: cannot load {ref!r} at commit {commit} (the driver's, which every "
+                          f"trial of the study loads): {exc}") from None
 
 
 def _pack(root: Path) -> dict[str, bytes]:
