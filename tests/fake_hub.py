@@ -19,6 +19,7 @@ class FakeHub:
 
         self.commits: dict[tuple[str, str], Path] = {}
         self.main: dict[str, str] = {}
+        self.tags: dict[tuple[str, str], str] = {}  # (repo, branch or tag other than main) -> its commit
         self.requests: list[str] = []
         hub = self
 
@@ -65,5 +66,5 @@ class FakeHub:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def folder(self, repo: str, revision: str) -> tuple[Path | None, str]:
-        commit = self.main.get(repo, "") if revision == "main" else revision
+        commit = self.main.get(repo, "") if revision == "main" else self.tags.get((repo, revision), revision)
         return self.commits.get((repo, commit)), commit

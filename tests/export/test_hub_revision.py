@@ -1,6 +1,8 @@
 """A hub id's trials record the commit they loaded, and the hand-off keeps it: the export bundle and
 its card name it, and `hpsearch train` loads that commit after the hub's `main` has moved on. Real
-runs (tiny model, real Ray) on a Hugging Face cache laid out as huggingface_hub writes it, offline."""
+runs (tiny model, real Ray) on a Hugging Face cache laid out as huggingface_hub writes it, offline; then,
+online against a hub served over HTTP (``FakeHub``), a training team's retrain and a pinned space's run
+on machines whose caches lack the commit."""
 
 from __future__ import annotations
 
@@ -86,25 +88,35 @@ def test_a_hub_trial_records_its_commit_and_the_hand_off_loads_that_commit(tmp_p
     hub = FakeHub()
     hub.commits.update({("acme/tiny", COMMIT): tiny_model_dir, ("acme/tiny", LATER): later})
     hub.main["acme/tiny"] = LATER
+    online = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    online.update(HF_ENDPOINT=hub.endpoint)
     try:
-        env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
-        env.update(HF_ENDPOINT=hub.endpoint, HF_HUB_CACHE=str(tmp_path / "team-cache"))
         command = [sys.executable, "-m", "hpsearch", "train", str(bundle), "--out", str(tmp_path / "team")]
-        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(command, cwd=tmp_path, env={**online, "HF_HUB_CACHE": str(tmp_path / "team-cache")},
+                              capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        metrics = json.loads((tmp_path / "team" / "metrics.json").read_text(encoding="utf-8"))
+        assert abs(metrics["macro_f1_difference"]) <= 0.02, metrics
+        assert f"GET /acme/tiny/resolve/{COMMIT}/model.safetensors" in hub.requests
+        assert not [r for r in hub.requests if LATER in r or "/resolve/main/" in r], hub.requests
+
+        # by id, the same space now loads what main points to, and fails; pinned, it runs on the commit,
+        # which `run` fetches on a machine whose cache lacks it
+        space.write_text(space.read_text(encoding="utf-8").replace("name: hubbed", "name: pinned"), encoding="utf-8")
+        run = _hpsearch("run", str(space), "--storage", url, "--trials", "1", cwd=tmp_path, cache=cache)
+        assert run.returncode == 2 and "model: cannot load 'acme/tiny'" in run.stderr, run.stderr[-3000:]
+        space.write_text(space.read_text(encoding="utf-8") + f"model_revision: {COMMIT}\n", encoding="utf-8")
+        fresh = tmp_path / "fresh-cache"
+        asked = len(hub.requests)
+        run = subprocess.run([sys.executable, "-m", "hpsearch", "run", str(space), "--storage", url, "--trials", "1"],
+                             cwd=tmp_path, env={**online, "HF_HUB_CACHE": str(fresh)}, capture_output=True, text=True,
+                             timeout=600)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert f"GET /acme/tiny/resolve/{COMMIT}/model.safetensors" in hub.requests[asked:]
+        assert not [r for r in hub.requests[asked:] if LATER in r or "/resolve/main/" in r], hub.requests[asked:]
+        assert (fresh / "models--acme--tiny" / "snapshots" / COMMIT / "model.safetensors").is_file()
     finally:
         hub.server.shutdown()
         hub.server.server_close()
-    metrics = json.loads((tmp_path / "team" / "metrics.json").read_text(encoding="utf-8"))
-    assert abs(metrics["macro_f1_difference"]) <= 0.02, metrics
-    assert f"GET /acme/tiny/resolve/{COMMIT}/model.safetensors" in hub.requests
-    assert not [r for r in hub.requests if LATER in r or "/resolve/main/" in r], hub.requests
-    # by id, the same space now loads what main points to, and fails; pinned, it runs on the commit
-    space.write_text(space.read_text(encoding="utf-8").replace("name: hubbed", "name: pinned"), encoding="utf-8")
-    run = _hpsearch("run", str(space), "--storage", url, "--trials", "1", cwd=tmp_path, cache=cache)
-    assert run.returncode == 2 and "model: cannot load 'acme/tiny'" in run.stderr, run.stderr[-3000:]
-    space.write_text(space.read_text(encoding="utf-8") + f"model_revision: {COMMIT}\n", encoding="utf-8")
-    run = _hpsearch("run", str(space), "--storage", url, "--trials", "1", cwd=tmp_path, cache=cache)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     (trial,) = [t for t in optuna.load_study(study_name="pinned", storage=url).trials if t.params]
     assert trial.user_attrs["model_revision"] == COMMIT

@@ -396,3 +396,68 @@ def test_every_run_of_a_study_loads_the_commit_its_first_run_loaded(tmp_path: Pa
         hub.server.shutdown()
         hub.server.server_close()
         _model._hub_answers.cache_clear()
+
+
+def test_run_fetches_a_pinned_revision_the_cache_lacks_and_dry_run_and_validate_ask_the_hub_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path) -> None:
+    """A space's `model_revision` (a commit, branch or tag) that the local cache lacks is fetched from a hub
+    that answers when `hpsearch run` checks the model (``check_model(fetch=True)``), at the commit it
+    names, whatever `main` is; later lookups read the cache. `--dry-run` and `validate` ask the hub
+    nothing; a revision the hub lacks, or one asked for offline, is one line at `model_revision`."""
+    from huggingface_hub import constants
+
+    from hpsearch.errors import UserError
+    from hpsearch.space import _model, hub_commit, resolve_model
+    from hpsearch.trial import check_model
+
+    commit, tagged, main_now = ("0123456789abcdef0123456789abcdef01234567", "fedcba9876543210fedcba9876543210fedcba98",
+                                "89abcdef0123456789abcdef0123456789abcdef")
+    hub = FakeHub()
+    hub.commits.update({("acme/tiny", c): tiny_model_dir for c in (commit, tagged, main_now)})
+    hub.main["acme/tiny"], hub.tags[("acme/tiny", "v1")] = main_now, tagged
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    _model._hub_answers.cache_clear()
+    try:
+        data = write_jsonl(tmp_path / "d.jsonl", toy_rows(80))
+        space = tmp_path / "s.yaml"
+        pinned = SPACE.replace("MODEL", "acme/tiny").replace("DATA", str(data)) + f"model_revision: {commit}\n"
+        space.write_text(pinned, encoding="utf-8")
+        assert main(["validate", str(space)]) == 0 and main(["run", str(space), "--dry-run"]) == 0
+        with pytest.raises(UserError) as caught:  # the lookups after the check read the cache only
+            load_plan(space).model_path()
+        assert str(caught.value).startswith(f"{space}: model_revision: revision '{commit}' of 'acme/tiny' is not in")
+        assert not [r for r in hub.requests if "acme/tiny" in r], hub.requests
+        assert not cache.exists() or not any(cache.iterdir())
+
+        resolved, _ = check_model("acme/tiny", str(space), revision=commit, fetch=True)
+        assert Path(resolved) == cache / "models--acme--tiny" / "snapshots" / commit
+        assert load_plan(space).model_path() == resolved and hub_commit("acme/tiny", resolved) == commit
+        fetched = [r for r in hub.requests if "/resolve/" in r]
+        assert fetched and all(f"/resolve/{commit}/" in r for r in fetched)
+
+        asked = len(hub.requests)  # a tag: the commit it names, and the cache keeps the name
+        resolved = resolve_model("acme/tiny", revision="v1", fetch=True)
+        assert Path(resolved).name == tagged and resolve_model("acme/tiny", revision="v1") == resolved
+        assert hub.requests[asked:] and not [r for r in hub.requests[asked:] if main_now in r or "/main/" in r]
+
+        for revision in ("nope", "v2"):  # the hub has no such revision: one line, how to fetch it
+            with pytest.raises(UserError) as caught:
+                resolve_model("acme/tiny", str(space), revision=revision, fetch=True)
+            said = str(caught.value)
+            assert "\n" not in said and said.startswith(
+                f"{space}: model_revision: revision '{revision}' of 'acme/tiny' is not in the local cache")
+            assert "fetching it failed" in said and said.endswith(f"hf download acme/tiny --revision {revision}")
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # offline: the cache only, and says so
+        with pytest.raises(UserError) as caught:
+            resolve_model("acme/tiny", str(space), revision=main_now, fetch=True)
+        assert "fetching" not in str(caught.value) and str(caught.value).endswith(
+            f"fetch it with: hf download acme/tiny --revision {main_now}")
+    finally:
+        hub.server.shutdown()
+        hub.server.server_close()
+        _model._hub_answers.cache_clear()

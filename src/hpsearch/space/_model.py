@@ -33,13 +33,14 @@ def local_model(ref: str, base: str | Path | None = None) -> Path | None:
 
 
 def resolve_model(ref: str, source: str = "space", key: str = "model", base: str | Path | None = None,
-                  hub: bool = True, revision: str | None = None) -> str:
+                  hub: bool = True, revision: str | None = None, fetch: bool = False) -> str:
     """Turn a space's `model:` into something `from_pretrained` takes, or raise UserError. A relative
     local path is read from `base` (the space file's folder; None: the current directory, as for a
     command-line argument). A hub id is itself, or its snapshot in the local cache where the hub does
     not answer (:func:`hub_model`; not asked when `hub` is False); with a `revision` (a space's
     ``model_revision``: a commit, branch or tag), the folder of that revision's snapshot in the local
-    cache, wherever the hub is (not looked for when `hub` is False)."""
+    cache (not looked for when `hub` is False), fetched from the hub where the cache lacks it only when
+    `fetch` is True (`hpsearch run`, not `--dry-run` or `validate`)."""
     if revision is not None and not _hub_id(ref, base):
         raise UserError(Problem(source, "model_revision", f"{ref!r} is not a hub id: only a hub id has revisions "
                                 "(leave model_revision out)"))
@@ -54,7 +55,15 @@ def resolve_model(ref: str, source: str = "space", key: str = "model", base: str
     path = local_model(ref, base)
     if path is None:
         if revision is not None:
-            return pinned_snapshot(ref, revision, source) if hub else ref
+            if not hub:
+                return ref
+            if not fetch:
+                return pinned_snapshot(ref, revision, source)
+            try:
+                return commit_snapshot(ref, revision)
+            except LookupError as exc:
+                said = f"revision {revision!r} of {ref!r} is {exc}"
+                raise UserError(Problem(source, "model_revision", said)) from None
         return hub_model(ref, source, key) if hub else ref
     if not path.is_dir():
         where = ""
@@ -88,8 +97,9 @@ def hub_model(ref: str, source: str = "space", key: str = "model") -> str:
 
 def pinned_snapshot(ref: str, revision: str, source: str = "space") -> str:
     """The folder of `revision` of hub id `ref` in the local cache, or UserError at ``model_revision``.
-    Not fetched: a pinned revision is read from the cache, as a local folder (it travels to other
-    nodes as one), so every trial of a study loads the same files."""
+    Nothing is fetched here (``resolve_model(fetch=True)`` fetches): a pinned revision is read from the
+    cache as a local folder (it travels to other nodes as one), so every trial of a study loads the same
+    files."""
     from huggingface_hub import constants, snapshot_download
 
     try:
@@ -112,7 +122,8 @@ def fetch_snapshot(ref: str, commit: str) -> str:
     Only what ``from_pretrained`` reads is fetched (the top level's config, tokenizer and weight files;
     safetensors where the repository has them, else PyTorch's ``pytorch_model*.bin``). Raises
     ConnectionError where the hub does not answer, the hub's own errors (OSError) and FileNotFoundError
-    for a repository without weights; the caller makes them one line."""
+    for a repository without weights; the caller makes them one line. A branch or tag (a space's
+    ``model_revision``) fetches the commit it names now, and the cache keeps the name for later lookups."""
     from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
 
     try:

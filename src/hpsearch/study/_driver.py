@@ -67,8 +67,8 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     from hpsearch.search import fit_to_budget, make_sampler
     from hpsearch.trial import check_model
 
-    # a bad model fails here, before anything is written
-    check_model(plan.space.model, source, plan.base_dir, plan.space.model_revision)
+    # a bad model fails here, before anything is written (a pinned revision is fetched where the cache lacks it)
+    check_model(plan.space.model, source, plan.base_dir, plan.space.model_revision, fetch=True)
     from hpsearch.study._artifacts import check_setting
 
     check_setting()  # so does an artifact store that cannot be

@@ -73,12 +73,14 @@ def target_modules(model_type: str, which: str) -> list[str] | str:
     return names
 
 
-def check_model(ref: str, source: str, base: str | None = None, revision: str | None = None) -> tuple[str, str]:
-    """Load the config and tokenizer once so a bad model fails before anything is written.
+def check_model(ref: str, source: str, base: str | None = None, revision: str | None = None,
+                fetch: bool = False) -> tuple[str, str]:
+    """Load the config and tokenizer once so a bad model fails before anything is written; with `fetch`,
+    a pinned `revision` the local cache lacks is fetched from the hub first (``resolve_model``).
 
     Returns the resolved path or id and the model type.
     """
-    resolved = resolve_model(ref, source, base=base, revision=revision)
+    resolved = resolve_model(ref, source, base=base, revision=revision, fetch=fetch)
     from huggingface_hub.utils import logging as hub_logging
     from transformers import AutoConfig, AutoTokenizer
 
