@@ -399,7 +399,8 @@ def test_every_run_of_a_study_loads_the_commit_its_first_run_loaded(tmp_path: Pa
 
 
 def test_run_fetches_a_pinned_revision_the_cache_lacks_and_dry_run_and_validate_ask_the_hub_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     """A space's `model_revision` (a commit, branch or tag) that the local cache lacks is fetched from a hub
     that answers when `hpsearch run` checks the model (``check_model(fetch=True)``), at the commit it
     names, whatever `main` is; later lookups read the cache. `--dry-run` and `validate` ask the hub
@@ -428,6 +429,11 @@ def test_run_fetches_a_pinned_revision_the_cache_lacks_and_dry_run_and_validate_
         pinned = SPACE.replace("MODEL", "acme/tiny").replace("DATA", str(data)) + f"model_revision: {commit}\n"
         space.write_text(pinned, encoding="utf-8")
         assert main(["validate", str(space)]) == 0 and main(["run", str(space), "--dry-run"]) == 0
+        layered = tmp_path / "layered.yaml"  # a dry run checks lora_layers against the model where it is cached
+        layered.write_text(pinned.replace("max_length: 16}", "max_length: 16, lora_layers: 2}"), encoding="utf-8")
+        capsys.readouterr()
+        assert main(["run", str(layered), "--dry-run"]) == 0
+        assert "lora_layers not checked against the model's layers: revision" in capsys.readouterr().out
         with pytest.raises(UserError) as caught:  # the lookups after the check read the cache only
             load_plan(space).model_path()
         assert str(caught.value).startswith(f"{space}: model_revision: revision '{commit}' of 'acme/tiny' is not in")

@@ -309,7 +309,13 @@ def cannot_run(plan: "Plan", quantizations: list[str], cuda: bool) -> list[str]:
     if isinstance(highest, int) and highest > 0:
         from transformers import AutoConfig
 
-        layers = getattr(AutoConfig.from_pretrained(plan.model_path()), "num_hidden_layers", None)
+        from hpsearch.errors import UserError
+
+        try:
+            model = plan.model_path()  # nothing fetched: a pinned revision not cached yet, `run` fetches
+        except UserError as exc:
+            return [*warnings, f"lora_layers not checked against the model's layers: {exc.problems[0].message}"]
+        layers = getattr(AutoConfig.from_pretrained(model), "num_hidden_layers", None)
         kept = plan.space.fixed.get("layers_kept")
         layers = min(layers, kept) if isinstance(layers, int) and isinstance(kept, int) and kept > 0 else layers
         if isinstance(layers, int) and highest > layers:
