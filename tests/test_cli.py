@@ -267,3 +267,21 @@ def test_an_in_memory_sqlite_database_is_refused(tmp_path: Path, capsys: pytest.
         assert code == 2 and len(errors) == 1
         assert errors[0] == (f"error: --storage: {url} is an in-memory SQLite database, which keeps nothing once "
                              "the command ends: name a file, e.g. sqlite:///hpsearch.db")
+
+
+@pytest.mark.parametrize("url, module", [("mysql+pymysql://root:s3cret@127.0.0.1:3306/x", "pymysql"),
+                                         ("postgresql+psycopg2://u:s3cret@127.0.0.1/x", "psycopg2")])
+def test_a_database_url_whose_driver_is_not_installed_names_the_module(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, module: str) -> None:
+    """SQLAlchemy's own 'Please install appropriate one' names neither the module nor what hpsearch ships
+    with; nothing is written and the password stays masked."""
+    import importlib.util
+
+    assert importlib.util.find_spec(module) is None  # the case under test: this environment lacks it
+    space = _space(tmp_path, GOOD)
+    for command in (["run", str(space)], ["pareto", "--study", "t"]):
+        code, errors = run_cli([*command, "--storage", url], capsys)
+        assert code == 2 and len(errors) == 1, errors
+        assert errors[0].startswith(f"error: --storage: cannot open {url.replace('s3cret', '***')}: its driver, "
+                                    f"the Python module {module!r}, is not installed")
+    assert not any(tmp_path.glob("*.db"))

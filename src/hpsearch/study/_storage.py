@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
     from optuna.trial import FrozenTrial
+    from sqlalchemy.engine import URL
 
 DEFAULT_STORAGE = "sqlite:///hpsearch.db"
 
@@ -79,6 +80,7 @@ def open_storage(url: str, source: str = "--storage", *, existing: bool = False)
         if existing and not Path(parsed.database).expanduser().is_file():
             raise UserError(Problem(source, "", f"no study database at {mask_url(url)}; run `hpsearch run` "
                                     "first, or give --storage (or $HPSEARCH_STORAGE)"))
+    _check_driver(parsed, url, source)
     import optuna
 
     from hpsearch.study._faults import is_restarting, retrying
@@ -96,6 +98,22 @@ def open_storage(url: str, source: str = "--storage", *, existing: bool = False)
         return retrying(connect, f"opening {mask_url(url)}", deadline_s=60, retry_if=is_restarting)
     except Exception as exc:  # noqa: BLE001 - any driver error is the user's URL or server
         raise UserError(Problem(source, "", f"cannot open {mask_url(url)}: {scrub(first_line(exc), url)}")) from None
+
+
+def _check_driver(parsed: "URL", url: str, source: str) -> None:
+    """UserError where the URL's database driver is not installed: SQLAlchemy's own message ("Please
+    install appropriate one") names neither the module nor what hpsearch ships with."""
+    try:
+        dialect = parsed.get_dialect()
+    except Exception:  # noqa: BLE001 - an unknown scheme: connecting says so
+        return
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        module = exc.name or parsed.drivername
+        raise UserError(Problem(source, "", f"cannot open {mask_url(url)}: its driver, the Python module "
+                                f"{module!r}, is not installed (hpsearch installs the drivers of sqlite:// and "
+                                "postgresql://; pip install another into its environment)")) from None
 
 
 def _use_wal(storage: "optuna.storages.RDBStorage") -> None:
