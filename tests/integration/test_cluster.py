@@ -150,3 +150,23 @@ def test_a_trial_no_node_can_hold_fails_within_seconds(cluster: Cluster, tiny_mo
     assert line.startswith(f"error: {tmp_path / 'too-big-search.yaml'}: cpus_per_trial: a trial asks for 2 CPUs "
                            "and 0 GPUs; no node has that: "), line
     assert line.count(" 1 CPU 0 GPUs") == 2, line
+
+
+def test_a_driver_the_cluster_refuses_says_why_in_one_line_and_writes_nothing(cluster: Cluster,
+                                                                            tiny_model_dir: Path,
+                                                                            tmp_path: Path) -> None:
+    """Without the token (RAY_AUTH_MODE unset, as in a new shell), Ray's core printed a warning a second
+    for some 20 seconds and the driver had already created the study; now one line says why, before the
+    study database exists. A Ray Client address (ray://) is refused at once, as one line too."""
+    space = _space(tmp_path, tiny_model_dir, "max_concurrent_trials: 1\n", "refused")
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    tokenless = {k: v for k, v in cluster.env.items() if k not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    for address, said in [(cluster.address, "the cluster refused this driver (Authentication token is missing or "
+                                            "incorrect): a cluster started with `ray start --head` needs "
+                                            "RAY_AUTH_MODE=token here"),
+                          (f"ray://{cluster.address}", "is a Ray Client address, which hpsearch does not use")]:
+        done = _run(Cluster(address, tokenless, cluster.scratch), space, storage, 1, tmp_path)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1, done.stderr[-3000:]
+        assert lines[0].startswith("error: --address: ") and said in lines[0], lines
+        assert not (tmp_path / "study.db").exists()

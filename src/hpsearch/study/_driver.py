@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -72,8 +75,10 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     from hpsearch.study._artifacts import check_setting
 
     check_setting()  # so does an artifact store that cannot be
+    joined = None
     if options.address:
         _check_reachable(options.address)  # Ray itself takes minutes to give up on an address
+        joined = _connect(options.address)  # a cluster that refuses this driver (no token) writes nothing
 
     search = plan.search
     constraints = plan.objectives.parsed_constraints()
@@ -161,30 +166,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     searcher: StudySearch | None = None
     progress = None
     try:
-        init_started = time.monotonic()
-        if not ray.is_initialized():
-            try:
-                ray.init(
-                    address=options.address,
-                    include_dashboard=False,
-                    logging_level=logging.ERROR,
-                    log_to_driver=False,
-                    configure_logging=True,
-                )
-            except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
-                if options.address is None:
-                    raise
-                from hpsearch.study._storage import first_line
-
-                auth = "" if os.environ.get("RAY_AUTH_MODE") == "token" else (
-                    "; a cluster started with `ray start --head` needs RAY_AUTH_MODE=token here, with its token "
-                    "in ~/.ray/auth_token or RAY_AUTH_TOKEN (see the README, On a Ray cluster)")
-                raise UserError(Problem("--address", "", f"cannot join the Ray cluster at {options.address}: "
-                                        f"{first_line(exc)}{auth}")) from None
-            if options.address is None:  # the Ray this driver started goes with it, however it ends
-                from hpsearch.study._reaper import start as start_reaper
-
-                start_reaper(os.getpid())
+        connected = joined if joined is not None else _connect(None)
         for sig in (signal.SIGINT, signal.SIGTERM):  # again: Ray's core put its own (a stack dump) in place
             signal.signal(sig, _on_signal)
         from hpsearch.study._cluster import alive_nodes, check_placeable, node_cpus, trial_resources
@@ -201,7 +183,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
         console.print(
             f"Ray: {len(nodes)} node(s), {int(cluster.get('CPU', 0))} CPUs, {int(cluster.get('GPU', 0))} GPUs "
             f"({'cluster ' + options.address if options.address else 'local'}, "
-            f"{time.monotonic() - init_started:.1f}s); {resources.cpu:g} CPUs"
+            f"{connected:.1f}s); {resources.cpu:g} CPUs"
             + (f" and {resources.gpu:g} GPUs" if resources.gpu else "")
             + f" per trial, {search.max_concurrent_trials} at a time"
         )
@@ -290,11 +272,84 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     return study
 
 
+def _connect(address: str | None) -> float:
+    """Start Ray here (`address` None; it goes with this driver however it ends) or join the cluster at
+    `address`, unless this process is connected already; the seconds it took. A cluster that cannot be
+    joined is a UserError, in one line: what Ray's core printed while it tried (a refused token, once a
+    second for some 20 seconds) is kept from the terminal and said once, as the reason."""
+    import ray
+
+    if ray.is_initialized():
+        return 0.0
+    started = time.monotonic()
+    options = dict(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
+                   configure_logging=True)
+    if address is None:
+        ray.init(**options)
+        from hpsearch.study._reaper import start as start_reaper
+
+        start_reaper(os.getpid())
+        return time.monotonic() - started
+    failed: BaseException | None = None
+    with _stderr_kept() as said:
+        try:
+            ray.init(**options)
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+            failed = exc
+    if failed is None:
+        sys.stderr.write(said.text)  # joined: whatever Ray's core said goes where it would have
+        return time.monotonic() - started
+    from hpsearch.study._storage import first_line
+
+    refused = "Authentication token is missing or incorrect"
+    if refused in said.text and os.environ.get("RAY_AUTH_MODE") == "token":
+        why = (f"the cluster refused this driver's token ({refused}): it must be the cluster's, in "
+               "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token")
+    elif refused in said.text:
+        why = (f"the cluster refused this driver ({refused}): a cluster started with `ray start --head` needs "
+               "RAY_AUTH_MODE=token here, with its token in ~/.ray/auth_token or RAY_AUTH_TOKEN (see the "
+               "README, On a Ray cluster)")
+    else:
+        why = first_line(failed) + ("" if os.environ.get("RAY_AUTH_MODE") == "token" else (
+            "; a cluster started with `ray start --head` needs RAY_AUTH_MODE=token here, with its token "
+            "in ~/.ray/auth_token or RAY_AUTH_TOKEN (see the README, On a Ray cluster)"))
+    raise UserError(Problem("--address", "", f"cannot join the Ray cluster at {address}: {why}")) from None
+
+
+class _Said:
+    text = ""
+
+
+@contextmanager
+def _stderr_kept() -> Iterator[_Said]:
+    """What this process writes to its standard error (file descriptor 2, as Ray's core writes) while
+    inside, kept from the terminal: ``.text`` once out."""
+    import tempfile
+
+    said = _Said()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as kept:
+        os.dup2(kept.fileno(), 2)
+        try:
+            yield said
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            kept.seek(0)
+            said.text = kept.read().decode(errors="replace")
+
+
 def _check_reachable(address: str) -> None:
-    """A UserError at once when nothing answers at a ``host:port`` Ray address (``auto`` and
-    ``ray://`` are Ray's to resolve)."""
+    """A UserError at once when nothing answers at a ``host:port`` Ray address (``auto`` is Ray's to
+    resolve), or for a Ray Client address (``ray://``: the driver's threads and the study database's
+    connections stay in this process, which Ray Client would not run)."""
     import socket
 
+    if address.startswith("ray://"):
+        raise UserError(Problem("--address", "", f"{address} is a Ray Client address, which hpsearch does not "
+                                "use: give the head node's HOST:PORT (the port of `ray start --head --port`)"))
     if address == "auto" or "://" in address or ":" not in address:
         return
     host, _, port = address.rpartition(":")
