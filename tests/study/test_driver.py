@@ -190,6 +190,11 @@ def test_an_address_where_nothing_answers_is_one_line_at_once_and_writes_nothing
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"error: --address: nothing answers at 127.0.0.1:{port}")
     assert not db.exists()
+    for address in ("garbage", "127.0.0.1:http", "foo://127.0.0.1:1"):  # not an address Ray could join
+        assert main(["run", str(toy_space), "--storage", f"sqlite:///{db}", "--address", address]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(f"error: --address: not HOST:PORT: {address!r} (the head node's address")
+        assert not db.exists()
 
 
 def test_a_trial_the_scheduler_stopped_is_pruned_with_its_epochs_and_counts_toward_the_budget(toy_space: Path) -> None:

@@ -310,7 +310,8 @@ def _connect(address: str | None) -> float:
                "RAY_AUTH_MODE=token here, with its token in ~/.ray/auth_token or RAY_AUTH_TOKEN (see the "
                "README, On a Ray cluster)")
     else:
-        why = first_line(failed) + ("" if os.environ.get("RAY_AUTH_MODE") == "token" else (
+        hint = "Failed to connect" in str(failed) and os.environ.get("RAY_AUTH_MODE") != "token"
+        why = first_line(failed) + ("" if not hint else (
             "; a cluster started with `ray start --head` needs RAY_AUTH_MODE=token here, with its token "
             "in ~/.ray/auth_token or RAY_AUTH_TOKEN (see the README, On a Ray cluster)"))
     raise UserError(Problem("--address", "", f"cannot join the Ray cluster at {address}: {why}")) from None
@@ -350,13 +351,18 @@ def _check_reachable(address: str) -> None:
     if address.startswith("ray://"):
         raise UserError(Problem("--address", "", f"{address} is a Ray Client address, which hpsearch does not "
                                 "use: give the head node's HOST:PORT (the port of `ray start --head --port`)"))
-    if address == "auto" or "://" in address or ":" not in address:
+    if address in ("auto", "local"):
         return
+    wrong = UserError(Problem("--address", "", f"not HOST:PORT: {address!r} (the head node's address, as "
+                              "`ray start --head --port PORT` prints it; or auto: the cluster this machine "
+                              "belongs to)"))
+    if ":" not in address or "://" in address:
+        raise wrong
     host, _, port = address.rpartition(":")
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except ValueError:
-        raise UserError(Problem("--address", "", f"not host:port: {address!r}")) from None
+        raise wrong from None
     except OSError as exc:
         raise UserError(Problem("--address", "", f"nothing answers at {address} ({exc.strerror or exc}); start "
                                 "the head with `ray start --head --port PORT`, or leave --address out to run "
