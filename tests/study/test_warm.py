@@ -56,6 +56,9 @@ def test_an_unknown_source_study_is_one_line_and_nothing_is_written(toy_space: P
     toy_space.write_text(text, encoding="utf-8")
     db = toy_space.parent / "warm.db"
     url = f"sqlite:///{db}"
+    assert main(["run", str(toy_space), "--storage", url, "--study", "toy"]) == 2  # no database there yet
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "warm_start.study: no study 'nope'" in line and "(no database there yet" in line and not db.exists()
     optuna.create_study(study_name="other", storage=url)
     assert main(["run", str(toy_space), "--storage", url, "--study", "toy"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()

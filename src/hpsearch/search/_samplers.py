@@ -140,4 +140,13 @@ def make_sampler(name: str, seed: int, options: dict[str, Any]) -> "optuna.sampl
     if "constraints_func" in options:
         raise ValueError("constraints_func cannot be a sampler option; constraints come from the `constraints` "
                          "of the objectives file and are recorded on each trial")
-    return SAMPLERS[name](seed, **options)
+    factory = SAMPLERS[name]
+    import inspect
+
+    takes = inspect.signature(factory).parameters
+    if not any(t.kind == inspect.Parameter.VAR_KEYWORD for t in takes.values()):  # hpsearch's own: say it plainly
+        unknown = [k for k in options if k not in takes or k == "seed"]
+        if unknown:
+            raise TypeError(f"unknown option{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}; {name} "
+                            f"takes {', '.join(k for k in takes if k != 'seed')}")
+    return factory(seed, **options)

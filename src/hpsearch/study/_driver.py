@@ -103,11 +103,13 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     policy = Policy(budget=options.trials, max_failed_trials=search.max_failed_trials,
                     max_retries=search.max_retries, heartbeat_interval_s=search.heartbeat_interval_s,
                     stale_after_s=search.stale_after_s, batch=options.batch)
-    storage = open_storage(options.storage)
     warm = plan.space.warm_start if options.batch is None else None
     if warm is not None:
-        from hpsearch.study._warm import load_source
+        from hpsearch.study._warm import load_source, no_database
 
+        no_database(options.storage, warm.study, source)  # a SQLite file not there yet: not even created
+    storage = open_storage(options.storage)
+    if warm is not None:
         source_study = load_source(storage, warm.study, source, options.storage)
     if options.new_study:  # join_study checks again under the lock
         name = study_for(storage, options.study_name, plan, splits, constraints)

@@ -58,6 +58,27 @@ def _even(n: int, k: int) -> list[int]:
     return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
 
 
+def no_database(url: str, name: str, where: str) -> None:
+    """A UserError where `url` is a SQLite file that does not exist yet: it holds no study to start from,
+    and opening it would create it."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from hpsearch.errors import Problem, UserError
+    from hpsearch.study._storage import mask_url
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return  # opening it says what is wrong
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
+            and not Path(parsed.database).expanduser().is_file():
+        raise UserError(Problem(where, "warm_start.study", f"no study {name!r} in {mask_url(url)} (no database "
+                                "there yet: warm_start names a study of the database this run writes to)"))
+
+
 def load_source(storage: Any, name: str, where: str, url: str) -> "optuna.Study":
     """The earlier study a space warm-starts from; a UserError, before anything is written, if absent."""
     import optuna
