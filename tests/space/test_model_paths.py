@@ -105,6 +105,21 @@ def _cached(cache: Path, repo: str, tiny_model_dir: Path) -> Path:
     return root / "snapshots" / commit
 
 
+def _online(monkeypatch: pytest.MonkeyPatch, hub: FakeHub, cache: Path) -> None:
+    """huggingface_hub online, talking to `hub` (as HF_ENDPOINT sets it when the hub is imported), with the
+    local cache at `cache`."""
+    from huggingface_hub import constants
+
+    from hpsearch.space import _model
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    _model._hub_answers.cache_clear()
+
+
 @pytest.fixture
 def hub_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Online (HF_HUB_OFFLINE unset), with the hub at a port where nothing listens, and a cache of our own."""
@@ -285,12 +300,7 @@ def test_online_every_node_loads_the_commit_the_driver_found(tmp_path: Path, mon
     (published / "chat_template.jinja").write_text("{{ messages }}", encoding="utf-8")  # read by a tokenizer
     hub.commits.update({("acme/tiny", commit): published, ("acme/tiny", newer): moved})
     hub.main["acme/tiny"] = commit
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)  # as HF_ENDPOINT sets them when the hub is imported
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(driver))
-    _model._hub_answers.cache_clear()
+    _online(monkeypatch, hub, driver)
     try:
         data = write_jsonl(tmp_path / "d.jsonl", toy_rows(80))
         space = tmp_path / "s.yaml"
@@ -383,11 +393,7 @@ def test_every_run_of_a_study_loads_the_commit_its_first_run_loaded(tmp_path: Pa
 
     hub = FakeHub()  # online, the hub has it: fetched into this machine's cache
     hub.commits[("acme/tiny", first.name)] = tiny_model_dir
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
-    _model._hub_answers.cache_clear()
+    _online(monkeypatch, hub, bare)
     try:
         pinned, found = pinned_to_study(load_plan(space), study)
         assert found == later.name and pinned.space.model_revision == first.name
@@ -417,12 +423,7 @@ def test_run_fetches_a_pinned_revision_the_cache_lacks_and_dry_run_and_validate_
     hub.commits.update({("acme/tiny", c): tiny_model_dir for c in (commit, tagged, main_now)})
     hub.main["acme/tiny"], hub.tags[("acme/tiny", "v1")] = main_now, tagged
     cache = tmp_path / "cache"
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    _model._hub_answers.cache_clear()
+    _online(monkeypatch, hub, cache)
     try:
         data = write_jsonl(tmp_path / "d.jsonl", toy_rows(80))
         space = tmp_path / "s.yaml"
