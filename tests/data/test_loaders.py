@@ -150,3 +150,26 @@ def test_a_study_refuses_trials_on_changed_data_naming_the_split(tmp_path: Path)
         join_study(url, "s-2", plan, plan.splits(), [])
     (problem,) = info.value.problems
     assert "split 'train' changed; a 'test' split the study has not" in problem.message
+
+
+def test_a_csv_with_a_byte_order_mark_reads_as_without_and_a_semicolon_csv_says_so(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts with a byte-order mark (it failed: 'Field "\\ufefftext" does not exist'),
+    and a European Excel separates with ';' (its header read as one column)."""
+    rows = toy_rows(80)
+    plain = load_splits(_config(path=_write_all_formats(tmp_path, rows)["csv"]), tmp_path, "s.yaml")
+    with (tmp_path / "excel.csv").open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["text", "label", "group"], lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    assert (tmp_path / "excel.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    excel = load_splits(_config(path="excel.csv"), tmp_path, "s.yaml")
+    assert excel.train.texts == plain.train.texts and excel.fingerprint == plain.fingerprint
+    with (tmp_path / "semi.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["text", "label", "group"], delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(UserError) as caught:
+        load_splits(_config(path="semi.csv"), tmp_path, "s.yaml")
+    assert str(caught.value) == ("s.yaml: dataset.text_column: column 'text' is not in semi.csv (columns: "
+                                 "text;label;group); its header is one column holding ';': a .csv is read "
+                                 "comma-separated and a .tsv tab-separated, so write it with commas")

@@ -265,6 +265,11 @@ def test_missing_label_column_and_missing_data(tmp_path: Path, capsys: pytest.Ca
     code, _, errors = init([str(data), "--out", str(tmp_path / "d.yaml")], capsys)
     assert code == 2 and errors == ["error: --label: no column 'label' in d.jsonl; name the label column with "
                                     "--label (columns: text, kind)"]
+    (tmp_path / "semi.csv").write_text("text;label\nan issue;bug\nanother;feature\n", encoding="utf-8")
+    code, _, errors = init([str(tmp_path / "semi.csv"), "--out", str(tmp_path / "d.yaml")], capsys)
+    assert code == 2 and errors == ["error: DATA: no column 'label' in semi.csv (columns: text;label); its header is "
+                                    "one column holding ';': a .csv is read comma-separated and a .tsv tab-separated, "
+                                    "so write it with commas"]
     code, _, errors = init([str(tmp_path / "nope"), "--out", str(tmp_path / "d.yaml")], capsys)
     assert code == 2 and errors == [f"error: DATA: not found: {tmp_path / 'nope'}"]
     (tmp_path / "empty").mkdir()

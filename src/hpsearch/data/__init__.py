@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from hpsearch.data._check import CheckReport, check_splits, dataset_card, report_lines
 from hpsearch.data._config import DEMO_DATASETS, FAIL_RULES, CheckConfig, DatasetConfig, parse_rule
-from hpsearch.data._readers import demo_path, is_saved_dataset, read_rows
+from hpsearch.data._readers import demo_path, is_saved_dataset, read_rows, separator_hint
 from hpsearch.data._splits import (RawSplits, Split, Splits, load_splits, normalise, read_splits,
                                    scored_validation, stratified_subset)
 
 __all__ = ["DEMO_DATASETS", "FAIL_RULES", "CheckConfig", "CheckReport", "DatasetConfig", "RawSplits", "Split",
            "Splits", "check_splits", "dataset_card", "demo_path", "is_saved_dataset", "load_splits", "normalise",
-           "parse_rule", "read_rows", "read_splits", "report_lines", "scored_validation", "stratified_subset"]
+           "parse_rule", "read_rows", "read_splits", "report_lines", "scored_validation", "separator_hint",
+           "stratified_subset"]

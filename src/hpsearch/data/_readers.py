@@ -129,7 +129,8 @@ def check_columns(table: Table, config: "DatasetConfig", source: str, key: str) 
         if column not in present:
             raise UserError(Problem(
                 source, f"dataset.{field_name}",
-                f"column {column!r} is not in {table.name} (columns: {', '.join(sorted(present))})",
+                f"column {column!r} is not in {table.name} (columns: {', '.join(sorted(present))})"
+                f"{separator_hint(list(present))}",
             ))
     for field_name, column in wanted:
         kinds: dict[str, int] = {}
@@ -147,6 +148,15 @@ def check_columns(table: Table, config: "DatasetConfig", source: str, key: str) 
             if field_name == "text_column" and kind != "string":
                 raise UserError(Problem(source, f"dataset.{field_name}",
                                         f"{table.name} row {row} column {column!r} holds a {kind}, not text"))
+
+
+def separator_hint(columns: list[str]) -> str:
+    """Where a file's header read as one column holding another separator (a European Excel writes
+    ';'), the words that say so, to end a "column not found" line; else ""."""
+    (only, *others) = columns or [""]
+    glued = next((sep for sep in (";", "\t", "|") if not others and sep in only), None)
+    return (f"; its header is one column holding {glued!r}: a .csv is read comma-separated and a .tsv "
+            "tab-separated, so write it with commas" if glued else "")
 
 
 def _kind(value: Any) -> str:
@@ -178,12 +188,13 @@ def _check_json_lines(path: Path, source: str, key: str) -> list[int]:
 
 
 def _all_strings(path: Path, sep: str) -> Any:
-    """Features reading every column of a CSV file as text (pandas would guess numbers and dates)."""
+    """Features reading every column of a CSV file as text (pandas would guess numbers and dates). The
+    header is read past a UTF-8 byte-order mark (Excel's "CSV UTF-8" writes one; pandas skips it too)."""
     import csv
 
     import datasets
 
-    with path.open(encoding="utf-8", newline="") as fh:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         header = next(csv.reader(fh, delimiter=sep), [])
     return datasets.Features({name: datasets.Value("string") for name in header})
 

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from hpsearch.config import validate_model
-from hpsearch.data import load_splits, read_rows
+from hpsearch.data import load_splits, read_rows, separator_hint
 from hpsearch.errors import Problem, UserError
 from hpsearch.plan._commented import Doc, flow, write_all
 from hpsearch.plan._holdout import write_held_out
@@ -163,6 +163,9 @@ def _pick_columns(found: _Data, text: str | None, label: str | None) -> None:
     columns = list(found.train[0])
     name = next(iter(found.files.values())).name
     if label is None and "label" not in columns:
+        if separator_hint(columns):
+            raise UserError(Problem("DATA", "", f"no column 'label' in {name} (columns: {', '.join(columns)})"
+                                    f"{separator_hint(columns)}"))
         raise UserError(Problem("--label", "", f"no column 'label' in {name}; name the label column with --label "
                                 f"(columns: {', '.join(columns)})"))
     found.label = label or "label"
@@ -182,7 +185,8 @@ def _check_column(found: _Data, column: str, flag: str) -> None:
     for key, rows in found.rows.items():
         name = found.files[key].name
         if column not in rows[0]:
-            raise UserError(Problem(flag, "", f"column {column!r} is not in {name} (columns: {', '.join(rows[0])})"))
+            raise UserError(Problem(flag, "", f"column {column!r} is not in {name} (columns: {', '.join(rows[0])})"
+                                    f"{separator_hint(list(rows[0]))}"))
         for i, row in enumerate(rows):
             if row.get(column) is None or (isinstance(row[column], str) and not row[column].strip()):
                 raise UserError(Problem(flag, "", f"{name} row {i + 1} has no value in column {column!r}"))
