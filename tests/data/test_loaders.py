@@ -152,7 +152,7 @@ def test_a_study_refuses_trials_on_changed_data_naming_the_split(tmp_path: Path)
     assert "split 'train' changed; a 'test' split the study has not" in problem.message
 
 
-def test_a_csv_with_a_byte_order_mark_reads_as_without_and_a_semicolon_csv_says_so(tmp_path: Path) -> None:
+def test_a_file_with_a_byte_order_mark_reads_as_without_and_a_semicolon_csv_says_so(tmp_path: Path) -> None:
     """Excel's "CSV UTF-8" starts with a byte-order mark (it failed: 'Field "\\ufefftext" does not exist'),
     and a European Excel separates with ';' (its header read as one column)."""
     rows = toy_rows(80)
@@ -164,6 +164,8 @@ def test_a_csv_with_a_byte_order_mark_reads_as_without_and_a_semicolon_csv_says_
     assert (tmp_path / "excel.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     excel = load_splits(_config(path="excel.csv"), tmp_path, "s.yaml")
     assert excel.train.texts == plain.train.texts and excel.fingerprint == plain.fingerprint
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "d.jsonl").read_bytes())  # JSONL too
+    assert load_splits(_config(path="bom.jsonl"), tmp_path, "s.yaml").fingerprint == plain.fingerprint
     with (tmp_path / "semi.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["text", "label", "group"], delimiter=";")
         writer.writeheader()

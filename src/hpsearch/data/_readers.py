@@ -171,9 +171,10 @@ def _kind(value: Any) -> str:
 
 def _check_json_lines(path: Path, source: str, key: str) -> list[int]:
     """Each line one JSON object: Arrow's reader names a row within a block, so we name the line.
-    Returns the numbers of the lines that hold a row (blank lines hold none)."""
+    Returns the numbers of the lines that hold a row (blank lines hold none). A byte-order mark before
+    the first line is skipped, as Arrow's reader skips it."""
     lines = []
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
