@@ -80,15 +80,10 @@ def _plan(bundle: Path, data: dict[str, Any], override: str | None) -> Any:
 def _fetch_commit(plan: Any, source: str) -> None:
     """The hub commit the bundle's trial trained on, in the local cache: fetched where the cache lacks
     it and the hub answers (a training team's machine that never ran the study), else one line."""
-    from hpsearch.space import commit_snapshot, local_model
+    from hpsearch.space import resolve_model
 
-    ref, commit = plan.space.model, plan.space.model_revision
-    if commit is None or local_model(ref, plan.base_dir) is not None:
-        return
-    try:
-        commit_snapshot(ref, commit)
-    except LookupError as exc:
-        raise UserError(Problem(source, "model_revision", f"cannot load {ref!r} at commit {commit}: {exc}")) from None
+    if plan.space.model_revision is not None:
+        resolve_model(plan.space.model, source, base=plan.base_dir, revision=plan.space.model_revision, fetch=True)
 
 
 def retrain(bundle: Path, out: Path, data_override: str | None = None, *, force: bool = False,

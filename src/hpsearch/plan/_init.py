@@ -163,9 +163,8 @@ def _pick_columns(found: _Data, text: str | None, label: str | None) -> None:
     columns = list(found.train[0])
     name = next(iter(found.files.values())).name
     if label is None and "label" not in columns:
-        if separator_hint(columns):
-            raise UserError(Problem("DATA", "", f"no column 'label' in {name} (columns: {', '.join(columns)})"
-                                    f"{separator_hint(columns)}"))
+        if hint := separator_hint(columns):  # not a missing label: the file is not comma-separated
+            raise UserError(Problem("DATA", "", f"no column 'label' in {name} (columns: {', '.join(columns)}){hint}"))
         raise UserError(Problem("--label", "", f"no column 'label' in {name}; name the label column with --label "
                                 f"(columns: {', '.join(columns)})"))
     found.label = label or "label"

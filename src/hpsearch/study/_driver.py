@@ -304,18 +304,16 @@ def _connect(address: str | None) -> float:
     from hpsearch.study._storage import first_line
 
     refused = "Authentication token is missing or incorrect"
-    if refused in said.text and os.environ.get("RAY_AUTH_MODE") == "token":
-        why = (f"the cluster refused this driver's token ({refused}): it must be the cluster's, in "
-               "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token")
+    token = os.environ.get("RAY_AUTH_MODE") == "token"
+    needs = ("a cluster started with `ray start --head` needs RAY_AUTH_MODE=token here, with its token in "
+             "~/.ray/auth_token or RAY_AUTH_TOKEN (see the README, On a Ray cluster)")
+    if refused in said.text and token:
+        why = (f"the cluster refused this driver's token ({refused}): it must be the cluster's, in RAY_AUTH_TOKEN, "
+               "RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token")
     elif refused in said.text:
-        why = (f"the cluster refused this driver ({refused}): a cluster started with `ray start --head` needs "
-               "RAY_AUTH_MODE=token here, with its token in ~/.ray/auth_token or RAY_AUTH_TOKEN (see the "
-               "README, On a Ray cluster)")
+        why = f"the cluster refused this driver ({refused}): {needs}"
     else:
-        hint = "Failed to connect" in str(failed) and os.environ.get("RAY_AUTH_MODE") != "token"
-        why = first_line(failed) + ("" if not hint else (
-            "; a cluster started with `ray start --head` needs RAY_AUTH_MODE=token here, with its token "
-            "in ~/.ray/auth_token or RAY_AUTH_TOKEN (see the README, On a Ray cluster)"))
+        why = first_line(failed) + (f"; {needs}" if "Failed to connect" in str(failed) and not token else "")
     raise UserError(Problem("--address", "", f"cannot join the Ray cluster at {address}: {why}")) from None
 
 

@@ -6,6 +6,7 @@ import re
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import Problem, UserError
@@ -58,8 +59,6 @@ def open_storage(url: str, source: str = "--storage", *, existing: bool = False)
     waited for; a SQLite database is switched to WAL, so several local drivers
     and readers share it.
     """
-    from pathlib import Path
-
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -73,11 +72,11 @@ def open_storage(url: str, source: str = "--storage", *, existing: bool = False)
         shown = url if parsed.password is None else mask_url(url)
         raise UserError(Problem(source, "", f"{shown} is an in-memory SQLite database, which keeps "
                                 "nothing once the command ends: name a file, e.g. sqlite:///hpsearch.db"))
-    if parsed.get_backend_name() == "sqlite":
-        parent = Path(parsed.database).expanduser().resolve().parent
-        if not parent.is_dir():
+    file = sqlite_file(url)
+    if file is not None:
+        if not file.resolve().parent.is_dir():
             raise UserError(Problem(source, "", f"directory does not exist for {mask_url(url)}"))
-        if existing and not Path(parsed.database).expanduser().is_file():
+        if existing and not file.is_file():
             raise UserError(Problem(source, "", f"no study database at {mask_url(url)}; run `hpsearch run` "
                                     "first, or give --storage (or $HPSEARCH_STORAGE)"))
     _check_driver(parsed, url, source)
@@ -98,6 +97,22 @@ def open_storage(url: str, source: str = "--storage", *, existing: bool = False)
         return retrying(connect, f"opening {mask_url(url)}", deadline_s=60, retry_if=is_restarting)
     except Exception as exc:  # noqa: BLE001 - any driver error is the user's URL or server
         raise UserError(Problem(source, "", f"cannot open {mask_url(url)}: {scrub(first_line(exc), url)}")) from None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite database URL names; None for another database, an in-memory SQLite database or
+    something that is not a database URL."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") \
+            or parsed.query.get("mode") == "memory":
+        return None
+    return Path(parsed.database).expanduser()
 
 
 def _check_driver(parsed: "URL", url: str, source: str) -> None:

@@ -61,20 +61,11 @@ def _even(n: int, k: int) -> list[int]:
 def no_database(url: str, name: str, where: str) -> None:
     """A UserError where `url` is a SQLite file that does not exist yet: it holds no study to start from,
     and opening it would create it."""
-    from pathlib import Path
-
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     from hpsearch.errors import Problem, UserError
-    from hpsearch.study._storage import mask_url
+    from hpsearch.study._storage import mask_url, sqlite_file
 
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return  # opening it says what is wrong
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
-            and not Path(parsed.database).expanduser().is_file():
+    file = sqlite_file(url)
+    if file is not None and not file.is_file():
         raise UserError(Problem(where, "warm_start.study", f"no study {name!r} in {mask_url(url)} (no database "
                                 "there yet: warm_start names a study of the database this run writes to)"))
 
