@@ -66,7 +66,8 @@ def test_with_four_in_flight_the_sampler_proposes_beside_three_running_trials(ha
 
 
 def test_quick_run_default_strategy_beats_random_search(harness: Any) -> None:
-    result = harness.measure(["vehicle"], ["random", "hpsearch"], seeds=3, trials=30, in_flight=[1], progress=False)
+    result = harness.measure(["vehicle"], ["random", "hpsearch"], seeds=harness.QUICK_SEEDS, trials=30, in_flight=[1],
+                             progress=False)
     rows = result["vehicle"]["by_in_flight"]["1"]
     random_hv, default_hv = rows["random"]["25"]["mean"], rows["hpsearch"]["25"]["mean"]
     assert 0.0 < random_hv < 1.0 and 0.0 < default_hv <= 1.0

@@ -226,8 +226,33 @@ def test_trials_shorter_than_the_model_get_the_cheap_sampler() -> None:
     assert all((patient.sampler.proposal_reason(t.number) or "").startswith("model-based") for t in patient.trials[3:])
 
 
+def test_by_default_improving_the_front_past_a_typical_configuration_is_worth_nothing() -> None:
+    """The hypervolume's box reaches to the median of the start-up trials (a random sample of the
+    space): a point sure to be worse than that on one objective adds nothing however far it takes the
+    other one, where the front's own nadir would count it (the vehicle table's searches spent trials on
+    models a thousand times slower than the typical one, a little more accurate)."""
+    from hpsearch.search._pool import PoolEHVISampler
+
+    start = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 4.0]])  # median (2, 2)
+    later = np.array([[-2.0, 1.0], [1.0, -2.0], [-3.0, 6.0]])  # the last: best on objective 0, slow
+    y = np.vstack([start, later])
+    front = y[[5, 6, 7]]
+    far = np.array([[-5.0, 5.0]])  # better than every trial on objective 0, worse than the median on 1
+    near = np.array([[-1.0, -1.0]])  # inside the box, not dominated by the front
+    certain = np.full((1, 2), 1e-6)
+
+    def gain(reference: str, point: np.ndarray) -> float:
+        sampler = PoolEHVISampler(n_startup_trials=5, reference=reference)
+        return float(sampler._expected(y, front, point, certain, np.ones(1))[0][0])
+
+    assert gain("startup", far) == pytest.approx(0.0, abs=1e-9)
+    assert gain("startup", near) > 0.0
+    assert gain("nadir", far) > 0.0  # the front's nadir: past its slowest point, so `far` counts
+    assert PoolEHVISampler().reference == "startup"
+
+
 def test_a_bad_option_is_refused() -> None:
-    with pytest.raises(ValueError, match="reference must be 'median' or 'nadir'"):
+    with pytest.raises(ValueError, match="reference must be one of 'startup', 'nadir', 'median'"):
         make_sampler("gp_pool", 0, {"reference": "ideal"})
     with pytest.raises(ValueError, match="max_share must be above 0"):
         make_sampler("gp_pool", 0, {"max_share": 0})

@@ -85,7 +85,7 @@ def _tpe_local(seed: int, **options: Any) -> "optuna.samplers.BaseSampler":
 register_sampler("tpe_local", _tpe_local)
 
 
-def _gp_pool(seed: int, n_startup_trials: int = 10, reference: str = "nadir", trust_steps: int = 2,
+def _gp_pool(seed: int, n_startup_trials: int = 10, reference: str = "startup", trust_steps: int = 2,
              max_share: float | None = 0.05,
              enumerate_up_to: int = 40_000, pool_size: int = 4000,
              local_share: float = 0.3, local_after: int = 10) -> "optuna.samplers.BaseSampler":
