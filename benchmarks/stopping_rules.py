@@ -52,6 +52,8 @@ RULES = [("mo_asha (default)", "ceil", False, 1, 3), ("floor", "floor", False, 1
          ("floor, protected, reduction 4", "floor", True, 1, 4), ("predicted", "ceil", False, 1, 3, True)]
 #: ``predicted``: how many trials must have run to their end, and the residual SDs of optimism
 PREDICT_AFTER, PREDICT_SLACK = 5, 1.0
+#: values closer than this are equal (``predicted``'s comparison of fitted ends)
+TIE = 1e-9
 SETTINGS = [(["macro_f1", "latency_p50_ms"], "median"), (["macro_f1", "latency_p50_ms"], "max"),
             (["macro_f1", "f1_gap"], "median"), (["macro_f1", "f1_gap"], "max")]
 
@@ -105,7 +107,9 @@ def rule_class(keep: str, protected: bool, predicted: bool = False) -> type:
                 slope, intercept = np.polyfit(x, y, 1)
                 spread = math.sqrt(float(np.sum((y - intercept - slope * x) ** 2)) / max(len(x) - 2, 1))
                 best.append(intercept + slope * value - PREDICT_SLACK * spread)
-            return any(all(e <= b for e, b in zip(end, best)) and any(e < b for e, b in zip(end, best))
+            # within rounding counts as a tie: a line fitted to equal ends gives them back to ~1e-16,
+            # either side depending on numpy's build
+            return any(all(e <= b + TIE for e, b in zip(end, best)) and any(e < b - TIE for e, b in zip(end, best))
                        for end in self.ended.values())
 
     return Variant
