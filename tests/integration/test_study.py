@@ -105,6 +105,10 @@ def test_default_sqlite_study_is_readable_by_optuna_cli(
         assert re.search(rf"baseline {kind}: macro_f1=\S+ .* \(\d+s\)", out[started:]), out
     study = optuna.load_study(study_name="legal-slice", storage="sqlite:///hpsearch.db")
     _check_study(study)
+    # the random start-up fitted to this first run's budget is the study's, for every later run
+    storage = optuna.storages.RDBStorage("sqlite:///hpsearch.db")
+    recorded = storage.get_study_system_attrs(storage.get_study_id_from_name("legal-slice"))["hpsearch:start_up"]
+    assert recorded == {"gp_pool": {"n_startup_trials": 2}}
     # each progress line names the trial by the study's number too, the one pareto and the dashboard show
     tuned = [t.number for t in study.trials if "baseline" not in t.user_attrs]
     assert len(tuned) == 2 and min(tuned) > 0, tuned

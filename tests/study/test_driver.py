@@ -346,6 +346,22 @@ def test_each_trial_records_why_it_was_proposed(toy_space: Path) -> None:
     assert retry == "retry of trial 1"
 
 
+def test_a_resumed_study_keeps_the_random_start_up_its_first_run_fitted_to_its_budget(toy_space: Path) -> None:
+    """gp_pool's reference is the median of the start-up trials: a run resumed with more trials must not
+    take it from more of them (the model's own proposals among them), nor start a new random start-up."""
+    from hpsearch.study._join import start_up
+
+    ledger = _searcher(toy_space).ledger
+    assert start_up(ledger, "gp_pool", {}, 6) == {"n_startup_trials": 2}  # a third of the first run's 6
+    assert start_up(ledger, "gp_pool", {"trust_steps": 3}, 60) == {"trust_steps": 3, "n_startup_trials": 2}
+    assert start_up(_searcher(toy_space).ledger, "gp_pool", {}, 60) == {"n_startup_trials": 2}  # a second driver
+    assert start_up(ledger, "gp_pool", {"n_startup_trials": 7}, 60) == {"n_startup_trials": 7}  # the preset's own
+    assert start_up(ledger, "tpe", {}, 60) == {"n_startup_trials": 10}  # another sampler: fitted to this run
+    assert start_up(ledger, "nsga2", {}, 60) == {}  # a population, not a start-up: nothing to keep
+    recorded = ledger.storage.get_study_system_attrs(ledger.study_id)["hpsearch:start_up"]
+    assert recorded == {"gp_pool": {"n_startup_trials": 2}, "tpe": {"n_startup_trials": 10}}
+
+
 def test_baselines_run_on_the_nodes_cpus_before_the_trials_and_time_requests_on_a_trials_share(
         toy_space: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch

@@ -25,7 +25,7 @@ from ray.tune.search import ConcurrencyLimiter
 from hpsearch.errors import Problem, UserError
 from hpsearch.plan import Plan
 from hpsearch.study._faults import StudyLock, retrying
-from hpsearch.study._join import CONTENT_ATTR, join_study, pinned_to_study, study_for
+from hpsearch.study._join import CONTENT_ATTR, join_study, pinned_to_study, start_up, study_for
 from hpsearch.study._ledger import Ledger, Policy, count
 from hpsearch.study._searcher import StudySearch, WorkersFailing, worker_error
 from hpsearch.study._trainable import ATTRS_KEY, ERROR_KEY, METRICS_KEY, trainable
@@ -67,7 +67,7 @@ def _on_signal(signum: int, frame: Any) -> None:
 def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
     """Join (or create) the study, then run trials on Ray Tune until the study's budget is met."""
     source = plan.path
-    from hpsearch.search import fit_to_budget, make_sampler
+    from hpsearch.search import make_sampler
     from hpsearch.trial import check_model
 
     # a bad model fails here, before anything is written (a pinned revision is fetched where the cache lacks it)
@@ -128,7 +128,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
                       f"(its first run's), and so does this run (main here: {found})", markup=False, soft_wrap=True)
     ledger = Ledger(study, storage, lock, policy)
     seed = ledger.register(search.seed)
-    sampler_options = fit_to_budget(search.sampler.name, search.sampler.options, options.trials)
+    sampler_options = start_up(ledger, search.sampler.name, search.sampler.options, options.trials)
     sampler = make_sampler(search.sampler.name, seed, sampler_options)
     study = retrying(lambda: optuna.load_study(study_name=options.study_name, storage=storage, sampler=sampler),
                      "loading the study")

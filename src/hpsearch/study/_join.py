@@ -1,6 +1,7 @@
 """Joining a study: a new study is created with what it holds (space, dataset, objectives,
 constraints); an existing one is joined only by a driver that runs the same search, else one line
-says what differs and nothing is written."""
+says what differs and nothing is written. What a study's first run decided (the model's commit, the
+sampler's random start-up) every later run keeps."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from hpsearch.study._front import record_constraints
 
 if TYPE_CHECKING:
     from hpsearch.data import Splits
+    from hpsearch.study._ledger import Ledger
 
 #: The study attribute every worker checks the data it received against.
 CONTENT_ATTR = "dataset_content_fingerprint"
@@ -186,3 +188,30 @@ def pinned_to_study(plan: Plan, study: "optuna.Study") -> tuple[Plan, str] | Non
         raise UserError(Problem(plan.path, "model", f"study {study.study_name!r} trains {ref!r} at commit {theirs} "
                                 f"(its first run's; {found} here), which is {exc}")) from None
     return plan.model_copy(update={"space": plan.space.model_copy(update={"model_revision": theirs})}), found
+
+
+#: Study system attribute: per sampler, the random start-up the study's first run fitted to its budget.
+START_UP_KEY = "hpsearch:start_up"
+
+
+def start_up(ledger: "Ledger", name: str, options: dict[str, Any], budget: int) -> dict[str, Any]:
+    """The sampler's `options` with the study's random start-up where the preset names none.
+
+    The start-up is fitted to the budget of the study's first run (``fit_to_budget``) and recorded in
+    the study, so that a run resumed with another ``--trials``, or a second driver, keeps it, and with it
+    gp_pool's hypervolume reference (the median of the start-up trials). A preset that names its own keeps it.
+    """
+    from hpsearch.search import fit_to_budget
+
+    fitted = fit_to_budget(name, options, budget)
+    derived = {k: v for k, v in fitted.items() if k not in options}
+    if not derived:
+        return fitted
+    with ledger.lock.held():
+        recorded = dict(retrying(lambda: ledger.storage.get_study_system_attrs(ledger.study_id), "reading the study")
+                        .get(START_UP_KEY, {}))
+        if name not in recorded:
+            recorded[name] = derived
+            retrying(lambda: ledger.storage.set_study_system_attr(ledger.study_id, START_UP_KEY, recorded),
+                     "recording the start-up")
+    return {**fitted, **recorded[name]}
