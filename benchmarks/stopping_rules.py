@@ -15,7 +15,12 @@ A rule here is the scheduler's own (``hpsearch.search.MOSuccessiveHalving``) wit
   on whatever its place;
 - ``predicted``: also stopped at a rung where the trials that ran to their end (at least
   ``PREDICT_AFTER``) dominate its optimistic end: per objective, the line from those trials' values at
-  that rung to their last values, at its own value, less ``PREDICT_SLACK`` residual standard deviations.
+  that rung to their last values, at its own value, less ``PREDICT_SLACK`` residual standard deviations;
+- ``static median``: also stopped at the first rung where it is worse than the median of the trials
+  there on an objective training does not change (one whose every configuration has one value at
+  every epoch in the table: latency, measured once on the deployed model), which the median box values
+  at nothing, and counted last at the later rungs (so that they keep a third of every trial that started,
+  not of the faster half).
 
 Each is replayed by ``learning_curves.measure`` (the same orders, goal and compute as the section
 above it) and written to docs/benchmarks.md and benchmarks/results/stopping_rules.json.
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -45,11 +51,13 @@ from hpsearch.search._schedulers import non_dominated_fronts, rank  # noqa: E402
 OUT = ROOT / "benchmarks" / "results" / "stopping_rules.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Early stopping: other rules on the same curves"
-#: (name, keep count, protected, grace period, reduction factor[, predicted]); the first is mo_asha's default
+#: (name, keep count, protected, grace period, reduction factor[, predicted[, static median]]); the first is
+#: mo_asha's default
 RULES = [("mo_asha (default)", "ceil", False, 1, 3), ("floor", "floor", False, 1, 3),
          ("protected", "ceil", True, 1, 3), ("floor, protected", "floor", True, 1, 3),
          ("reduction 4", "ceil", False, 1, 4), ("protected, reduction 4", "ceil", True, 1, 4),
-         ("floor, protected, reduction 4", "floor", True, 1, 4), ("predicted", "ceil", False, 1, 3, True)]
+         ("floor, protected, reduction 4", "floor", True, 1, 4), ("predicted", "ceil", False, 1, 3, True),
+         ("static median", "ceil", False, 1, 3, False, True)]
 #: ``predicted``: how many trials must have run to their end, and the residual SDs of optimism
 PREDICT_AFTER, PREDICT_SLACK = 5, 1.0
 #: values closer than this are equal (``predicted``'s comparison of fitted ends)
@@ -58,10 +66,11 @@ SETTINGS = [(["macro_f1", "latency_p50_ms"], "median"), (["macro_f1", "latency_p
             (["macro_f1", "f1_gap"], "median"), (["macro_f1", "f1_gap"], "max")]
 
 
-def rule_class(keep: str, protected: bool, predicted: bool = False) -> type:
+def rule_class(keep: str, protected: bool, predicted: bool = False, static: tuple[str, ...] = ()) -> type:
     """MOSuccessiveHalving, its count of trials going on at a rung `keep` ('ceil' or 'floor'),
-    non-dominated trials past the first rung going on where `protected`, and trials whose optimistic
-    end the finished trials dominate stopped too where `predicted`."""
+    non-dominated trials past the first rung going on where `protected`, trials whose optimistic
+    end the finished trials dominate stopped too where `predicted`, and trials worse than the first
+    rung's median on an objective of `static` (training does not change it) stopped there too."""
 
     class Variant(MOSuccessiveHalving):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -92,7 +101,18 @@ def rule_class(keep: str, protected: bool, predicted: bool = False) -> type:
                     return None
             if stop is None and predicted and self._dominated_at_best(trial_id, int(epoch)):
                 stop = "the finished trials dominate its optimistic end"
+            if stop is None and int(epoch) == self.grace_period and self._past_static_median(rung):
+                stop = "worse than the median trial on an objective training does not change"
+                later = int(epoch) * self.reduction_factor
+                while later < result.get("epochs", math.inf):  # counted, last, where it would have been ranked
+                    self.rungs.setdefault(later, []).append((f"{trial_id} (stopped)", [math.inf] * len(self.metrics),
+                                                             False))
+                    later *= self.reduction_factor
             return stop
+
+        def _past_static_median(self, rung: list[tuple[str, list[float], bool]]) -> bool:
+            return any(rung[-1][1][k] > statistics.median(v[k] for _, v, _ in rung)
+                       for k, m in enumerate(self.metrics) if m in static)
 
         def _dominated_at_best(self, trial_id: str, epoch: int) -> bool:
             pairs = [(self.reports[t][epoch], end) for t, end in self.ended.items() if epoch in self.reports[t]]
@@ -115,12 +135,19 @@ def rule_class(keep: str, protected: bool, predicted: bool = False) -> type:
     return Variant
 
 
+def static_objectives(table: dict[str, Any]) -> tuple[str, ...]:
+    """The objectives whose value never changes over any configuration's epochs (training does not change
+    them: latency, measured once on the deployed model)."""
+    return tuple(n for n in table["names"] if all(len({e[n] for e in c["epochs"]}) == 1 for c in table["configs"]))
+
+
 def _measure(work: tuple[dict[str, Any], int, tuple, tuple]) -> dict[str, Any]:
     table, orders, (name, keep, protected, g, r, *extra), (objectives, box) = work
-    predicted = bool(extra and extra[0])
+    predicted, median = bool(extra and extra[0]), bool(extra[1:] and extra[1])
+    static = static_objectives(table) if median else ()
     result = learning_curves.measure(table, orders, g, r, box=box, objectives=objectives,
-                                     rule_class=rule_class(keep, protected, predicted))
-    return {"rule": name, "keep": keep, "protected": protected, "predicted": predicted,
+                                     rule_class=rule_class(keep, protected, predicted, static))
+    return {"rule": name, "keep": keep, "protected": protected, "predicted": predicted, "static": list(static),
             **{k: v for k, v in result.items() if k != "traces"}}
 
 
@@ -182,9 +209,14 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int) -> None
              "every rule. 'floor': at a rung of n trials the best max(1, n // r) go on (the ASHA paper's count) "
              "instead of max(1, ceil(n / r)) (Ray Tune's and Syne Tune's stopping rule); 'protected': past the first "
              "rung, a trial that no other learning trial at its rung dominates goes on whatever its place; "
-             f"'predicted': mo_asha's rule, and also stopped at a rung where the trials that ran to their end (at least "
-             f"{PREDICT_AFTER}) dominate its optimistic end (per objective, the line from their values at that rung to "
-             f"their last ones, at its own value, less {PREDICT_SLACK:g} residual standard deviation).", "",
+             f"'predicted': mo_asha's rule, and also stopped at a rung where the trials that ran to their end "
+             f"(at least {PREDICT_AFTER}) dominate its optimistic end (per objective, the line from their values at "
+             f"that rung to their last ones, at its own value, less {PREDICT_SLACK:g} residual standard deviation); "
+             "'static median': mo_asha's rule, and also stopped at the first rung where it is worse than the median "
+             "of the trials there on an objective training does not change (one value at every epoch of every "
+             "configuration in the table: latency, measured once on the deployed model; the median box values such "
+             "a trial at nothing), and counted last at the later rungs (so they keep a third of every trial that "
+             "started, not of the faster half); on macro_f1 + f1_gap it is the default.", "",
              "| rule | objectives (HV and ranking) | box | grace, reduction | orders reaching 95% | ratio on/off |",
              "|---|---|---|---|---|---|"]
     for r in results:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -70,6 +71,26 @@ def test_predicted_stops_a_trial_the_finished_trials_dominate_at_its_best_which_
         assert plain.decide("new", _report(1, 0.65, 20.0)) is None
         said = predicted.decide("new", _report(1, 0.65, 20.0))
         assert (said == "the finished trials dominate its optimistic end") is stops and (said is None) is not stops
+
+
+def test_static_median_stops_a_trial_slower_than_the_first_rung_s_median_and_counts_it_at_the_later_rungs(
+        rules: Any) -> None:
+    static = rules.rule_class("ceil", False, False, ("latency_p50_ms",))(NAMES, DIRECTIONS, grace_period=1,
+                                                                         reduction_factor=3)
+    plain = _rule(rules, "ceil", False)
+    for rule in (plain, static):
+        for name, f1, latency in (("a", 0.30, 10.0), ("b", 0.10, 11.0), ("c", 0.05, 12.0)):
+            rule.decide(name, _report(1, f1, latency))
+    # the most accurate after epoch 1, placed 2 of 4 (ceil(4/3) = 2 go on), slower than the median (11.5)
+    assert plain.decide("d", _report(1, 0.50, 20.0)) is None
+    assert static.decide("d", _report(1, 0.50, 20.0)) == ("worse than the median trial on an objective training "
+                                                          "does not change")
+    assert static.rungs[3] == [("d (stopped)", [math.inf, math.inf], False)] and 3 not in plain.rungs
+    assert static.decide("e", _report(1, 0.60, 11.0)) is None  # at the median (11.0 of 10, 11, 11, 12, 20) goes on
+    assert static.decide("d", _report(9, 0.60, 20.0)) is None  # a last epoch never stops
+    assert rules.static_objectives({"names": ["macro_f1", "latency_p50_ms"], "configs": [
+        {"epochs": [{"macro_f1": 0.1, "latency_p50_ms": 3.0}, {"macro_f1": 0.2, "latency_p50_ms": 3.0}]},
+        {"epochs": [{"macro_f1": 0.1, "latency_p50_ms": 4.0}]}]}) == ("latency_p50_ms",)
 
 
 def test_every_rule_is_replayed_on_every_setting_and_the_docs_say_which_beats_the_default(
