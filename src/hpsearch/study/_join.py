@@ -199,7 +199,8 @@ def start_up(ledger: "Ledger", name: str, options: dict[str, Any], budget: int) 
 
     The start-up is fitted to the budget of the study's first run (``fit_to_budget``) and recorded in
     the study, so that a run resumed with another ``--trials``, or a second driver, keeps it, and with it
-    gp_pool's hypervolume reference (the median of the start-up trials). A preset that names its own keeps it.
+    gp_pool's hypervolume reference (the median of the start-up trials). A preset that names its own keeps it;
+    a study that recorded none yet (an earlier hpsearch's) records this run's.
     """
     from hpsearch.search import fit_to_budget
 
