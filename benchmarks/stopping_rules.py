@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -159,6 +160,51 @@ def measure_all(table: dict[str, Any], orders: int, jobs: int = 1) -> list[dict[
         return list(pool.map(_measure, work))
 
 
+def front_stopped(table: dict[str, Any], orders: int, objectives: list[str], box: str, goal: float = 0.95) -> str:
+    """Where the default's compute goes on one setting: the orders in which it stops none of the
+    configurations on the full-budget front (those without which its hypervolume is smaller) against
+    those in which it stops one or more, with the compute each group needs."""
+    curves = learning_curves.Curves(table, box, objectives)
+    learned = [i for i, ok in enumerate(curves.learned) if ok]
+    finals = {i: curves.curves[i][-1] for i in learned}
+    front = [i for i in learned if curves.hv([v for j, v in finals.items() if j != i]) < curves.full_hv * (1 - 1e-9)]
+    stopping = {"grace_period": RULES[0][3], "reduction_factor": RULES[0][4]}
+    groups: dict[bool, list[float]] = {False: [], True: []}
+    missed: dict[int, int] = {}
+    for seed in range(orders):
+        order = list(range(len(curves.curves)))
+        random.Random(seed).shuffle(order)
+        stopped = set()
+
+        class Watched(MOSuccessiveHalving):
+            def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
+                said = super().decide(trial_id, result)
+                if said is not None:
+                    stopped.add(int(trial_id))
+                return said
+
+        on = learning_curves.replay(curves, order, stopping, Watched)
+        off = learning_curves.replay(curves, order, None)
+        hit = sorted(stopped & set(front))
+        for i in hit:
+            missed[i] = missed.get(i, 0) + 1
+        reach = learning_curves.compute_to_reach
+        groups[bool(hit)].append(reach(*on, goal) / reach(*off, goal))
+
+    def mean(ratios: list[float]) -> str:
+        reached = [r for r in ratios if math.isfinite(r)]
+        return f"{statistics.fmean(reached):.3f}" if reached else "—"
+
+    often = ", ".join(f"{i} in {n}" for i, n in sorted(missed.items(), key=lambda kv: -kv[1]))
+    return (f"Where the default's compute goes on {' + '.join(objectives)}, box {box}: the full-budget front holds "
+            f"{len(front)} configurations (indexes {', '.join(map(str, front))} of the table). In "
+            f"{len(groups[False])} of the {orders} orders mo_asha stops none of them and needs {mean(groups[False])} "
+            f"of the compute; in {len(groups[True])} it stops one or more ({often or 'none'} orders) and needs "
+            f"{mean(groups[True])} in the {sum(math.isfinite(r) for r in groups[True])} of those that still reach "
+            f"{goal:.0%}: a rule that stops "
+            "more must not stop these, and one that keeps them must stop the others sooner.")
+
+
 def _share(r: dict[str, Any]) -> str:
     return "never reached" if not r["reached_with_stopping"] else f"{r['ratio']:.3f} ± {r['ratio_se']:.3f}"
 
@@ -201,7 +247,7 @@ def verdict(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def write_docs(results: list[dict[str, Any]], command: str, orders: int) -> None:
+def write_docs(results: list[dict[str, Any]], command: str, orders: int, table: dict[str, Any] | None = None) -> None:
     lines = [SECTION, "",
              f"Reproduce: `{command}` (replays only; minutes). The rules a session tried instead of mo_asha's "
              "default, on the table of curves above (benchmarks/results/learning_curves.json), with that section's "
@@ -229,6 +275,8 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int) -> None
                  "No rule here is better than the default somewhere and worse nowhere: the compute a rule saves on "
                  "one setting costs orders (the slow starters its front needs, stopped) or compute on another. "
                  "mo_asha keeps its default until one is.")
+    if table is not None:
+        lines += ["", front_stopped(table, orders, *SETTINGS[0])]
     replace_section(DOCS, "\n".join(lines), before="## Early stopping on several objectives: a live run")
 
 
@@ -247,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_docs:
         save_results(OUT, results)
         write_docs(results, f".venv/bin/python benchmarks/stopping_rules.py --orders {args.orders} --jobs {args.jobs}",
-                     args.orders)
+                     args.orders, table)
     return 0
 
 

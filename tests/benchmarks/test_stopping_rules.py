@@ -93,6 +93,22 @@ def test_static_median_stops_a_trial_slower_than_the_first_rung_s_median_and_cou
         {"epochs": [{"macro_f1": 0.1, "latency_p50_ms": 4.0}]}]}) == ("latency_p50_ms",)
 
 
+def test_the_docs_say_in_how_many_orders_the_default_stops_a_configuration_of_the_full_budget_front(
+        rules: Any) -> None:
+    import re
+
+    table = _table()
+    # the best at its end, but nothing after epoch 1 and slower than most there: the default stops it
+    table["configs"].append({"values": {}, "epochs": [{"epoch": e, "macro_f1": 0.0 if e == 1 else 1.0,
+                                                       "latency_p50_ms": 45.0} for e in range(1, 5)]})
+    said = rules.front_stopped(table, 20, ["macro_f1", "latency_p50_ms"], "max")
+    front = re.search(r"holds (\d+) configurations \(indexes ([\d, ]+) of the table\)", said)
+    assert front and "40" in front.group(2).split(", ") and int(front.group(1)) == len(front.group(2).split(", "))
+    kept, hit = map(int, re.search(r"In (\d+) of the 20 orders mo_asha stops none of them.*; in (\d+) it stops",
+                                   said).groups())
+    assert kept + hit == 20 and hit >= 10 and re.search(r"\(40 in \d+", said), said
+
+
 def test_every_rule_is_replayed_on_every_setting_and_the_docs_say_which_beats_the_default(
         rules: Any, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     table = _table()
