@@ -158,6 +158,14 @@ class Curves:
         return 0.0 if len(inside) == 0 else float(moocore.hypervolume(inside, ref=[1.0] * points.shape[1]))
 
 
+def search_order(configs: int, seed: int) -> list[int]:
+    """The order a sequential random search visits the table's `configs` configurations in, for `seed`:
+    every replay of one seed (with or without stopping, any rule) visits the same order."""
+    order = list(range(configs))
+    random.Random(seed).shuffle(order)
+    return order
+
+
 def replay(curves: Curves, order: list[int], stopping: dict[str, Any] | None,
            rule_class: type | None = None) -> tuple[list[float], list[float]]:
     """(epochs spent, HV fraction of the complete trials) after each trial of one search in `order`;
@@ -202,8 +210,7 @@ def measure(table: dict[str, Any], orders: int, grace_period: int, reduction_fac
     rows: dict[str, list[float]] = {"off": [], "on": [], "on_final": []}
     traces: dict[str, list[tuple[list[float], list[float]]]] = {"off": [], "on": []}
     for seed in range(orders):
-        order = list(range(len(curves.curves)))
-        random.Random(seed).shuffle(order)
+        order = search_order(len(curves.curves), seed)
         off = replay(curves, order, None)
         on = replay(curves, order, stopping, rule_class)
         rows["off"].append(compute_to_reach(*off, goal))
@@ -302,8 +309,7 @@ def held_alone(result: dict[str, Any], table: dict[str, Any]) -> str:
     index, share, epochs = learned[j], shares[j], len(curves.curves[learned[j]])
     positions, spent, ratios = [], [], {True: [], False: []}
     for seed, ((costs, fractions), off) in enumerate(zip(result["traces"]["on"], result["traces"]["off"])):
-        order = list(range(len(curves.curves)))
-        random.Random(seed).shuffle(order)
+        order = search_order(len(curves.curves), seed)
         positions.append(order.index(index) + 1)
         k = next((k for k, f in enumerate(fractions) if f >= result["goal"]), None)
         if k is None:
@@ -347,8 +353,7 @@ def oracle_ratio(table: dict[str, Any], orders: int, box: str, objectives: list[
     curves = Curves(table, box, objectives)
     ratios = []
     for seed in range(orders):
-        order = list(range(len(curves.curves)))
-        random.Random(seed).shuffle(order)
+        order = search_order(len(curves.curves), seed)
         spent, complete, hv = 0, [], 0.0
         for i in order:
             final = curves.curves[i][-1]
@@ -381,8 +386,7 @@ def promotion_ratio(table: dict[str, Any], orders: int, box: str, objectives: li
         rungs.append(rungs[-1] * reduction_factor)
     ratios = []
     for seed in range(orders):
-        order = list(range(len(curves.curves)))
-        random.Random(seed).shuffle(order)
+        order = search_order(len(curves.curves), seed)
         off = compute_to_reach(*replay(curves, order, None), goal)
         at: list[list[int]] = [[] for _ in rungs]  # trials paused at each rung, in arrival order
         promoted: list[set[int]] = [set() for _ in rungs]

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -171,18 +170,18 @@ def front_stopped(table: dict[str, Any], orders: int, objectives: list[str], box
     stopping = {"grace_period": RULES[0][3], "reduction_factor": RULES[0][4]}
     groups: dict[bool, list[float]] = {False: [], True: []}
     missed: dict[int, int] = {}
+    stopped: set[int] = set()  # in the order being replayed
+
+    class Watched(MOSuccessiveHalving):
+        def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
+            said = super().decide(trial_id, result)
+            if said is not None:
+                stopped.add(int(trial_id))
+            return said
+
     for seed in range(orders):
-        order = list(range(len(curves.curves)))
-        random.Random(seed).shuffle(order)
-        stopped = set()
-
-        class Watched(MOSuccessiveHalving):
-            def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
-                said = super().decide(trial_id, result)
-                if said is not None:
-                    stopped.add(int(trial_id))
-                return said
-
+        order = learning_curves.search_order(len(curves.curves), seed)
+        stopped.clear()
         on = learning_curves.replay(curves, order, stopping, Watched)
         off = learning_curves.replay(curves, order, None)
         hit = sorted(stopped & set(front))
