@@ -108,3 +108,45 @@ def test_a_collapsed_trial_ranks_after_every_trial_that_did_not_collapse() -> No
     # faster and no worse on anything it is compared on, but its predictions collapsed to one class
     assert rule.decide("b", {"epoch": 1, "macro_f1": 0.5, "latency_p50_ms": 5.0, "collapsed": 1.0}) is not None
     assert rank([[0.0, 0.0], [1.0, 1.0]], [False, True]) == [1, 0]
+
+
+def _latency_rule(**options: object) -> MOSuccessiveHalving:
+    from hpsearch.objectives import parse_constraint
+
+    rule = make_scheduler("mo_asha", NAMES, DIRECTIONS, options,
+                          [parse_constraint("latency_p50_ms <= 10"), parse_constraint("latency_p95_ms <= 20")])
+    assert isinstance(rule, MOSuccessiveHalving)
+    return rule
+
+
+def test_a_trial_breaking_a_constraint_training_does_not_change_stops_at_once_grace_period_or_not() -> None:
+    rule = _latency_rule(grace_period=2, reduction_factor=3)
+    # epoch 1 is no rung, and the first trial would go on at its rung, but no epoch makes it faster
+    reason = rule.decide("a", {"epoch": 1, "epochs": 6, "macro_f1": 0.9, "latency_p50_ms": 12.5})
+    assert reason == ("stopped early by mo_asha after epoch 1: breaks latency_p50_ms <= 10 (latency_p50_ms 12.5, "
+                      "measured on the deployed model: training does not change it)")
+    assert rule.rungs == {}  # off a rung: placed nowhere
+    # a constraint on a value the report does not carry is not broken (yet); one it carries is
+    assert rule.decide("b", {"epoch": 1, "epochs": 6, "macro_f1": 0.1, "latency_p50_ms": 9.0}) is None
+    assert "breaks latency_p95_ms <= 20" in rule.decide(
+        "c", {"epoch": 1, "epochs": 6, "macro_f1": 0.1, "latency_p50_ms": 9.0, "latency_p95_ms": 25.0})
+    # at its last epoch nothing is left to save: it ends, and the study keeps it off the front
+    assert rule.decide("d", {"epoch": 6, "epochs": 6, "macro_f1": 0.9, "latency_p50_ms": 12.5}) is None
+    assert [(t, ok) for t, _, ok in rule.rungs[6]] == [("d", False)]
+
+
+def test_a_trial_stopped_for_a_constraint_counts_at_its_rung_after_those_meeting_it() -> None:
+    rule = _latency_rule(grace_period=1, reduction_factor=2)
+    assert "breaks latency_p95_ms <= 20" in rule.decide("a", {"epoch": 1, "epochs": 4, "macro_f1": 0.9,
+                                                               "latency_p50_ms": 5.0, "latency_p95_ms": 25.0})
+    # a dominates b on the objectives, but a breaks a constraint: b is placed first of the 2 and goes on
+    # (the best ceil(2 / 2) = 1); without the constraint a would have stopped it
+    assert rule.decide("b", {"epoch": 1, "epochs": 4, "macro_f1": 0.5, "latency_p50_ms": 9.0}) is None
+    assert [(t, ok) for t, _, ok in rule.rungs[1]] == [("a", False), ("b", True)]
+    # halved against every trial that reached the rung, a included: 2 of 3 go on, then 2 of 4
+    assert rule.decide("c", {"epoch": 1, "epochs": 4, "macro_f1": 0.4, "latency_p50_ms": 9.5}) is None
+    assert "placed 3 of the 4" in rule.decide("d", {"epoch": 1, "epochs": 4, "macro_f1": 0.3, "latency_p50_ms": 9.8})
+    # a finished trial of the study that broke one is placed after those meeting them too
+    rule.observe("7", {"epoch": 2, "macro_f1": 0.95, "latency_p50_ms": 30.0})
+    assert rule.decide("e", {"epoch": 2, "epochs": 4, "macro_f1": 0.5, "latency_p50_ms": 9.0}) is None
+    assert [(t, ok) for t, _, ok in rule.rungs[2]] == [("7", False), ("e", True)]

@@ -39,6 +39,7 @@ from hpsearch.objectives._metrics import (
     trivial_scores,
 )
 from hpsearch.objectives._registry import (
+    DEPLOYED_METRICS,
     FAIRNESS_METRICS,
     REGISTRY,
     Objective,
@@ -60,7 +61,7 @@ from hpsearch.objectives._schema import (
 )
 
 __all__ = [
-    "LEARNED_CONSTRAINT", "learned_violation", "FAIRNESS_METRICS", "MISSING_VIOLATION", "OPS", "STRICT_EQUALITY_VIOLATION", "REGISTRY", "CollapseConfig", "Constraint", "FairnessConfig",
+    "DEPLOYED_METRICS", "LEARNED_CONSTRAINT", "learned_violation", "FAIRNESS_METRICS", "MISSING_VIOLATION", "OPS", "STRICT_EQUALITY_VIOLATION", "REGISTRY", "CollapseConfig", "Constraint", "FairnessConfig",
     "LatencyConfig", "MeasurementSlot", "Objective", "ObjectiveError", "ObjectiveSpec", "ObjectivesConfig",
     "classification_metrics", "collapse_reason", "constraint_range_problem", "trivial_scores", "default_objectives", "evaluate_constraints",
     "evaluate_predictions", "evaluate_user_objective", "fairness_stats", "group_metrics", "is_feasible",

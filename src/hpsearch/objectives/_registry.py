@@ -80,6 +80,10 @@ _COSTS: list[tuple[str, Direction, str]] = [
     ("trainable_params", "minimize", "parameters updated by training"),
     ("train_seconds", "minimize", "wall-clock seconds of training"),
 ]
+#: Measured once per trial, on the deployed model (adapters merged, quantised): training moves the
+#: weights, not what a request computes nor how large the model is, so a trial's value is known after
+#: its first epoch and stays (an early-stopping rule stops a trial that breaks a constraint on one).
+DEPLOYED_METRICS = ("latency_p50_ms", "latency_p95_ms", "throughput_per_s", "model_size_mb")
 _BINARY: list[tuple[str, Direction, str]] = [
     ("sensitivity", "maximize", "recall of the positive class (label index 1); binary tasks only"),
     ("specificity", "maximize", "recall of the negative class (label index 0); binary tasks only"),

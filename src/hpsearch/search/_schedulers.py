@@ -12,17 +12,32 @@ goes on only while it is among the best ``ceil(n / reduction_factor)`` of them. 
 epoch (the report's ``epochs``) is placed for the trials after it but never stopped: nothing is left
 to save, and stopping it would only take a trained model off the front. Neither Optuna's pruners
 (single-objective) nor Ray Tune's schedulers (one metric) do this.
+
+A study's constraints on what training does not change (latency, size: measured once, on the deployed
+model, after the first epoch) are the rule's ``constraints``: a trial that breaks one is stopped at
+the report that shows it, grace period or not (no epoch can mend it), and at a rung it counts among
+the trials that reached it, placed after every one that meets them (NSGA-II's constrained domination),
+so the others are still halved against every trial that started, not against the feasible ones alone.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from pydantic import Field, model_validator
 
 from hpsearch.config import Strict
+
+
+class Constraint(Protocol):
+    """A constraint as a rule reads it (``hpsearch.objectives.Constraint`` is one; search sits beside
+    objectives, not above it)."""
+
+    metric: str
+
+    def holds(self, value: Any) -> bool: ...
 
 
 class Rule:
@@ -30,6 +45,8 @@ class Rule:
 
     #: The report key that counts training progress.
     time_attr = "epoch"
+    #: The study's constraints on measurements training does not change, which the rule stops trials on
+    constraints: Sequence[Constraint] = ()
 
     def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
         raise NotImplementedError
@@ -60,7 +77,9 @@ class MOSuccessiveHalving(Rule):
     """Asynchronous successive halving by non-dominated rank and crowding distance."""
 
     def __init__(self, names: Sequence[str], directions: Sequence[str], grace_period: int = 1,
-                 reduction_factor: int = 3, metrics: Sequence[str] | None = None) -> None:
+                 reduction_factor: int = 3, metrics: Sequence[str] | None = None,
+                 constraints: Sequence[Constraint] = ()) -> None:
+        """`constraints`: the study's constraints on measurements training does not change."""
         options = MOASHAOptions(grace_period=grace_period, reduction_factor=reduction_factor,
                                 metrics=None if metrics is None else list(metrics))
         sign = dict(zip(names, (-1.0 if d == "maximize" else 1.0 for d in directions)))
@@ -71,7 +90,9 @@ class MOSuccessiveHalving(Rule):
         self.sign = [sign[m] for m in self.metrics]  # every value turned into one to minimise
         self.grace_period = options.grace_period
         self.reduction_factor = options.reduction_factor
-        #: rung (epochs) -> the trials that reached it, in the order they did: id, vector, not collapsed
+        self.constraints = list(constraints)
+        #: rung (epochs) -> the trials that reached it, in the order they did: id, vector, learning and
+        #: meeting the constraints
         self.rungs: dict[int, list[tuple[str, list[float], bool]]] = {}
 
     def is_rung(self, epoch: int) -> bool:
@@ -97,13 +118,27 @@ class MOSuccessiveHalving(Rule):
         if any(t == trial_id for t, _, _ in rung):
             return False
         # a trial whose predictions collapsed looks fair and fast: it ranks after every one that did not
-        learning = not result.get("collapsed")
+        learning = not result.get("collapsed") and not self.broken(result)
         rung.append((trial_id, [s * float(result[m]) for s, m in zip(self.sign, self.metrics)], learning))
         return True
 
+    def broken(self, result: Mapping[str, Any]) -> list[Constraint]:
+        """The constraints `result` shows broken (a constraint on a value it does not carry: not yet)."""
+        return [c for c in self.constraints if isinstance(result.get(c.metric), (int, float))
+                and not c.holds(result[c.metric])]
+
     def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
         epoch = result.get(self.time_attr)
-        if epoch is None or not self.decides_at(epoch):
+        if epoch is None:
+            return None
+        broken = self.broken(result)
+        if broken and epoch < result.get("epochs", math.inf):
+            if self.decides_at(epoch) and all(isinstance(result.get(m), (int, float)) for m in self.metrics):
+                self._enter(trial_id, int(epoch), result)  # counted at its rung, after those meeting them
+            found = ", ".join(f"{c.metric} {result[c.metric]:.4g}" for c in broken)
+            return (f"stopped early by mo_asha after epoch {float(epoch):g}: breaks {', '.join(map(str, broken))} "
+                    f"({found}, measured on the deployed model: training does not change it)")
+        if not self.decides_at(epoch):
             return None
         epoch = int(epoch)
         missing = [m for m in self.metrics if not isinstance(result.get(m), (int, float))]
@@ -180,7 +215,8 @@ SCHEDULERS: dict[str, tuple[RuleFactory | None, type[Strict] | None]] = {}
 
 
 def register_scheduler(name: str, factory: RuleFactory | None, options: type[Strict] | None = None) -> None:
-    """Add a scheduler: `factory(names, directions, **options)` builds its rule (None: no early stopping)."""
+    """Add a scheduler: `factory(names, directions, constraints=[...], **options)` builds its rule (None:
+    no early stopping); `constraints`: the study's constraints on measurements training does not change."""
     if name in SCHEDULERS:
         raise ValueError(f"scheduler {name!r} is already registered")
     SCHEDULERS[name] = (factory, options)
@@ -190,12 +226,14 @@ register_scheduler("fifo", None)  # every trial runs to its end
 register_scheduler("mo_asha", MOSuccessiveHalving, MOASHAOptions)
 
 
-def make_scheduler(name: str, names: Sequence[str], directions: Sequence[str], options: Mapping[str, Any]
-                   ) -> Rule | None:
-    """The rule registered as `name` for a study with these objectives; None when it stops nothing."""
+def make_scheduler(name: str, names: Sequence[str], directions: Sequence[str], options: Mapping[str, Any],
+                   constraints: Sequence[Constraint] = ()) -> Rule | None:
+    """The rule registered as `name` for a study with these objectives; None when it stops nothing.
+    `constraints`: the study's constraints on measurements training does not change (the driver's
+    choice: ``hpsearch.objectives.DEPLOYED_METRICS``)."""
     factory, schema = SCHEDULERS[name]
     if factory is None:
         if options:
             raise ValueError(f"the {name} scheduler takes no options, got {dict(options)}")
         return None
-    return factory(names, directions, **dict(options))
+    return factory(names, directions, constraints=list(constraints), **dict(options))

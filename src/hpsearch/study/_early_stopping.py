@@ -65,7 +65,7 @@ class EarlyStopping(FIFOScheduler):
     def on_trial_result(self, tune_controller: Any, trial: "Trial", result: dict) -> str:
         if self.rule.time_attr not in result:  # the final report: the trial ends on its own
             return TrialScheduler.CONTINUE
-        keep = (*_PROGRESS, *self.names)
+        keep = (*_PROGRESS, *self.names, *(c.metric for c in self.rule.constraints))
         self.history.setdefault(trial.trial_id, []).append(
             {k: float(result[k]) for k in keep if isinstance(result.get(k), (int, float))})
         if self.study_trials is not None and self.rule.decides_at(result[self.rule.time_attr]):

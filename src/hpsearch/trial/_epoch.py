@@ -4,7 +4,8 @@ What the validation predictions give (macro-F1, group gaps, a team's own objecti
 after every epoch on the split the worker predicts then (the validation split or its fixed subset), as point estimates (no bootstrap intervals: the final evaluation has those).
 What only the deployed model gives (latency, throughput, size) is measured once, after the first
 epoch, on a deployed copy of the model, and reused: training moves the weights, not the time a
-request takes.
+request takes. It is reported for the objectives and for the constraints on it, which the rule
+checks from the first epoch on (a trial that breaks one is stopped there).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hpsearch.objectives import DEPLOYED_METRICS
 from hpsearch.space import TrialConfig
 from hpsearch.trial._memory import model_size_mb
 
@@ -68,10 +70,12 @@ class EpochObjectives:
         except ObjectiveError as exc:
             raise TrialFailed(str(exc)) from None
         values = {n: float(found[n]) for n in names if n in found}
-        if len(values) < len(names):
+        # and what a constraint needs of the deployed model, for the rule that stops a trial breaking it
+        wanted = [*names, *(c.metric for c in objectives.parsed_constraints() if c.metric in DEPLOYED_METRICS)]
+        if any(n not in values for n in wanted):
             if self.deployed is None:
                 self.deployed = self._measure_deployed(model, config)
-            values.update({n: self.deployed[n] for n in names if n in self.deployed})
+            values.update({n: self.deployed[n] for n in wanted if n in self.deployed})
         return values
 
     def _measure_deployed(self, model: Any, config: TrialConfig) -> dict[str, float]:
