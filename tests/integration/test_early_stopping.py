@@ -124,3 +124,27 @@ def test_a_resumed_search_stops_its_trials_against_the_earlier_run_s(
     assert second.state == optuna.trial.TrialState.PRUNED
     assert second.user_attrs["pruned_reason"].startswith(
         "stopped early by mo_asha after epoch 1: placed 2 of the 2 trials that reached epoch 1")
+
+
+def test_a_trial_breaking_a_latency_constraint_is_stopped_after_its_first_epoch(
+        tmp_path: Path, tiny_model_dir: Path, ray_session, capsys) -> None:
+    # latency_p95_ms is no objective here: the per-epoch report carries it for the constraint, measured
+    # once on the deployed model after epoch 1, and no trial of this model serves a request in 1 µs.
+    # The first trial would otherwise go on at every rung (test above)
+    space = _space(tmp_path, tiny_model_dir, epochs=3)
+    (tmp_path / "objectives.yaml").write_text(OBJECTIVES + 'constraints: ["latency_p95_ms <= 0.001"]\n',
+                                              encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'slow.db'}"
+    assert main(["run", str(space), "--storage", url, "--study", "slow", "--trials", "2"]) == 0
+    out = capsys.readouterr().out
+
+    trials = optuna.load_study(study_name="slow", storage=url).get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.PRUNED] * 2
+    for t in trials:
+        assert t.user_attrs["stopped_after_epoch"] == 1 and len(t.user_attrs["history"]) == 1
+        assert t.user_attrs["pruned_reason"].startswith(
+            "stopped early by mo_asha after epoch 1: breaks latency_p95_ms <= 0.001 (latency_p95_ms ")
+        # how far it was, for the samplers (gp_pool's constraint models learn from it)
+        latency = t.user_attrs["history"][0]["latency_p95_ms"]
+        assert t.constraints == {"latency_p95_ms <= 0.001": pytest.approx(latency - 0.001)} and latency > 0.001
+    assert out.count("breaks latency_p95_ms <= 0.001") >= 2

@@ -268,3 +268,24 @@ def test_the_random_start_is_at_most_a_third_of_the_budget_unless_the_preset_nam
     assert fit_to_budget("tpe", {"seed": 1}, 4) == {"seed": 1, "n_startup_trials": 2}  # never below 2
     assert fit_to_budget("gp_pool", {"n_startup_trials": 7}, 10) == {"n_startup_trials": 7}
     assert fit_to_budget("nsga2", {}, 10) == {}  # a population, not a random start
+
+
+def test_it_learns_where_a_constraint_breaks_from_trials_stopped_for_it() -> None:
+    """Trials with x above 20 break a latency budget: the early-stopping rule stops them after their first
+    epoch, PRUNED with how far they were (never COMPLETE), and larger x looks better on both objectives."""
+
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        x = trial.suggest_int("x", 0, 29)
+        op = trial.suggest_categorical("op", OPS)
+        if x > 20:
+            trial.set_constraint("latency_p50_ms <= 3", x - 20.5)
+            raise optuna.TrialPruned()
+        return x / 3 + OPS.index(op), 29.0 - x
+
+    study = _study({"n_startup_trials": 8})
+    study.optimize(objective, n_trials=30)
+    assert all(t.constraints for t in study.trials if t.state == optuna.trial.TrialState.PRUNED)
+    later = [t.params["x"] for t in study.trials if t.number >= 8 and "model-based" in (
+        study.sampler.proposal_reason(t.number) or "")]
+    # the model without the stopped trials' constraints goes on proposing x > 20 (it never sees it fail)
+    assert len(later) >= 10 and sum(x > 22 for x in later) <= 1, later

@@ -189,7 +189,10 @@ class PoolEHVISampler(BaseSampler):
         self._theta.update({(tuple(names), k): m.theta for k, m in enumerate(models)})
         pending = [t for t in searched if t.state in _PENDING and t.number != trial.number]
         xp = encoder.encode([t.params for t in pending]) if pending else x[:0]
-        feasibility, pending_feasible = self._feasibility(complete, x, encoder, candidates, xp)
+        # a trial stopped for breaking a constraint on what training does not change records how far
+        # it was (the early-stopping rule's): the constraints' models learn where that is too
+        stopped = [t for t in searched if t.state == TrialState.PRUNED and t.constraints]
+        feasibility, pending_feasible = self._feasibility(complete + stopped, encoder, candidates, xp)
         own = y[feasible]
         if pending:  # running trials count as done, at the value the models expect of them (a kriging
             # believer: in the front where they are likely feasible, and in the models, whose
@@ -239,20 +242,21 @@ class PoolEHVISampler(BaseSampler):
         return expected_improvement(mean_n, std_n, cells) * feasibility, std_n  # times the chance the constraints hold
 
     @staticmethod
-    def _feasibility(complete: list["FrozenTrial"], x: np.ndarray, encoder: Encoder, candidates: np.ndarray,
+    def _feasibility(measured: list["FrozenTrial"], encoder: Encoder, candidates: np.ndarray,
                      xp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The chance that every constraint holds (value <= 0) at each candidate and each running trial:
         a Gaussian process per constraint some trial broke (a collapsed trial breaks ``learned``; its
-        tiny fairness gap and quick latency would otherwise draw the search to where models collapse)."""
+        tiny fairness gap and quick latency would otherwise draw the search to where models collapse),
+        fitted on the `measured` trials that recorded it (a stopped trial records only some)."""
         from scipy.special import ndtr
 
         at_candidates, at_pending = np.ones(len(candidates)), np.ones(len(xp))
-        names = set.intersection(*(set(t.constraints) for t in complete)) if complete else set()
-        for name in sorted(names):
-            c = np.array([t.constraints[name] for t in complete], dtype=float)
+        for name in sorted(set().union(*(t.constraints for t in measured))):
+            rows = [t for t in measured if name in t.constraints]
+            c = np.array([t.constraints[name] for t in rows], dtype=float)
             if not np.all(np.isfinite(c)) or np.all(c <= 0.0):
                 continue
-            model = GP.fit(x, c, encoder.groups)
+            model = GP.fit(encoder.encode([t.params for t in rows]), c, encoder.groups)
             mean, std = model.predict(candidates)
             at_candidates *= ndtr(-mean / std)
             if len(xp):

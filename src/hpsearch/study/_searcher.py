@@ -19,7 +19,7 @@ from hpsearch.objectives import Constraint
 from hpsearch.search import describe_proposal
 from hpsearch.space import BASELINE_ATTR
 from hpsearch.study._faults import DatabaseUnavailable, retrying
-from hpsearch.study._front import CONFIRM_ATTR, constraint_values
+from hpsearch.study._front import CONFIRM_ATTR, HISTORY_ATTR, constraint_values
 from hpsearch.study._ledger import FAIL_KIND_ATTR, RETRY_OF_ATTR, Ledger, StudyFailing
 from hpsearch.study._trainable import ARTIFACT_KEY, ARTIFACT_KIND_KEY, ATTRS_KEY, ERROR_KEY, METRICS_KEY
 
@@ -123,9 +123,12 @@ class StudySearch(Searcher):
             self.fatal = exc
 
     def _record_pruned(self, trial: optuna.Trial, attrs: dict[str, Any]) -> None:
-        """A trial the scheduler stopped: PRUNED, with its per-epoch objectives and the reason."""
-        retrying(lambda: self.ledger.set_user_attrs(trial, attrs), f"recording trial {trial.number}")
-        self.ledger.tell(trial, None, TrialState.PRUNED)
+        """A trial the scheduler stopped: PRUNED, with its per-epoch objectives and the reason, and how
+        far it is from meeting each of the rule's constraints (on what training does not change, so its
+        last report's value is the one it would have ended with): the samplers learn where they break."""
+        last = (attrs.get(HISTORY_ATTR) or [{}])[-1]
+        fixed = [c for c in self.scheduler.rule.constraints if c.metric in last] if self.scheduler else []
+        self.ledger.tell(trial, None, TrialState.PRUNED, attrs=attrs, constraints=constraint_values(fixed, last))
 
     def _record(self, trial: optuna.Trial, result: dict, error: bool) -> None:
         reason = result.get(ERROR_KEY)
