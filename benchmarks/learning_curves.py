@@ -30,8 +30,9 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +41,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _dmon import dmon_column  # noqa: E402
 from _docs import replace_section  # noqa: E402
+
+if TYPE_CHECKING:
+    from hpsearch.objectives import Constraint
 
 RESULTS = ROOT / "benchmarks" / "results" / "learning_curves.json"
 REPLAYS = ROOT / "benchmarks" / "results" / "learning_curves_replay.json"
@@ -132,14 +136,18 @@ def merge(parts: list[Path], out: Path = RESULTS, device: str | None = None) -> 
 class Curves:
     """The recorded table: per configuration, its objectives after each epoch (study directions)."""
 
-    def __init__(self, table: dict[str, Any], box: str = "max", objectives: list[str] | None = None) -> None:
+    def __init__(self, table: dict[str, Any], box: str = "max", objectives: list[str] | None = None,
+                 constraints: Sequence["Constraint"] = ()) -> None:
+        """`constraints`: what a configuration's last epoch must meet to count towards the front."""
         keep = [i for i, n in enumerate(table["names"]) if objectives is None or n in objectives]
         self.names: list[str] = [table["names"][i] for i in keep]
         self.directions: list[str] = [table["directions"][i] for i in keep]
         self.curves = [[[e[n] for n in self.names] for e in c["epochs"]] for c in table["configs"]]
         #: per configuration, after each epoch: had its validation predictions collapsed (as the scheduler hears)
         self.collapsed = [[bool(e.get("collapsed", 0.0)) for e in c["epochs"]] for c in table["configs"]]
-        self.learned = [c.get("learned", True) for c in table["configs"]]
+        #: per configuration: does it count towards the front when run to its end (learned, feasible)
+        self.learned = [c.get("learned", True) and all(k.holds(c["epochs"][-1][k.metric]) for k in constraints)
+                        for c in table["configs"]]
         finals = self._minimised([c[-1] for c in self.curves])
         self.low = finals.min(axis=0)
         self.high = np.median(finals, axis=0) if box == "median" else finals.max(axis=0)
@@ -200,19 +208,23 @@ def compute_to_reach(costs: list[float], fractions: list[float], goal: float) ->
 
 def measure(table: dict[str, Any], orders: int, grace_period: int, reduction_factor: int,
             goal: float = 0.95, box: str = "max", objectives: list[str] | None = None,
-            rank_on: list[str] | None = None, rule_class: type | None = None) -> dict[str, Any]:
+            rank_on: list[str] | None = None, rule_class: type | None = None,
+            constraints: Sequence["Constraint"] = (), rule_knows: bool = True) -> dict[str, Any]:
     """Compute to reach `goal` of the full-budget HV on `objectives`; the rule ranks on `rank_on`
-    (its ``metrics`` option; default: the same objectives); `rule_class`: as `replay` takes it."""
-    curves = Curves(table, box, objectives)
+    (its ``metrics`` option; default: the same objectives); `rule_class`: as `replay` takes it;
+    `constraints`: what a configuration must meet to count towards the front, and (`rule_knows`) the
+    rule's ``constraints``, as the driver gives it those on measurements training does not change."""
+    curves = Curves(table, box, objectives, constraints)
     stopping: dict[str, Any] = {"grace_period": grace_period, "reduction_factor": reduction_factor}
     if rank_on is not None:
         stopping["metrics"] = rank_on
+    told = {"constraints": list(constraints)} if constraints and rule_knows else {}
     rows: dict[str, list[float]] = {"off": [], "on": [], "on_final": []}
     traces: dict[str, list[tuple[list[float], list[float]]]] = {"off": [], "on": []}
     for seed in range(orders):
         order = search_order(len(curves.curves), seed)
         off = replay(curves, order, None)
-        on = replay(curves, order, stopping, rule_class)
+        on = replay(curves, order, {**stopping, **told}, rule_class)
         rows["off"].append(compute_to_reach(*off, goal))
         rows["on"].append(compute_to_reach(*on, goal))
         rows["on_final"].append(on[1][-1])

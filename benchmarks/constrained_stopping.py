@@ -1,0 +1,134 @@
+"""Early stopping in a search with a latency constraint, replayed on the recorded learning curves.
+
+A team that deploys under a latency budget writes it as a constraint (``latency_p50_ms <= 3``). The
+study keeps a trial that breaks it off the front, but until mo_asha knew the constraint such a trial
+trained like any other, and one fast to learn went on at every rung. Latency is measured once, on the
+deployed model, after the first epoch, and training does not change it, so the rule now stops a trial
+that breaks it there and counts it at its rung after the trials that meet it
+(``hpsearch.search.MOSuccessiveHalving``'s ``constraints``, given by the driver). This replays both, the
+rule blind to the constraint (as before) and the rule told it, on the curves of
+benchmarks/results/learning_curves.json, with that section's orders and compute; the goal is 95% of
+the hypervolume of the configurations that meet the constraint, run to their end:
+
+    .venv/bin/python benchmarks/constrained_stopping.py --orders 300 [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import learning_curves  # noqa: E402
+from _docs import replace_section, save_results  # noqa: E402
+
+from hpsearch.objectives import parse_constraint  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "results" / "constrained_stopping.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+SECTION = "## Early stopping with a latency constraint"
+OBJECTIVES = ["macro_f1", "latency_p50_ms"]
+#: the latency budgets replayed: these quantiles of the table's latencies (a quarter, half, three quarters meet it)
+QUANTILES = (0.25, 0.5, 0.75)
+BOXES = ("median", "max")
+GRACE, REDUCTION = 1, 3  # mo_asha's default
+
+
+def budgets(table: dict[str, Any]) -> list[str]:
+    """The constraints replayed: ``latency_p50_ms <= q`` at each of QUANTILES of the table's latencies."""
+    latencies = [c["epochs"][-1]["latency_p50_ms"] for c in table["configs"]]
+    return [f"latency_p50_ms <= {np.quantile(latencies, q):.2f}" for q in QUANTILES]
+
+
+def _measure(work: tuple[dict[str, Any], int, str, str, bool]) -> dict[str, Any]:
+    table, orders, constraint, box, knows = work
+    result = learning_curves.measure(table, orders, GRACE, REDUCTION, box=box, objectives=OBJECTIVES,
+                                     constraints=[parse_constraint(constraint)], rule_knows=knows)
+    feasible = sum(learning_curves.Curves(table, box, OBJECTIVES, [parse_constraint(constraint)]).learned)
+    return {"constraint": constraint, "box": box, "rule_knows": knows, "feasible": feasible,
+            **{k: v for k, v in result.items() if k != "traces"}}
+
+
+def measure_all(table: dict[str, Any], orders: int, jobs: int = 1) -> list[dict[str, Any]]:
+    work = [(table, orders, c, box, knows) for c in budgets(table) for box in BOXES for knows in (False, True)]
+    if jobs <= 1:
+        return [_measure(w) for w in work]
+    with ProcessPoolExecutor(jobs) as pool:
+        return list(pool.map(_measure, work))
+
+
+def _share(r: dict[str, Any]) -> str:
+    return "never reached" if not r["reached_with_stopping"] else f"{r['ratio']:.3f} ± {r['ratio_se']:.3f}"
+
+
+def verdict(results: list[dict[str, Any]]) -> list[str]:
+    """Per budget and box: the rule told the constraint against the rule blind to it, and the target."""
+    by = {(r["constraint"], r["box"], r["rule_knows"]): r for r in results}
+    lines = []
+    for constraint, box in dict.fromkeys((r["constraint"], r["box"]) for r in results):
+        told, blind = by[(constraint, box, True)], by[(constraint, box, False)]
+        orders = told["orders"]
+        met = told["reached_with_stopping"] == orders and told["ratio"] <= 1 / 3
+        lines.append(f"- {constraint}, box {box}: {_share(told)} of the compute in {told['reached_with_stopping']}/"
+                     f"{orders} orders, against {_share(blind)} in {blind['reached_with_stopping']}/{orders} blind to "
+                     f"it; {'meets' if met else 'misses'} the target (<= 1/3, every order)")
+    return lines
+
+
+def write_docs(results: list[dict[str, Any]], command: str, orders: int) -> None:
+    lines = [SECTION, "",
+             f"Reproduce: `{command}` (replays only; a minute or two). The table of curves of the sections above "
+             "(benchmarks/results/learning_curves.json), objectives macro_f1 and latency_p50_ms, mo_asha's default "
+             f"(grace {GRACE}, reduction {REDUCTION}); a search under a latency budget, the constraint "
+             "`latency_p50_ms <= B` at the quartiles of the table's latencies. The goal: 95% of the hypervolume of "
+             "the configurations that meet it, run to their end; compute and orders as above "
+             f"({orders} orders, the same for every row; 'off' runs every trial to its end). 'blind': the rule "
+             "without the constraint (mo_asha before it was told constraints); 'told': the rule as the driver now "
+             "builds it, with the study's constraints on what training does not change (latency, throughput, "
+             "size: measured once on the deployed model after epoch 1), which stops a trial breaking one after "
+             "that epoch and places it after the trials meeting them at its rung.", "",
+             "| constraint | configurations meeting it | box | rule | off: epochs | orders reaching 95% | "
+             "ratio on/off |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['constraint']} | {r['feasible']} of {r['configs']} | {r['box']} | "
+                     f"{'told' if r['rule_knows'] else 'blind'} | {r['off_epochs']:.0f} | "
+                     f"{r['reached_with_stopping']}/{r['orders']} | {_share(r)} |")
+    lines += ["", *verdict(results), "",
+              "'blind' is the rule as it runs in a search without constraints: its figures are the default's of "
+              "the sections above wherever the configurations the goal needs meet the budget. Told the budget, the "
+              "rule spends one epoch on each trial that breaks it, where it halved them like the others before. "
+              "Such a trial is PRUNED with the reason and how far it was from the budget (`Trial.set_constraint`), "
+              "and gp_pool's constraint models learn from it, so a live search also stops proposing shapes too "
+              "slow for the budget; the replay visits a fixed random order and shows none of that."]
+    replace_section(DOCS, "\n".join(lines), before="## Early stopping on several objectives: a live run")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--jobs", type=int, default=2, help="replays at once, one process each")
+    parser.add_argument("--table", type=Path, default=learning_curves.RESULTS)
+    parser.add_argument("--no-docs", action="store_true", help="print the results only")
+    args = parser.parse_args(argv)
+    table = json.loads(args.table.read_text(encoding="utf-8"))
+    results = measure_all(table, args.orders, args.jobs)
+    for r in results:
+        print(f"{r['constraint']:26s} {r['box']:6s} {'told' if r['rule_knows'] else 'blind':5s} "
+              f"{r['reached_with_stopping']:4d}/{r['orders']} {_share(r)}", flush=True)
+    if not args.no_docs:
+        save_results(OUT, results)
+        write_docs(results, f".venv/bin/python benchmarks/constrained_stopping.py --orders {args.orders} "
+                            f"--jobs {args.jobs}", args.orders)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
