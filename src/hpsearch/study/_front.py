@@ -146,7 +146,8 @@ def stopped_epoch(trial: "FrozenTrial") -> int | None:
 
 def stopped_early(trials: Sequence["FrozenTrial"]) -> str | None:
     """One line on the trials an early-stopping scheduler stopped (PRUNED): how many, after which
-    epochs, and the epochs not run of those they were to train; None where it stopped none."""
+    epochs, how many for breaking each constraint, and the epochs not run of those they were to
+    train; None where it stopped none."""
     import optuna
 
     pruned = [t for t in trials if t.state == optuna.trial.TrialState.PRUNED
@@ -156,6 +157,10 @@ def stopped_early(trials: Sequence["FrozenTrial"]) -> str | None:
     after = Counter(int(t.user_attrs[STOPPED_ATTR]) for t in pruned)
     line = (f"Stopped early by the scheduler (PRUNED, never on the front): {len(pruned)} trial(s), "
             + ", ".join(f"{n} after epoch {e}" for e, n in sorted(after.items())))
+    # a trial stopped for a constraint on what training does not change records it broken
+    broke = Counter(name for t in pruned for name, value in t.constraints.items() if value > 0)
+    if broke:
+        line += " (breaking " + ", ".join(f"{name}: {n}" for name, n in broke.most_common()) + ")"
     planned = [(_planned_epochs(t), int(t.user_attrs[STOPPED_ATTR])) for t in pruned]
     known = [(p, ran) for p, ran in planned if p]
     if known:
