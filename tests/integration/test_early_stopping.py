@@ -126,11 +126,11 @@ def test_a_resumed_search_stops_its_trials_against_the_earlier_run_s(
         "stopped early by mo_asha after epoch 1: placed 2 of the 2 trials that reached epoch 1")
 
 
-def test_a_trial_breaking_a_latency_constraint_is_stopped_after_its_first_epoch(
+def test_a_trial_breaking_a_latency_constraint_is_stopped_before_it_trains(
         tmp_path: Path, tiny_model_dir: Path, ray_session, capsys) -> None:
-    # latency_p95_ms is no objective here: the per-epoch report carries it for the constraint, measured
-    # once on the deployed model after epoch 1, and no trial of this model serves a request in 1 µs.
-    # The first trial would otherwise go on at every rung (test above)
+    # latency_p95_ms is no objective here: it is measured for the constraint, once, on the deployed
+    # model before the first epoch (training does not change it) and reported as epoch 0; no trial of
+    # this model serves a request in 1 µs. The first trial would otherwise go on at every rung (above)
     space = _space(tmp_path, tiny_model_dir, epochs=3)
     (tmp_path / "objectives.yaml").write_text(OBJECTIVES + 'constraints: ["latency_p95_ms <= 0.001"]\n',
                                               encoding="utf-8")
@@ -141,10 +141,26 @@ def test_a_trial_breaking_a_latency_constraint_is_stopped_after_its_first_epoch(
     trials = optuna.load_study(study_name="slow", storage=url).get_trials()
     assert [t.state for t in trials] == [optuna.trial.TrialState.PRUNED] * 2
     for t in trials:
-        assert t.user_attrs["stopped_after_epoch"] == 1 and len(t.user_attrs["history"]) == 1
+        assert t.user_attrs["stopped_after_epoch"] == 0
+        assert [row["epoch"] for row in t.user_attrs["history"]] == [0.0]  # not an epoch trained
         assert t.user_attrs["pruned_reason"].startswith(
-            "stopped early by mo_asha after epoch 1: breaks latency_p95_ms <= 0.001 (latency_p95_ms ")
+            "stopped early by mo_asha before training: breaks latency_p95_ms <= 0.001 (latency_p95_ms ")
         # how far it was, for the samplers (gp_pool's constraint models learn from it)
         latency = t.user_attrs["history"][0]["latency_p95_ms"]
         assert t.constraints == {"latency_p95_ms <= 0.001": pytest.approx(latency - 0.001)} and latency > 0.001
     assert out.count("breaks latency_p95_ms <= 0.001") >= 2
+    assert "2 trial(s), 2 before training (breaking latency_p95_ms <= 0.001: 2); 6 of the 6 epochs" in " ".join(
+        out.split())  # as the console wraps it
+
+
+def test_a_trial_meeting_the_constraint_trains_with_its_measurement_from_before(
+        tmp_path: Path, tiny_model_dir: Path, ray_session) -> None:
+    space = _space(tmp_path, tiny_model_dir, epochs=3)
+    (tmp_path / "objectives.yaml").write_text(OBJECTIVES + 'constraints: ["model_size_mb <= 100000"]\n',
+                                              encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'fits.db'}"
+    assert main(["run", str(space), "--storage", url, "--study", "fits", "--trials", "1"]) == 0
+    (trial,) = optuna.load_study(study_name="fits", storage=url).get_trials()
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    assert [row["epoch"] for row in trial.user_attrs["history"]] == [1.0, 2.0, 3.0]  # epoch 0: the scheduler's
+    assert trial.constraints["model_size_mb <= 100000"] == trial.user_attrs["model_size_mb"] - 100000

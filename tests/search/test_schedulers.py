@@ -125,7 +125,13 @@ def test_a_trial_breaking_a_constraint_training_does_not_change_stops_at_once_gr
     reason = rule.decide("a", {"epoch": 1, "epochs": 6, "macro_f1": 0.9, "latency_p50_ms": 12.5})
     assert reason == ("stopped early by mo_asha after epoch 1: breaks latency_p50_ms <= 10 (latency_p50_ms 12.5, "
                       "measured on the deployed model: training does not change it)")
-    assert rule.rungs == {}  # off a rung: placed nowhere
+    # off a rung: counted at the next, epoch 2, after the trials meeting it
+    assert {e: [(t, ok) for t, _, ok in rung] for e, rung in rule.rungs.items()} == {2: [("a", False)]}
+    # measured before training (the trainer's epoch 0 where a constraint needs the deployed model)
+    assert rule.decide("a0", {"epoch": 0, "epochs": 6, "latency_p50_ms": 12.5}).startswith(
+        "stopped early by mo_asha before training: breaks latency_p50_ms <= 10")
+    assert rule.decide("b0", {"epoch": 0, "epochs": 6, "latency_p50_ms": 9.0}) is None
+    assert [(t, ok) for t, _, ok in rule.rungs[2]] == [("a", False), ("a0", False)]
     # a constraint on a value the report does not carry is not broken (yet); one it carries is
     assert rule.decide("b", {"epoch": 1, "epochs": 6, "macro_f1": 0.1, "latency_p50_ms": 9.0}) is None
     assert "breaks latency_p95_ms <= 20" in rule.decide(
@@ -150,3 +156,6 @@ def test_a_trial_stopped_for_a_constraint_counts_at_its_rung_after_those_meeting
     rule.observe("7", {"epoch": 2, "macro_f1": 0.95, "latency_p50_ms": 30.0})
     assert rule.decide("e", {"epoch": 2, "epochs": 4, "macro_f1": 0.5, "latency_p50_ms": 9.0}) is None
     assert [(t, ok) for t, _, ok in rule.rungs[2]] == [("7", False), ("e", True)]
+    # and one stopped before training, at the first rung it would have reached
+    rule.observe("8", {"epoch": 0.0, "epochs": 4.0, "latency_p50_ms": 30.0})
+    assert [(t, ok) for t, _, ok in rule.rungs[1]][-1] == ("8", False) and len(rule.rungs[1]) == 5

@@ -56,11 +56,11 @@ def test_the_trials_a_scheduler_stopped_are_said_in_one_line_with_the_epochs_not
         "Stopped early by the scheduler (PRUNED, never on the front): 4 trial(s), 3 after epoch 1, 1 after "
         "epoch 3; 16 of the 21 epochs they were to train not run.")
     # stopped for breaking a constraint training does not change: recorded with how far, and said
-    for far in (2.0, -1.0):
+    for far, after in ((2.0, 0), (-1.0, 1)):
         trial = study.ask()
         trial.set_constraint("latency_p50_ms <= 10", far)
-        trial.set_user_attr("stopped_after_epoch", 1)
+        trial.set_user_attr("stopped_after_epoch", after)
         study.tell(trial, state=pruned)
     assert stopped_early(study.get_trials()) == (
-        "Stopped early by the scheduler (PRUNED, never on the front): 6 trial(s), 5 after epoch 1, 1 after "
-        "epoch 3 (breaking latency_p50_ms <= 10: 1); 16 of the 21 epochs they were to train not run.")
+        "Stopped early by the scheduler (PRUNED, never on the front): 6 trial(s), 1 before training, 4 after "
+        "epoch 1, 1 after epoch 3 (breaking latency_p50_ms <= 10: 1); 16 of the 21 epochs they were to train not run.")

@@ -14,10 +14,11 @@ to save, and stopping it would only take a trained model off the front. Neither 
 (single-objective) nor Ray Tune's schedulers (one metric) do this.
 
 A study's constraints on what training does not change (latency, size: measured once, on the deployed
-model, after the first epoch) are the rule's ``constraints``: a trial that breaks one is stopped at
-the report that shows it, grace period or not (no epoch can mend it), and at a rung it counts among
-the trials that reached it, placed after every one that meets them (NSGA-II's constrained domination),
-so the others are still halved against every trial that started, not against the feasible ones alone.
+model, before the first epoch where a constraint needs it, reported as epoch 0) are the rule's
+``constraints``: a trial that breaks one is stopped at the report that shows it, grace period or not
+(no epoch can mend it), and counted at the rung it is at or would have reached next, placed last
+(as NSGA-II's constrained domination places the infeasible), so the others are still halved against
+every trial that started, not against those meeting the constraints alone.
 """
 
 from __future__ import annotations
@@ -108,9 +109,21 @@ class MOSuccessiveHalving(Rule):
 
     def observe(self, trial_id: str, result: Mapping[str, Any]) -> None:
         epoch = result.get(self.time_attr)
-        if epoch is not None and self.decides_at(epoch) and all(
+        if epoch is not None and self.broken(result):
+            self._count_broken(trial_id, epoch, result)
+        elif epoch is not None and self.decides_at(epoch) and all(
                 isinstance(result.get(m), (int, float)) for m in self.metrics):
             self._enter(trial_id, int(epoch), result)
+
+    def _count_broken(self, trial_id: str, epoch: float, result: Mapping[str, Any]) -> None:
+        """Count a trial that breaks a constraint at the rung it is at, or else the next one it would
+        have reached (it is stopped before training, or between rungs): last, after every trial there
+        (one whose predictions collapsed may still learn; no epoch mends this one)."""
+        rung = self.grace_period
+        while rung < epoch:
+            rung *= self.reduction_factor
+        if rung < result.get("epochs", math.inf) and all(t != trial_id for t, _, _ in self.rungs.get(rung, ())):
+            self.rungs.setdefault(rung, []).append((trial_id, [math.inf] * len(self.metrics), False))
 
     def _enter(self, trial_id: str, epoch: int, result: Mapping[str, Any]) -> bool:
         """Place the report in its rung; False where the trial is there already."""
@@ -133,10 +146,10 @@ class MOSuccessiveHalving(Rule):
             return None
         broken = self.broken(result)
         if broken and epoch < result.get("epochs", math.inf):
-            if self.decides_at(epoch) and all(isinstance(result.get(m), (int, float)) for m in self.metrics):
-                self._enter(trial_id, int(epoch), result)  # counted at its rung, after those meeting them
+            self._count_broken(trial_id, epoch, result)
             found = ", ".join(f"{c.metric} {result[c.metric]:.4g}" for c in broken)
-            return (f"stopped early by mo_asha after epoch {float(epoch):g}: breaks {', '.join(map(str, broken))} "
+            when = "before training" if epoch == 0 else f"after epoch {float(epoch):g}"
+            return (f"stopped early by mo_asha {when}: breaks {', '.join(map(str, broken))} "
                     f"({found}, measured on the deployed model: training does not change it)")
         if not self.decides_at(epoch):
             return None

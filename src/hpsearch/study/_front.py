@@ -156,7 +156,7 @@ def stopped_early(trials: Sequence["FrozenTrial"]) -> str | None:
         return None
     after = Counter(int(t.user_attrs[STOPPED_ATTR]) for t in pruned)
     line = (f"Stopped early by the scheduler (PRUNED, never on the front): {len(pruned)} trial(s), "
-            + ", ".join(f"{n} after epoch {e}" for e, n in sorted(after.items())))
+            + ", ".join(f"{n} {f'after epoch {e}' if e else 'before training'}" for e, n in sorted(after.items())))
     # a trial stopped for a constraint on what training does not change records it broken
     broke = Counter(name for t in pruned for name, value in t.constraints.items() if value > 0)
     if broke:

@@ -4,8 +4,9 @@ What the validation predictions give (macro-F1, group gaps, a team's own objecti
 after every epoch on the split the worker predicts then (the validation split or its fixed subset), as point estimates (no bootstrap intervals: the final evaluation has those).
 What only the deployed model gives (latency, throughput, size) is measured once, after the first
 epoch, on a deployed copy of the model, and reused: training moves the weights, not the time a
-request takes. It is reported for the objectives and for the constraints on it, which the rule
-checks from the first epoch on (a trial that breaks one is stopped there).
+request takes. It is reported for the objectives and for the constraints on it; where a constraint
+is on it, it is measured before the first epoch, on the untrained model (the same shape), and
+reported as epoch 0, so the rule stops a trial that breaks one before it trains.
 """
 
 from __future__ import annotations
@@ -77,6 +78,17 @@ class EpochObjectives:
                 self.deployed = self._measure_deployed(model, config)
             values.update({n: self.deployed[n] for n in wanted if n in self.deployed})
         return values
+
+    def before_training(self, model: Any, config: TrialConfig) -> dict[str, float]:
+        """What the study's constraints need of the deployed model, measured on the model before it
+        trains (nothing where none is on such a measurement): training changes none of it, so a trial
+        that breaks one can be stopped before its first epoch. The measurement is kept for the epochs."""
+        wanted = [c.metric for c in self.worker.plan.objectives.parsed_constraints() if c.metric in DEPLOYED_METRICS]
+        if not wanted:
+            return {}
+        if self.deployed is None:
+            self.deployed = self._measure_deployed(model, config)
+        return {n: self.deployed[n] for n in wanted if n in self.deployed}
 
     def _measure_deployed(self, model: Any, config: TrialConfig) -> dict[str, float]:
         worker = self.worker
