@@ -148,6 +148,8 @@ class Curves:
         #: per configuration: does it count towards the front when run to its end (learned, feasible)
         self.learned = [c.get("learned", True) and all(k.holds(c["epochs"][-1][k.metric]) for k in constraints)
                         for c in table["configs"]]
+        #: per configuration, what its deployed model measured (the first epoch's row: training does not change it)
+        self.deployed = [c["epochs"][0] for c in table["configs"]]
         finals = self._minimised([c[-1] for c in self.curves])
         self.low = finals.min(axis=0)
         self.high = np.median(finals, axis=0) if box == "median" else finals.max(axis=0)
@@ -187,7 +189,11 @@ def replay(curves: Curves, order: list[int], stopping: dict[str, Any] | None,
     for i in order:
         curve = curves.curves[i]
         ran = len(curve)
-        for epoch, values in enumerate(curve, start=1):
+        # as the trainer reports it where a constraint needs the deployed model: measured before epoch 1
+        fixed = {c.metric: curves.deployed[i][c.metric] for c in getattr(rule, "constraints", ())}
+        if fixed and rule is not None and rule.decide(str(i), {"epoch": 0, "epochs": len(curve), **fixed}):
+            ran = 0
+        for epoch, values in enumerate(curve[:ran], start=1):
             report = {"epoch": epoch, "epochs": len(curve), "collapsed": curves.collapsed[i][epoch - 1],
                       **dict(zip(curves.names, values))}
             if rule is not None and rule.decide(str(i), report):
