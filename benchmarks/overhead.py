@@ -68,7 +68,7 @@ ATTRS = 150
 
 def noop_trainable(config: dict[str, Any], plan: Any, threads: int, shipment: Any = None,
                    fingerprint: str | None = None, objectives_each_epoch: bool = False,
-                   grow_threads: bool = False, run: str | None = None) -> None:
+                   grow_threads: bool = False, run: str | None = None, budget_first: bool = False) -> None:
     """Trains nothing: reports at once what a real trial's trainable reports."""
     from ray import tune
 

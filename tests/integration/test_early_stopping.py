@@ -164,3 +164,22 @@ def test_a_trial_meeting_the_constraint_trains_with_its_measurement_from_before(
     assert trial.state == optuna.trial.TrialState.COMPLETE
     assert [row["epoch"] for row in trial.user_attrs["history"]] == [1.0, 2.0, 3.0]  # epoch 0: the scheduler's
     assert trial.constraints["model_size_mb <= 100000"] == trial.user_attrs["model_size_mb"] - 100000
+
+
+def test_without_early_stopping_a_trial_breaking_a_budget_is_still_stopped_before_it_trains(
+        tmp_path: Path, tiny_model_dir: Path, ray_session) -> None:
+    space = _space(tmp_path, tiny_model_dir, epochs=3)
+    (tmp_path / "early.yaml").write_text(PRESET.replace("name: mo_asha", "name: fifo").replace(
+        "  options: {grace_period: 1, reduction_factor: 2, metrics: [macro_f1]}\n", ""), encoding="utf-8")
+    (tmp_path / "objectives.yaml").write_text(OBJECTIVES + 'constraints: ["model_size_mb <= 0.001"]\n',
+                                              encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'fifo.db'}"
+    assert main(["run", str(space), "--storage", url, "--study", "fifo", "--trials", "2"]) == 0
+    trials = optuna.load_study(study_name="fifo", storage=url).get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.PRUNED] * 2
+    for t in trials:
+        assert t.user_attrs["pruned_reason"].startswith("stopped early before training: breaks model_size_mb <= 0.001")
+        # fifo asks no per-epoch objectives: epoch 0 carries the budget's measurement alone
+        assert t.user_attrs["history"] == [{"epoch": 0.0, "epochs": 3.0, "step": 0.0,
+                                            "model_size_mb": pytest.approx(t.constraints["model_size_mb <= 0.001"]
+                                                                           + 0.001)}]

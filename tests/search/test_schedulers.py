@@ -159,3 +159,18 @@ def test_a_trial_stopped_for_a_constraint_counts_at_its_rung_after_those_meeting
     # and one stopped before training, at the first rung it would have reached
     rule.observe("8", {"epoch": 0.0, "epochs": 4.0, "latency_p50_ms": 30.0})
     assert [(t, ok) for t, _, ok in rule.rungs[1]][-1] == ("8", False) and len(rule.rungs[1]) == 5
+
+
+def test_fifo_stops_only_a_trial_breaking_a_budget_and_before_it_trains() -> None:
+    from hpsearch.objectives import parse_constraint
+
+    assert make_scheduler("fifo", NAMES, DIRECTIONS, {}) is None
+    rule = make_scheduler("fifo", NAMES, DIRECTIONS, {}, [parse_constraint("model_size_mb <= 80")])
+    assert rule is not None and not rule.needs_epoch_objectives and not rule.decides_at(1)
+    assert rule.decide("a", {"epoch": 0, "epochs": 4, "model_size_mb": 86.1}) == (
+        "stopped early before training: breaks model_size_mb <= 80 (model_size_mb 86.1, measured on the deployed "
+        "model: training does not change it)")
+    assert rule.decide("b", {"epoch": 0, "epochs": 4, "model_size_mb": 66.0}) is None
+    # nothing else: the worst trial at every epoch goes on, as fifo's do
+    assert all(rule.decide("b", {"epoch": e, "epochs": 4, "macro_f1": 0.0, "latency_p50_ms": 1e9}) is None
+               for e in (1, 2, 3, 4))

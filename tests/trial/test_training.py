@@ -337,3 +337,31 @@ def test_after_each_epoch_a_fixed_subset_of_a_large_validation_split_is_predicte
     assert ("validation", validation) in predicted  # the final evaluation: the whole split
     history = result.attrs["history"]
     assert [h["epoch"] for h in history] == [1.0, 2.0, 3.0] and all("f1_gap" in h for h in history)
+
+
+def test_a_budget_on_the_deployed_model_is_measured_before_training_only_when_asked(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    from hpsearch.plan import load_plan
+
+    from ..conftest import toy_rows, write_jsonl
+
+    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows(60))
+    (tmp_path / "objectives.yaml").write_text(
+        "objectives: [{name: macro_f1, direction: maximize}]\nconstraints: ['model_size_mb <= 1000']\n"
+        "collapse: {patience: 0}\n")
+    space = tmp_path / "space.yaml"
+    space.write_text(f"name: t\nmodel: {tiny_model_dir}\ndataset: {{path: {data}, group_columns: group}}\n"
+                     "objectives: objectives.yaml\n")
+    worker = Worker(load_plan(space), threads=1)
+    worker.plan.objectives.latency.warmup, worker.plan.objectives.latency.requests = 1, 5
+    rows: list[dict] = []
+    # the study's trainer, whose scheduler stops a trial breaking the budget: epoch 0 first, no objective in it
+    result = worker.run({**BASE, "epochs": 2}, report=rows.append, budget_first=True)
+    assert [r["epoch"] for r in rows] == [0.0, 1.0, 2.0]
+    assert set(rows[0]) == {"epoch", "epochs", "step", "model_size_mb"}
+    assert rows[0]["model_size_mb"] == pytest.approx(result.metrics["model_size_mb"])  # the same shape, untrained
+    assert [h["epoch"] for h in result.attrs["history"]] == [1.0, 2.0]  # not an epoch trained
+    # anyone else (export's retraining, the benchmarks) hears the epochs alone
+    rows.clear()
+    worker.run({**BASE, "epochs": 2}, report=rows.append)
+    assert [r["epoch"] for r in rows] == [1.0, 2.0]

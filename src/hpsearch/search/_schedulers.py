@@ -48,9 +48,28 @@ class Rule:
     time_attr = "epoch"
     #: The study's constraints on measurements training does not change, which the rule stops trials on
     constraints: Sequence[Constraint] = ()
+    #: Whether each per-epoch report must carry every objective (the trainer predicts the validation
+    #: split after every epoch for it)
+    needs_epoch_objectives = True
 
     def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
         raise NotImplementedError
+
+    def broken(self, result: Mapping[str, Any]) -> list[Constraint]:
+        """The constraints `result` shows broken (a constraint on a value it does not carry: not yet)."""
+        return [c for c in self.constraints if isinstance(result.get(c.metric), (int, float))
+                and not c.holds(result[c.metric])]
+
+    def over_budget(self, result: Mapping[str, Any], by: str) -> str | None:
+        """Why a trial is stopped `by` this rule where `result` breaks a constraint (None where it breaks
+        none, or at the trial's last epoch: nothing is left to save)."""
+        broken, epoch = self.broken(result), result.get(self.time_attr)
+        if not broken or epoch is None or epoch >= result.get("epochs", math.inf):
+            return None
+        found = ", ".join(f"{c.metric} {result[c.metric]:.4g}" for c in broken)
+        when = "before training" if epoch == 0 else f"after epoch {float(epoch):g}"
+        return (f"stopped early{by} {when}: breaks {', '.join(map(str, broken))} "
+                f"({found}, measured on the deployed model: training does not change it)")
 
     def decides_at(self, progress: float) -> bool:
         """Whether a report at `progress` (``time_attr``) can stop a trial."""
@@ -135,22 +154,14 @@ class MOSuccessiveHalving(Rule):
         rung.append((trial_id, [s * float(result[m]) for s, m in zip(self.sign, self.metrics)], learning))
         return True
 
-    def broken(self, result: Mapping[str, Any]) -> list[Constraint]:
-        """The constraints `result` shows broken (a constraint on a value it does not carry: not yet)."""
-        return [c for c in self.constraints if isinstance(result.get(c.metric), (int, float))
-                and not c.holds(result[c.metric])]
-
     def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
         epoch = result.get(self.time_attr)
         if epoch is None:
             return None
-        broken = self.broken(result)
-        if broken and epoch < result.get("epochs", math.inf):
+        over = self.over_budget(result, " by mo_asha")
+        if over is not None:
             self._count_broken(trial_id, epoch, result)
-            found = ", ".join(f"{c.metric} {result[c.metric]:.4g}" for c in broken)
-            when = "before training" if epoch == 0 else f"after epoch {float(epoch):g}"
-            return (f"stopped early by mo_asha {when}: breaks {', '.join(map(str, broken))} "
-                    f"({found}, measured on the deployed model: training does not change it)")
+            return over
         if not self.decides_at(epoch):
             return None
         epoch = int(epoch)
@@ -223,19 +234,37 @@ def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
     return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
 
 
+class BudgetRule(Rule):
+    """No early stopping but of a trial that breaks a constraint on what training does not change,
+    before it trains: what a scheduler without a rule (``fifo``) runs where the study has one. It needs
+    no per-epoch objectives (the trainer reports the deployed model's measurement as epoch 0)."""
+
+    needs_epoch_objectives = False
+
+    def __init__(self, constraints: Sequence[Constraint]) -> None:
+        self.constraints = list(constraints)
+
+    def decide(self, trial_id: str, result: Mapping[str, Any]) -> str | None:
+        return self.over_budget(result, "")
+
+    def decides_at(self, progress: float) -> bool:
+        return False  # nothing of the study's other trials changes what it decides
+
+
 RuleFactory = Callable[..., Rule]
 SCHEDULERS: dict[str, tuple[RuleFactory | None, type[Strict] | None]] = {}
 
 
 def register_scheduler(name: str, factory: RuleFactory | None, options: type[Strict] | None = None) -> None:
     """Add a scheduler: `factory(names, directions, constraints=[...], **options)` builds its rule (None:
-    no early stopping); `constraints`: the study's constraints on measurements training does not change."""
+    no early stopping, but of a trial breaking one of the `constraints` before it trains: ``BudgetRule``);
+    `constraints`: the study's constraints on measurements training does not change."""
     if name in SCHEDULERS:
         raise ValueError(f"scheduler {name!r} is already registered")
     SCHEDULERS[name] = (factory, options)
 
 
-register_scheduler("fifo", None)  # every trial runs to its end
+register_scheduler("fifo", None)  # every trial runs to its end, but one that breaks a budget before it trains
 register_scheduler("mo_asha", MOSuccessiveHalving, MOASHAOptions)
 
 
@@ -248,5 +277,5 @@ def make_scheduler(name: str, names: Sequence[str], directions: Sequence[str], o
     if factory is None:
         if options:
             raise ValueError(f"the {name} scheduler takes no options, got {dict(options)}")
-        return None
+        return BudgetRule(constraints) if constraints else None
     return factory(names, directions, constraints=list(constraints), **dict(options))

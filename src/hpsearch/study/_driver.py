@@ -229,7 +229,9 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
                 tune.with_parameters(trainable, plan=plan, threads=int(resources.cpu), shipment=shipment,
                                      grow_threads=grow,
                                      fingerprint=study.user_attrs.get(CONTENT_ATTR, shipment.content_fingerprint),
-                                     objectives_each_epoch=rule is not None, run=ledger.identity["id"]),
+                                     objectives_each_epoch=rule is not None and rule.needs_epoch_objectives,
+                                     budget_first=rule is not None and bool(rule.constraints),
+                                     run=ledger.identity["id"]),
                 {"cpu": resources.cpu, "gpu": resources.gpu},
             ),
             tune_config=tune.TuneConfig(

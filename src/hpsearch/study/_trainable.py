@@ -31,15 +31,17 @@ _BUILT_FROM: tuple[Plan, str | None] | None = None
 
 def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipment | None = None,
               fingerprint: str | None = None, objectives_each_epoch: bool = False, grow_threads: bool = False,
-              run: str | None = None) -> None:
+              run: str | None = None, budget_first: bool = False) -> None:
     """Ray Tune function trainable: one trial on this worker's cached data and weights.
 
     `shipment` is the data and the model as the driver sent them (any node can run the trial);
     `fingerprint` is the study's, which the data must match. Each result records the node it ran on.
     With `objectives_each_epoch` (an early-stopping scheduler) every per-epoch report carries the
-    study's objectives. With `grow_threads` a trial's torch threads go from `threads` up to its
-    node's CPUs (as Ray counts them) while fewer trials run there. `run` (the driver's id): the
-    trials of one run share their latency timings on a node (``trial._serving.NodeTimings``).
+    study's objectives; with `budget_first` (a rule that stops trials breaking a constraint on what
+    training does not change) the deployed model's measurement is reported first, as epoch 0. With
+    `grow_threads` a trial's torch threads go from `threads` up to its node's CPUs (as Ray counts them)
+    while fewer trials run there. `run` (the driver's id): the trials of one run share their latency
+    timings on a node (``trial._serving.NodeTimings``).
     """
     global _WORKER, _BUILT_FROM
     from hpsearch.study._cluster import where
@@ -61,7 +63,7 @@ def trainable(config: dict[str, Any], plan: Plan, threads: int, shipment: Shipme
             _BUILT_FROM = (plan, fingerprint)
         _WORKER.node_timings = _node_timings(run)
         result = _WORKER.run(config, report=lambda row: tune.report(dict(row)),
-                             objectives_each_epoch=objectives_each_epoch)
+                             objectives_each_epoch=objectives_each_epoch, budget_first=budget_first)
     except TrialFailed as exc:  # knobs that fail here whatever else the trial does: the sampler avoids them
         attrs = {"node": node, **({"fail_knobs": exc.knobs} if exc.knobs else {})}
         tune.report({ERROR_KEY: str(exc), ATTRS_KEY: json.dumps(attrs)})

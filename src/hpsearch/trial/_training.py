@@ -181,8 +181,8 @@ def train(worker: "Worker", model: Any, config: TrialConfig, report: Report | No
     history: list[dict[str, float]] = []
     step = 0
     epochs = math.ceil(total / steps_per_epoch)
-    if report is not None and worker.epoch_objectives is not None:
-        deployed = worker.epoch_objectives.before_training(model, config)
+    if report is not None and worker.budget_check is not None:
+        deployed = worker.budget_check.before_training(model, config)
         if deployed:  # a constraint on what training does not change: the scheduler may stop it here
             report({"epoch": 0.0, "epochs": float(epochs), "step": 0.0, **deployed})
     for epoch in range(1, epochs + 1):

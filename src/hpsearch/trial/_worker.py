@@ -44,6 +44,7 @@ class Worker:
 
         self.slot = MeasurementSlot()
         self.epoch_objectives: EpochObjectives | None = None  # set by run()
+        self.budget_check: EpochObjectives | None = None  # set by run()
         #: Train on bitsandbytes-quantised weights (QLoRA) when a trial sets quantization. Only a
         #: CUDA device does; tests turn it on to run the same code path on a CPU.
         self.kbit_training = self.device.type == "cuda"
@@ -136,11 +137,14 @@ class Worker:
     # ------------------------------------------------------------------ trial
 
     def run(self, values: dict[str, Any], report: Report | None = None,
-            objectives_each_epoch: bool = False) -> TrialResult:
-        """Train and measure one trial; `objectives_each_epoch`: each epoch's report has every objective."""
+            objectives_each_epoch: bool = False, budget_first: bool = False) -> TrialResult:
+        """Train and measure one trial; `objectives_each_epoch`: each epoch's report has every objective;
+        `budget_first`: what a constraint needs of the deployed model is measured before the first epoch
+        and reported as epoch 0 (a scheduler stops a trial that breaks one there)."""
         # recorded as what it trained in (bf16 or fp32): the recorded trial runs again the same way
         config, chosen = training_precision(TrialConfig.from_values(values), self.device.type == "cuda")
         self.epoch_objectives = EpochObjectives(self) if objectives_each_epoch else None
+        self.budget_check = (self.epoch_objectives or EpochObjectives(self)) if budget_first else None
         plan = self.thread_plan
         started = time.perf_counter()
         with PeakMemory(self.device) as memory, (plan.running() if plan else contextlib.nullcontext()):
