@@ -16,7 +16,6 @@ the hypervolume of the configurations that meet the constraint, run to their end
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -79,10 +78,6 @@ def measure_all(table: dict[str, Any], orders: int, jobs: int = 1) -> list[dict[
         return list(pool.map(_measure, work))
 
 
-def _share(r: dict[str, Any]) -> str:
-    return "never reached" if not r["reached_with_stopping"] else f"{r['ratio']:.3f} ± {r['ratio_se']:.3f}"
-
-
 def verdict(results: list[dict[str, Any]]) -> list[str]:
     """Per budget and box: mo_asha told the constraint against mo_asha blind to it, and against §2's
     target (at most 1/3 of the compute); then how many settings are under it without losing orders."""
@@ -95,10 +90,11 @@ def verdict(results: list[dict[str, Any]]) -> list[str]:
         kept = told["reached_with_stopping"] >= blind["reached_with_stopping"]
         below = told["reached_with_stopping"] > 0 and told["ratio"] <= 1 / 3
         under += kept and below
-        lines.append(f"- {constraint}, box {box}: told {_share(told)} of the compute, {told['reached_with_stopping']}/"
-                     f"{orders} orders reaching 95%; blind {_share(blind)}, {blind['reached_with_stopping']}/{orders}: "
+        share = learning_curves.share
+        lines.append(f"- {constraint}, box {box}: told {share(told)} of the compute, {told['reached_with_stopping']}/"
+                     f"{orders} orders reaching 95%; blind {share(blind)}, {blind['reached_with_stopping']}/{orders}: "
                      f"{'at most' if below else 'more than'} 1/3, {'no order lost' if kept else 'orders lost'}; "
-                     f"fifo {_share(fifo)}")
+                     f"fifo {share(fifo)}")
     lines.append(f"\nTold the budget, mo_asha needs at most 1/3 of the compute and reaches 95% in at least as many "
                  f"orders as blind to it on {under} of the {len(settings)} settings.")
     return lines
@@ -123,7 +119,7 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int) -> None
     for r in results:
         lines.append(f"| {r['constraint']} | {r['feasible']} of {r['configs']} | {r['box']} | "
                      f"{r['rule']} | {r['off_epochs']:.0f} | "
-                     f"{r['reached_with_stopping']}/{r['orders']} | {_share(r)} |")
+                     f"{r['reached_with_stopping']}/{r['orders']} | {learning_curves.share(r)} |")
     lines += ["", *verdict(results), "",
               "'mo_asha, blind' is the rule as it runs in a search without constraints: its figures are the "
               "default's of the sections above wherever the configurations the goal needs meet the budget. Told the "
@@ -136,17 +132,12 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=300)
-    parser.add_argument("--jobs", type=int, default=2, help="replays at once, one process each")
-    parser.add_argument("--table", type=Path, default=learning_curves.RESULTS)
-    parser.add_argument("--no-docs", action="store_true", help="print the results only")
-    args = parser.parse_args(argv)
+    args = learning_curves.replay_parser(__doc__).parse_args(argv)
     table = json.loads(args.table.read_text(encoding="utf-8"))
     results = measure_all(table, args.orders, args.jobs)
     for r in results:
         print(f"{r['constraint']:26s} {r['box']:6s} {r['rule']:15s} "
-              f"{r['reached_with_stopping']:4d}/{r['orders']} {_share(r)}", flush=True)
+              f"{r['reached_with_stopping']:4d}/{r['orders']} {learning_curves.share(r)}", flush=True)
     if not args.no_docs:
         save_results(OUT, results)
         write_docs(results, f".venv/bin/python benchmarks/constrained_stopping.py --orders {args.orders} "

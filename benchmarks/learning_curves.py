@@ -207,6 +207,23 @@ def replay(curves: Curves, order: list[int], stopping: dict[str, Any] | None,
     return costs, fractions
 
 
+def share(result: dict[str, Any]) -> str:
+    """A replay's compute with stopping as a share of the compute without, mean ± SE over the orders."""
+    if not result["reached_with_stopping"]:
+        return "never reached"
+    return f"{result['ratio']:.3f} ± {result['ratio_se']:.3f}"
+
+
+def replay_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a script that replays rules on the table (stopping_rules, constrained_stopping)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--jobs", type=int, default=2, help="replays at once, one process each")
+    parser.add_argument("--table", type=Path, default=RESULTS)
+    parser.add_argument("--no-docs", action="store_true", help="print the results only")
+    return parser
+
+
 def compute_to_reach(costs: list[float], fractions: list[float], goal: float) -> float:
     """The epochs spent when the HV fraction first reaches `goal` (inf if it never does)."""
     return next((c for c, f in zip(costs, fractions) if f >= goal), math.inf)

@@ -28,7 +28,6 @@ above it) and written to docs/benchmarks.md and benchmarks/results/stopping_rule
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
@@ -204,10 +203,6 @@ def front_stopped(table: dict[str, Any], orders: int, objectives: list[str], box
             "more must not stop these, and one that keeps them must stop the others sooner.")
 
 
-def _share(r: dict[str, Any]) -> str:
-    return "never reached" if not r["reached_with_stopping"] else f"{r['ratio']:.3f} ± {r['ratio_se']:.3f}"
-
-
 def _compare(results: list[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
     """Per rule other than the default, the settings where it is 'better' (less compute, 95% reached in
     at least as many orders), where 'fewer' orders reach 95%, and where it needs 'more' compute."""
@@ -267,7 +262,7 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int, table: 
     for r in results:
         g, red = r["stopping"]["grace_period"], r["stopping"]["reduction_factor"]
         lines.append(f"| {r['rule']} | {', '.join(r['objectives'])} | {r['box']} | {g}, {red} | "
-                     f"{r['reached_with_stopping']}/{r['orders']} | {_share(r)} |")
+                     f"{r['reached_with_stopping']}/{r['orders']} | {learning_curves.share(r)} |")
     lines += ["", f"Against the default on the {len(SETTINGS)} settings:", "", *verdict(results), ""]
     everywhere = better_everywhere(results)
     lines.append(f"Better than the default somewhere and worse nowhere: {', '.join(everywhere)}." if everywhere else
@@ -280,17 +275,12 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int, table: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=300)
-    parser.add_argument("--jobs", type=int, default=2, help="replays at once, one process each")
-    parser.add_argument("--table", type=Path, default=learning_curves.RESULTS)
-    parser.add_argument("--no-docs", action="store_true", help="print the results only")
-    args = parser.parse_args(argv)
+    args = learning_curves.replay_parser(__doc__).parse_args(argv)
     table = json.loads(args.table.read_text(encoding="utf-8"))
     results = measure_all(table, args.orders, args.jobs)
     for r in results:
         print(f"{r['rule']:32s} {'+'.join(r['objectives']):24s} {r['box']:6s} "
-              f"{r['reached_with_stopping']:4d}/{r['orders']} {_share(r)}", flush=True)
+              f"{r['reached_with_stopping']:4d}/{r['orders']} {learning_curves.share(r)}", flush=True)
     if not args.no_docs:
         save_results(OUT, results)
         write_docs(results, f".venv/bin/python benchmarks/stopping_rules.py --orders {args.orders} --jobs {args.jobs}",
