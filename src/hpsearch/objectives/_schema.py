@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from hpsearch.config import Strict, read_yaml, validate_model
 from hpsearch.errors import Problem
 from hpsearch.objectives._constraints import Constraint, constraint_range_problem, parse_constraint
-from hpsearch.objectives._registry import REGISTRY, known_names, load_function, valid_name
+from hpsearch.objectives._registry import DEPLOYED_METRICS, REGISTRY, known_names, load_function, valid_name
 
 
 class ObjectiveSpec(Strict):
@@ -123,6 +123,11 @@ class ObjectivesConfig(Strict):
 
     def parsed_constraints(self) -> list[Constraint]:
         return [parse_constraint(text) for text in self.constraints]
+
+    def deployed_constraints(self) -> list[Constraint]:
+        """The constraints on what the deployed model measures (``DEPLOYED_METRICS``): training does not
+        change it, so a trial breaking one is stopped before it trains."""
+        return [c for c in self.parsed_constraints() if c.metric in DEPLOYED_METRICS]
 
     def used(self) -> list[tuple[str, str, str | None]]:
         """(what, metric, group column or None) for every objective and constraint.

@@ -272,7 +272,7 @@ def make_scheduler(name: str, names: Sequence[str], directions: Sequence[str], o
                    constraints: Sequence[Constraint] = ()) -> Rule | None:
     """The rule registered as `name` for a study with these objectives; None when it stops nothing.
     `constraints`: the study's constraints on measurements training does not change (the driver's
-    choice: ``hpsearch.objectives.DEPLOYED_METRICS``)."""
+    choice: ``ObjectivesConfig.deployed_constraints``)."""
     factory, schema = SCHEDULERS[name]
     if factory is None:
         if options:

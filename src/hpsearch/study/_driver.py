@@ -23,7 +23,6 @@ from ray import tune
 from ray.tune.search import ConcurrencyLimiter
 
 from hpsearch.errors import Problem, UserError
-from hpsearch.objectives import DEPLOYED_METRICS
 from hpsearch.plan import Plan
 from hpsearch.study._faults import StudyLock, retrying
 from hpsearch.study._join import CONTENT_ATTR, join_study, pinned_to_study, start_up, study_for
@@ -91,7 +90,7 @@ def run(plan: Plan, options: RunOptions, console: "Console") -> "optuna.Study":
 
     try:
         rule = make_scheduler(search.scheduler.name, plan.objectives.names(), plan.objectives.directions(),
-                              search.scheduler.options, [c for c in constraints if c.metric in DEPLOYED_METRICS])
+                              search.scheduler.options, plan.objectives.deployed_constraints())
         if options.batch is not None:
             rule = None  # a confirmation runs its trials to the end: they are measured, not searched
     except (TypeError, ValueError) as exc:

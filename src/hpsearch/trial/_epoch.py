@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hpsearch.objectives import DEPLOYED_METRICS
 from hpsearch.space import TrialConfig
 from hpsearch.trial._memory import model_size_mb
 
@@ -72,7 +71,7 @@ class EpochObjectives:
             raise TrialFailed(str(exc)) from None
         values = {n: float(found[n]) for n in names if n in found}
         # and what a constraint needs of the deployed model, for the rule that stops a trial breaking it
-        wanted = [*names, *(c.metric for c in objectives.parsed_constraints() if c.metric in DEPLOYED_METRICS)]
+        wanted = [*names, *(c.metric for c in objectives.deployed_constraints())]
         if any(n not in values for n in wanted):
             if self.deployed is None:
                 self.deployed = self._measure_deployed(model, config)
@@ -83,7 +82,7 @@ class EpochObjectives:
         """What the study's constraints need of the deployed model, measured on the model before it
         trains (nothing where none is on such a measurement): training changes none of it, so a trial
         that breaks one can be stopped before its first epoch. The measurement is kept for the epochs."""
-        wanted = [c.metric for c in self.worker.plan.objectives.parsed_constraints() if c.metric in DEPLOYED_METRICS]
+        wanted = [c.metric for c in self.worker.plan.objectives.deployed_constraints()]
         if not wanted:
             return {}
         if self.deployed is None:
