@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import optuna
@@ -9,7 +10,8 @@ import pytest
 
 from hpsearch.cli import main
 
-from ..conftest import toy_rows, write_jsonl
+from ..conftest import need, toy_rows, write_jsonl
+from ..study.test_storage import PG, _postgres_up
 
 pytestmark = pytest.mark.integration
 
@@ -166,16 +168,27 @@ def test_a_trial_meeting_the_constraint_trains_with_its_measurement_from_before(
     assert trial.constraints["model_size_mb <= 100000"] == trial.user_attrs["model_size_mb"] - 100000
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_without_early_stopping_a_trial_breaking_a_budget_is_still_stopped_before_it_trains(
-        tmp_path: Path, tiny_model_dir: Path, ray_session) -> None:
+        tmp_path: Path, tiny_model_dir: Path, ray_session, backend: str) -> None:
     space = _space(tmp_path, tiny_model_dir, epochs=3)
     (tmp_path / "early.yaml").write_text(PRESET.replace("name: mo_asha", "name: fifo").replace(
         "  options: {grace_period: 1, reduction_factor: 2, metrics: [macro_f1]}\n", ""), encoding="utf-8")
     (tmp_path / "objectives.yaml").write_text(OBJECTIVES + 'constraints: ["model_size_mb <= 0.001"]\n',
                                               encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 'fifo.db'}"
-    assert main(["run", str(space), "--storage", url, "--study", "fifo", "--trials", "2"]) == 0
-    trials = optuna.load_study(study_name="fifo", storage=url).get_trials()
+    url, name = f"sqlite:///{tmp_path / 'fifo.db'}", "fifo"
+    if backend == "postgresql":  # the team's shared database takes the PRUNED trial's constraint the same way
+        need(_postgres_up(), "PostgreSQL on 127.0.0.1:5432 (database test)")
+        url, name = PG, f"fifo-{uuid.uuid4().hex[:8]}"
+    try:
+        assert main(["run", str(space), "--storage", url, "--study", name, "--trials", "2"]) == 0
+        _check_stopped_before_training(optuna.load_study(study_name=name, storage=url).get_trials())
+    finally:
+        if backend == "postgresql":
+            optuna.delete_study(study_name=name, storage=url)
+
+
+def _check_stopped_before_training(trials: list[optuna.trial.FrozenTrial]) -> None:
     assert [t.state for t in trials] == [optuna.trial.TrialState.PRUNED] * 2
     for t in trials:
         assert t.user_attrs["pruned_reason"].startswith("stopped early before training: breaks model_size_mb <= 0.001")
