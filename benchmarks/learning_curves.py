@@ -177,9 +177,12 @@ def search_order(configs: int, seed: int) -> list[int]:
 
 
 def replay(curves: Curves, order: list[int], stopping: dict[str, Any] | None,
-           rule_class: type | None = None) -> tuple[list[float], list[float]]:
+           rule_class: type | None = None, patience: int = 0) -> tuple[list[float], list[float]]:
     """(epochs spent, HV fraction of the complete trials) after each trial of one search in `order`;
-    the rule is the scheduler's (`MOSuccessiveHalving`) unless `rule_class` names another (a subclass)."""
+    the rule is the scheduler's (`MOSuccessiveHalving`) unless `rule_class` names another (a subclass).
+    `patience`: the trainer's collapse watch (the objectives file's ``collapse.patience``; 0, as recorded:
+    off): a trial whose predictions collapsed that many epochs in a row stops there, after the rule has
+    heard the epoch's report, with or without a rule (`stopping` None)."""
     from hpsearch.search import MOSuccessiveHalving
 
     rule_class = rule_class or MOSuccessiveHalving
@@ -188,7 +191,7 @@ def replay(curves: Curves, order: list[int], stopping: dict[str, Any] | None,
     costs: list[float] = []
     for i in order:
         curve = curves.curves[i]
-        ran = len(curve)
+        ran, streak = len(curve), 0
         # as the trainer reports it where a constraint needs the deployed model: measured before epoch 1
         fixed = {c.metric: curves.deployed[i][c.metric] for c in getattr(rule, "constraints", ())}
         if fixed and rule is not None and rule.decide(str(i), {"epoch": 0, "epochs": len(curve), **fixed}):
@@ -196,7 +199,9 @@ def replay(curves: Curves, order: list[int], stopping: dict[str, Any] | None,
         for epoch, values in enumerate(curve[:ran], start=1):
             report = {"epoch": epoch, "epochs": len(curve), "collapsed": curves.collapsed[i][epoch - 1],
                       **dict(zip(curves.names, values))}
-            if rule is not None and rule.decide(str(i), report):
+            streak = streak + 1 if report["collapsed"] else 0
+            if (rule is not None and rule.decide(str(i), report)) or (
+                    patience and streak >= patience and epoch < len(curve)):
                 ran = epoch
                 break
         spent += ran
@@ -232,11 +237,14 @@ def compute_to_reach(costs: list[float], fractions: list[float], goal: float) ->
 def measure(table: dict[str, Any], orders: int, grace_period: int, reduction_factor: int,
             goal: float = 0.95, box: str = "max", objectives: list[str] | None = None,
             rank_on: list[str] | None = None, rule_class: type | None = None,
-            constraints: Sequence["Constraint"] = (), rule_knows: bool = True) -> dict[str, Any]:
+            constraints: Sequence["Constraint"] = (), rule_knows: bool = True, patience: int = 0,
+            scheduler: bool = True) -> dict[str, Any]:
     """Compute to reach `goal` of the full-budget HV on `objectives`; the rule ranks on `rank_on`
     (its ``metrics`` option; default: the same objectives); `rule_class`: as `replay` takes it;
     `constraints`: what a configuration must meet to count towards the front, and (`rule_knows`) the
-    rule's ``constraints``, as the driver gives it those on measurements training does not change."""
+    rule's ``constraints``, as the driver gives it those on measurements training does not change;
+    `patience`: the collapse watch of the search with stopping (`replay`); without `scheduler`, that
+    search runs no rule (fifo), the watch alone. Without stopping every trial runs to its end."""
     curves = Curves(table, box, objectives, constraints)
     stopping: dict[str, Any] = {"grace_period": grace_period, "reduction_factor": reduction_factor}
     if rank_on is not None:
@@ -247,7 +255,7 @@ def measure(table: dict[str, Any], orders: int, grace_period: int, reduction_fac
     for seed in range(orders):
         order = search_order(len(curves.curves), seed)
         off = replay(curves, order, None)
-        on = replay(curves, order, {**stopping, **told}, rule_class)
+        on = replay(curves, order, {**stopping, **told} if scheduler else None, rule_class, patience)
         rows["off"].append(compute_to_reach(*off, goal))
         rows["on"].append(compute_to_reach(*on, goal))
         rows["on_final"].append(on[1][-1])
@@ -256,7 +264,7 @@ def measure(table: dict[str, Any], orders: int, grace_period: int, reduction_fac
     reached = [i for i in range(orders) if math.isfinite(rows["on"][i])]
     ratios = [rows["on"][i] / rows["off"][i] for i in reached]
     return {"configs": len(curves.curves), "objectives": curves.names, "box": box, "epochs": [len(c) for c in curves.curves], "orders": orders,
-            "stopping": stopping, "goal": goal,
+            "stopping": stopping, "goal": goal, "patience": patience, "scheduler": scheduler,
             "off_epochs": statistics.fmean(rows["off"]), "on_epochs": statistics.fmean(rows["on"][i] for i in reached)
             if reached else math.inf, "reached_with_stopping": len(reached),
             "ratio": statistics.fmean(ratios) if ratios else math.inf,

@@ -34,7 +34,7 @@ import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
@@ -50,13 +50,32 @@ from hpsearch.search._schedulers import non_dominated_fronts, rank  # noqa: E402
 OUT = ROOT / "benchmarks" / "results" / "stopping_rules.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Early stopping: other rules on the same curves"
-#: (name, keep count, protected, grace period, reduction factor[, predicted[, static median]]); the first is
-#: mo_asha's default
-RULES = [("mo_asha (default)", "ceil", False, 1, 3), ("floor", "floor", False, 1, 3),
-         ("protected", "ceil", True, 1, 3), ("floor, protected", "floor", True, 1, 3),
-         ("reduction 4", "ceil", False, 1, 4), ("protected, reduction 4", "ceil", True, 1, 4),
-         ("floor, protected, reduction 4", "floor", True, 1, 4), ("predicted", "ceil", False, 1, 3, True),
-         ("static median", "ceil", False, 1, 3, False, True)]
+class Spec(NamedTuple):
+    """A rule replayed here: mo_asha's, changed as its fields say (the defaults: mo_asha's own)."""
+
+    name: str
+    keep: str = "ceil"  # how many go on at a rung of n: 'ceil' (ceil(n / r)) or 'floor' (n // r)
+    protected: bool = False
+    grace: int = 1
+    reduction: int = 3
+    predicted: bool = False
+    static: bool = False  # 'static median'
+    ranking: str = "crowding"  # within a non-dominated front: 'crowding' or 'epsnet'
+    learning_only: bool = False  # the count going on: of the rung's learning trials alone
+    patience: int = 0  # the trainer's collapse watch (0: off, as recorded)
+    scheduler: bool = True  # False: no rule (fifo), the collapse watch alone
+
+
+#: the first is mo_asha's default as the replay above runs it
+RULES = [Spec("mo_asha (default)"), Spec("floor", keep="floor"), Spec("protected", protected=True),
+         Spec("floor, protected", keep="floor", protected=True), Spec("reduction 4", reduction=4),
+         Spec("protected, reduction 4", protected=True, reduction=4),
+         Spec("floor, protected, reduction 4", keep="floor", protected=True, reduction=4),
+         Spec("predicted", predicted=True), Spec("static median", static=True),
+         Spec("epsilon-net", ranking="epsnet"),
+         Spec("collapse watch, halved among the learning", learning_only=True, patience=1),
+         Spec("collapse watch alone (fifo)", patience=1, scheduler=False),
+         Spec("mo_asha + collapse watch (as shipped)", patience=1)]
 #: ``predicted``: how many trials must have run to their end, and the residual SDs of optimism
 PREDICT_AFTER, PREDICT_SLACK = 5, 1.0
 #: values closer than this are equal (``predicted``'s comparison of fitted ends)
@@ -65,11 +84,35 @@ SETTINGS = [(["macro_f1", "latency_p50_ms"], "median"), (["macro_f1", "latency_p
             (["macro_f1", "f1_gap"], "median"), (["macro_f1", "f1_gap"], "max")]
 
 
-def rule_class(keep: str, protected: bool, predicted: bool = False, static: tuple[str, ...] = ()) -> type:
+def epsilon_net(points: list[list[float]], feasible: list[bool]) -> list[int]:
+    """Indices of `points` (to minimise), best first, as Syne Tune's MOASHA ranks a rung by default: the
+    feasible first, then by non-dominated front, and within a front an epsilon-net (Salinas et al. 2021):
+    the best on the first objective, then each time the point farthest from those already placed (the
+    front's objectives scaled to [0, 1]), in place of NSGA-II's crowding distance."""
+    order: list[int] = []
+    for group in ([i for i, ok in enumerate(feasible) if ok], [i for i, ok in enumerate(feasible) if not ok]):
+        for front in non_dominated_fronts([points[i] for i in group]):
+            members = np.array([points[group[i]] for i in front], dtype=float)
+            low, high = members.min(axis=0), members.max(axis=0)
+            scaled = (members - low) / np.where(high > low, high - low, 1.0)
+            placed, left = [int(np.argmin(scaled[:, 0]))], list(range(len(front)))
+            left.remove(placed[0])
+            while left:
+                far = max(left, key=lambda i: min(float(np.linalg.norm(scaled[i] - scaled[j])) for j in placed))
+                placed.append(far)
+                left.remove(far)
+            order += [group[front[i]] for i in placed]
+    return order
+
+
+def rule_class(keep: str, protected: bool, predicted: bool = False, static: tuple[str, ...] = (),
+               ranking: str = "crowding", learning_only: bool = False) -> type:
     """MOSuccessiveHalving, its count of trials going on at a rung `keep` ('ceil' or 'floor'),
     non-dominated trials past the first rung going on where `protected`, trials whose optimistic
-    end the finished trials dominate stopped too where `predicted`, and trials worse than the first
-    rung's median on an objective of `static` (training does not change it) stopped there too."""
+    end the finished trials dominate stopped too where `predicted`, trials worse than the first
+    rung's median on an objective of `static` (training does not change it) stopped there too,
+    a front's trials placed by `ranking` ('crowding', mo_asha's, or 'epsnet': ``epsilon_net``), and
+    the count going on taken of the rung's learning trials alone where `learning_only`."""
 
     class Variant(MOSuccessiveHalving):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -90,10 +133,13 @@ def rule_class(keep: str, protected: bool, predicted: bool = False, static: tupl
             rung = self.rungs.get(int(epoch), [])
             if not rung or rung[-1][0] != trial_id:
                 return stop
-            if stop is None and keep == "floor":
-                order = rank([v for _, v, _ in rung], [ok for _, _, ok in rung])
-                if order.index(len(rung) - 1) >= max(1, len(rung) // self.reduction_factor):
-                    stop = f"placed outside the best {max(1, len(rung) // self.reduction_factor)}"
+            if keep == "floor" or ranking == "epsnet" or learning_only:  # placed again (no constraints here)
+                order = (epsilon_net if ranking == "epsnet" else rank)([v for _, v, _ in rung],
+                                                                       [ok for _, _, ok in rung])
+                r = self.reduction_factor
+                counted = sum(ok for _, _, ok in rung) if learning_only else len(rung)
+                n = counted // r if keep == "floor" else math.ceil(counted / r)
+                stop = None if order.index(len(rung) - 1) < max(1, n) else f"placed outside the best {max(1, n)}"
             if stop is not None and protected and epoch > self.grace_period and rung[-1][2]:
                 learning = [v for _, v, ok in rung if ok]
                 if len(learning) - 1 in non_dominated_fronts(learning)[0]:
@@ -140,14 +186,15 @@ def static_objectives(table: dict[str, Any]) -> tuple[str, ...]:
     return tuple(n for n in table["names"] if all(len({e[n] for e in c["epochs"]}) == 1 for c in table["configs"]))
 
 
-def _measure(work: tuple[dict[str, Any], int, tuple, tuple]) -> dict[str, Any]:
-    table, orders, (name, keep, protected, g, r, *extra), (objectives, box) = work
-    predicted, median = bool(extra and extra[0]), bool(extra[1:] and extra[1])
-    static = static_objectives(table) if median else ()
-    result = learning_curves.measure(table, orders, g, r, box=box, objectives=objectives,
-                                     rule_class=rule_class(keep, protected, predicted, static))
-    return {"rule": name, "keep": keep, "protected": protected, "predicted": predicted, "static": list(static),
-            **{k: v for k, v in result.items() if k != "traces"}}
+def _measure(work: tuple[dict[str, Any], int, Spec, tuple]) -> dict[str, Any]:
+    table, orders, spec, (objectives, box) = work
+    static = static_objectives(table) if spec.static else ()
+    result = learning_curves.measure(
+        table, orders, spec.grace, spec.reduction, box=box, objectives=objectives, patience=spec.patience,
+        scheduler=spec.scheduler,
+        rule_class=rule_class(spec.keep, spec.protected, spec.predicted, static, spec.ranking, spec.learning_only))
+    return {"rule": spec.name, "keep": spec.keep, "protected": spec.protected, "predicted": spec.predicted,
+            "static": list(static), "ranking": spec.ranking, **{k: v for k, v in result.items() if k != "traces"}}
 
 
 def measure_all(table: dict[str, Any], orders: int, jobs: int = 1) -> list[dict[str, Any]]:
@@ -166,7 +213,7 @@ def front_stopped(table: dict[str, Any], orders: int, objectives: list[str], box
     learned = [i for i, ok in enumerate(curves.learned) if ok]
     finals = {i: curves.curves[i][-1] for i in learned}
     front = [i for i in learned if curves.hv([v for j, v in finals.items() if j != i]) < curves.full_hv * (1 - 1e-9)]
-    stopping = {"grace_period": RULES[0][3], "reduction_factor": RULES[0][4]}
+    stopping = {"grace_period": RULES[0].grace, "reduction_factor": RULES[0].reduction}
     groups: dict[bool, list[float]] = {False: [], True: []}
     missed: dict[int, int] = {}
     stopped: set[int] = set()  # in the order being replayed
@@ -206,7 +253,7 @@ def front_stopped(table: dict[str, Any], orders: int, objectives: list[str], box
 def _compare(results: list[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
     """Per rule other than the default, the settings where it is 'better' (less compute, 95% reached in
     at least as many orders), where 'fewer' orders reach 95%, and where it needs 'more' compute."""
-    default = RULES[0][0]
+    default = RULES[0].name
     by = {(r["rule"], tuple(r["objectives"]), r["box"]): r for r in results}
     out = {}
     for name, *_ in RULES[1:]:
@@ -241,6 +288,21 @@ def verdict(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def as_shipped(results: list[dict[str, Any]]) -> str:
+    """What the search as it ships (mo_asha and the collapse watch) needs on §2's row (the first setting),
+    against mo_asha alone and the watch alone, and whether it meets the target."""
+    objectives, box = SETTINGS[0]
+    row = {r["rule"]: r for r in results if r["objectives"] == objectives and r["box"] == box}
+    shipped, alone, watch = row[RULES[-1].name], row[RULES[0].name], row[RULES[-2].name]
+    met = shipped["reached_with_stopping"] and shipped["ratio"] <= 1 / 3
+    return (f"As it ships, on {' + '.join(objectives)}, box {box} (§2's row): mo_asha with the collapse watch "
+            f"needs {learning_curves.share(shipped)} of the compute ({shipped['reached_with_stopping']}/"
+            f"{shipped['orders']} orders reach 95%), mo_asha alone {learning_curves.share(alone)} "
+            f"({alone['reached_with_stopping']}/{alone['orders']}), the watch alone (fifo) "
+            f"{learning_curves.share(watch)} ({watch['reached_with_stopping']}/{watch['orders']}): "
+            + ("the target (at most 1/3) is met." if met else "the target (at most 1/3) is not met."))
+
+
 def write_docs(results: list[dict[str, Any]], command: str, orders: int, table: dict[str, Any] | None = None) -> None:
     lines = [SECTION, "",
              f"Reproduce: `{command}` (replays only; minutes). The rules a session tried instead of mo_asha's "
@@ -256,12 +318,21 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int, table: 
              "of the trials there on an objective training does not change (one value at every epoch of every "
              "configuration in the table: latency, measured once on the deployed model; the median box values such "
              "a trial at nothing), and counted last at the later rungs (so they keep a third of every trial that "
-             "started, not of the faster half); on macro_f1 + f1_gap it is the default.", "",
+             "started, not of the faster half); on macro_f1 + f1_gap it is the default; 'epsilon-net': a front's "
+             "trials placed as Syne Tune's MOASHA places them by default (the most accurate first, then each time "
+             "the one farthest from those placed, the front's objectives scaled to [0, 1]) instead of by crowding "
+             "distance; 'collapse watch, halved among the learning': the count going on at a rung is a third of "
+             "its trials whose predictions had not collapsed (ceil(n_learning / r)), with the watch, which stops the "
+             "others. The last two rows are the product as it runs: the trainer's collapse watch (the objectives "
+             "file's `collapse: patience: 1`, the default; the recording turned it off to keep whole curves) stops a "
+             "trial whose predictions collapsed after that epoch, with early stopping or without; 'ratio on/off' "
+             "is still against every trial run to its end.", "",
              "| rule | objectives (HV and ranking) | box | grace, reduction | orders reaching 95% | ratio on/off |",
              "|---|---|---|---|---|---|"]
     for r in results:
         g, red = r["stopping"]["grace_period"], r["stopping"]["reduction_factor"]
-        lines.append(f"| {r['rule']} | {', '.join(r['objectives'])} | {r['box']} | {g}, {red} | "
+        lines.append(f"| {r['rule']} | {', '.join(r['objectives'])} | {r['box']} | "
+                     f"{f'{g}, {red}' if r.get('scheduler', True) else '—'} | "
                      f"{r['reached_with_stopping']}/{r['orders']} | {learning_curves.share(r)} |")
     lines += ["", f"Against the default on the {len(SETTINGS)} settings:", "", *verdict(results), ""]
     everywhere = better_everywhere(results)
@@ -269,6 +340,7 @@ def write_docs(results: list[dict[str, Any]], command: str, orders: int, table: 
                  "No rule here is better than the default somewhere and worse nowhere: the compute a rule saves on "
                  "one setting costs orders (the slow starters its front needs, stopped) or compute on another. "
                  "mo_asha keeps its default until one is.")
+    lines += ["", as_shipped(results)]
     if table is not None:
         lines += ["", front_stopped(table, orders, *SETTINGS[0])]
     replace_section(DOCS, "\n".join(lines), before="## Early stopping on several objectives: a live run")

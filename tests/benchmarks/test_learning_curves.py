@@ -191,3 +191,32 @@ def test_the_docs_say_when_one_configuration_holds_the_goal_alone(curves: Any) -
     assert f"mean 1/p = {sum(1 / p for p in positions) / 4:.3f}" in text
     assert "In 4 of the 4 orders the goal is reached as that configuration ends" in text
     assert "in the other" not in text
+
+
+def test_the_collapse_watch_stops_a_trial_after_patience_collapsed_epochs_in_a_row_with_or_without_a_rule(
+        curves: Any) -> None:
+    table = _table(n=3, epochs=4)
+    # 0: collapsed after epoch 1 only; 1: after epochs 2 and 3; 2: after its last epoch only
+    for i, collapsed in enumerate(([1, 0, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1])):
+        for row, flag in zip(table["configs"][i]["epochs"], collapsed):
+            row["collapsed"] = float(flag)
+    watched = curves.Curves(table)
+    for patience, spent in ((0, [4, 8, 12]), (1, [1, 3, 7]), (2, [1 + 3, 4 + 3, 7 + 4])):
+        assert curves.replay(watched, [0, 1, 2], None, patience=patience)[0] == spent, patience
+    # the rule hears the report first (the collapsed trial is placed at its rung), then the watch stops it
+    heard: list[tuple[str, int]] = []
+
+    from hpsearch.search import MOSuccessiveHalving
+
+    class Heard(MOSuccessiveHalving):
+        def decide(self, trial_id: str, result: Any) -> str | None:
+            heard.append((trial_id, result["epoch"]))
+            return super().decide(trial_id, result)
+
+    curves.replay(watched, [0, 1, 2], {"grace_period": 1, "reduction_factor": 3}, Heard, patience=1)
+    assert ("0", 1) in heard and ("0", 2) not in heard
+    # measured: with the watch the search with stopping spends less, and its rows say what it ran
+    plain = curves.measure(table, orders=3, grace_period=1, reduction_factor=3)
+    watch = curves.measure(table, orders=3, grace_period=1, reduction_factor=3, patience=1, scheduler=False)
+    assert watch["patience"] == 1 and watch["scheduler"] is False and plain["patience"] == 0
+    assert watch["on_epochs"] <= watch["off_epochs"]

@@ -149,3 +149,47 @@ def test_a_rule_is_better_only_where_it_costs_less_and_loses_no_order(rules: Any
     assert lines[1].startswith(f"- {names[2]}: better (less compute, no order lost) on 0 of 4 settings; fewer orders "
                                "reach 95% on macro_f1 + latency_p50_ms, box median;")
     assert lines[2] == f"- {names[3]}: better (less compute, no order lost) on 0 of 4 settings"
+
+
+def test_epsilon_net_places_the_most_accurate_first_then_the_farthest_then_the_dominated_and_the_collapsed(
+        rules: Any) -> None:
+    # minimised (-macro_f1, latency): one front of four, one point they dominate, one collapsed trial
+    points = [[-0.1, 1.0], [-0.5, 5.0], [-0.85, 9.5], [-0.9, 10.0], [-0.4, 6.0], [-0.95, 0.5]]
+    feasible = [True, True, True, True, True, False]
+    # crowding places the front's two ends first by arrival (0 before 3); the epsilon-net starts at the
+    # most accurate (3), then the farthest from it (0), then the one farthest from both (1), then 2
+    assert rules.rank(points, feasible)[:2] == [0, 3]
+    assert rules.epsilon_net(points, feasible) == [3, 0, 1, 2, 4, 5]
+    rule = rules.rule_class("ceil", False, ranking="epsnet")(NAMES, DIRECTIONS, grace_period=1, reduction_factor=3)
+    for i, (f1, latency) in enumerate(((0.1, 1.0), (0.5, 5.0), (0.85, 9.5))):
+        rule.decide(str(i), _report(1, f1, latency))
+    # the most accurate arrives fourth: placed first of 4 by the epsilon-net (crowding: second), 2 go on
+    assert rule.decide("3", _report(1, 0.9, 10.0)) is None
+    assert rule.decide("4", _report(1, 0.4, 6.0)) is not None  # dominated by 1: placed 5 of 5
+
+
+def test_the_docs_say_what_the_search_as_it_ships_needs_against_the_target(rules: Any) -> None:
+    def row(rule: str, reached: int, ratio: float) -> dict[str, Any]:
+        objectives, box = rules.SETTINGS[0]
+        return {"rule": rule, "objectives": objectives, "box": box, "reached_with_stopping": reached,
+                "ratio": ratio, "ratio_se": 0.01, "orders": 300}
+
+    for shipped, met in ((0.342, False), (0.31, True)):
+        said = rules.as_shipped([row(rules.RULES[0].name, 292, 0.359), row(rules.RULES[-2].name, 300, 0.631),
+                                 row(rules.RULES[-1].name, 287, shipped)])
+        assert f"with the collapse watch needs {shipped:.3f} ± 0.010 of the compute (287/300 orders" in said
+        assert "mo_asha alone 0.359 ± 0.010 (292/300), the watch alone (fifo) 0.631 ± 0.010 (300/300)" in said
+        assert said.endswith("is met." if met else "is not met.")
+    assert rules.RULES[-1].patience == 1 and rules.RULES[-2].patience == 1 and not rules.RULES[-2].scheduler
+
+
+def test_halved_among_the_learning_counts_a_third_of_the_trials_whose_predictions_had_not_collapsed(
+        rules: Any) -> None:
+    for learning_only, second_goes_on in ((False, True), (True, False)):
+        rule = rules.rule_class("ceil", False, learning_only=learning_only)(NAMES, DIRECTIONS, grace_period=1,
+                                                                           reduction_factor=3)
+        for i in range(3):  # collapsed: placed after every learning trial, stopped by the watch
+            rule.decide(f"c{i}", {**_report(1, 0.05, 5.0 + i), "collapsed": True})
+        assert rule.decide("a", _report(1, 0.5, 10.0)) is None
+        # placed 2 of 5: ceil(5 / 3) = 2 go on; among the 2 learning trials ceil(2 / 3) = 1
+        assert (rule.decide("b", _report(1, 0.4, 11.0)) is None) is second_goes_on
