@@ -7,7 +7,7 @@ of that section, so that the next change is measured against them rather than tr
 
     .venv/bin/python benchmarks/stopping_rules.py --orders 300 [--jobs 2]
 
-A rule here is the scheduler's own (``hpsearch.search.MOSuccessiveHalving``) with one or both of:
+A rule here is the scheduler's own (``hpsearch.search.MOSuccessiveHalving``) with one or more of:
 
 - ``floor``: at a rung of n trials the best ``max(1, n // r)`` go on (the ASHA paper's count)
   instead of ``max(1, ceil(n / r))`` (Ray Tune's and Syne Tune's stopping rule);
@@ -20,7 +20,15 @@ A rule here is the scheduler's own (``hpsearch.search.MOSuccessiveHalving``) wit
   there on an objective training does not change (one whose every configuration has one value at
   every epoch in the table: latency, measured once on the deployed model), which the median box values
   at nothing, and counted last at the later rungs (so that they keep a third of every trial that started,
-  not of the faster half).
+  not of the faster half);
+- ``epsilon-net``: a front's trials placed as Syne Tune's MOASHA places them by default
+  (``epsilon_net``) instead of by crowding distance;
+- ``halved among the learning``: the count going on at a rung taken of its trials whose predictions
+  had not collapsed.
+
+The last two rows are the product as it runs: the trainer's collapse watch (``collapse.patience``, 1
+by default; the recording turned it off) stops a trial whose predictions collapsed, after the rule has
+heard that epoch, with mo_asha and without (fifo); ``as_shipped`` says what they need against the target.
 
 Each is replayed by ``learning_curves.measure`` (the same orders, goal and compute as the section
 above it) and written to docs/benchmarks.md and benchmarks/results/stopping_rules.json.
@@ -74,6 +82,7 @@ RULES = [Spec("mo_asha (default)"), Spec("floor", keep="floor"), Spec("protected
          Spec("predicted", predicted=True), Spec("static median", static=True),
          Spec("epsilon-net", ranking="epsnet"),
          Spec("collapse watch, halved among the learning", learning_only=True, patience=1),
+         # the last two, as the product runs (as_shipped reads them): the watch alone, and mo_asha with it
          Spec("collapse watch alone (fifo)", patience=1, scheduler=False),
          Spec("mo_asha + collapse watch (as shipped)", patience=1)]
 #: ``predicted``: how many trials must have run to their end, and the residual SDs of optimism
